@@ -1,0 +1,48 @@
+"""The engine seam: what the chat handler asks of an engine, and what an engine is given.
+
+An engine (the built-in assistant, the reasoning loop over a model) runs one turn: it reads the
+turn's input and history and changes `turn.output`, pushing snapshots as it goes. It never decides
+the final status on failure: the handler does, so every turn ends with a non-`progress` message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from director_desktop.engine.output import OutputMessage
+from director_desktop.protocol import ChatInput, JSONDict
+
+
+@dataclass
+class Turn:
+    session_id: str
+    conv_id: str
+    input: ChatInput
+    input_message: JSONDict
+    output: OutputMessage
+    history: list[JSONDict] = field(default_factory=list)
+    """Earlier messages of the session, oldest first (latest snapshots), not including this turn."""
+
+
+class Engine(Protocol):
+    """Runs turns. `run` returns normally on success (the handler then marks the output
+    `success` if still `progress`), raises `asyncio.CancelledError` when stopped, and raises any
+    other exception on failure (the handler stores an `error` output explaining it)."""
+
+    async def run(self, turn: Turn) -> None: ...
+
+    def status(self) -> JSONDict:
+        """What `/config/...` shows about the engine: provider, model, loaded, error."""
+        ...
+
+    @property
+    def llm_configured(self) -> bool:
+        """`/config/check`'s `llm_configured`: the chosen provider answers."""
+        ...
+
+    async def start(self) -> None:
+        """Begin loading in the background; never waits on a model."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,107 @@
+"""The project's error hierarchy: every failure a user or client can see has a stable `code`.
+
+Imports nothing from the project. Each transport (socket acks, HTTP envelopes, the seed's error
+response) translates these to the wire in exactly one place.
+"""
+
+from __future__ import annotations
+
+
+class DirectorError(Exception):
+    """A failure with a stable machine-readable code and a message safe to show a user."""
+
+    code = "internal"
+    http_status = 500
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidPayload(DirectorError):
+    code = "invalid_payload"
+    http_status = 400
+
+
+class InvalidId(DirectorError):
+    code = "invalid_id"
+    http_status = 400
+
+
+class TooLarge(DirectorError):
+    code = "too_large"
+    http_status = 413
+
+
+class NotFound(DirectorError):
+    code = "not_found"
+    http_status = 404
+
+
+class SessionNotFound(NotFound):
+    pass
+
+
+class DuplicateId(DirectorError):
+    code = "duplicate_id"
+    http_status = 409
+
+
+class Conflict(DirectorError):
+    code = "conflict"
+    http_status = 409
+
+
+class Unauthorized(DirectorError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class BadHost(DirectorError):
+    code = "bad_host"
+    http_status = 400
+
+
+class BadOrigin(DirectorError):
+    code = "bad_origin"
+    http_status = 403
+
+
+class StoreError(DirectorError):
+    """The database could not do what was asked; nothing was half-applied."""
+
+    code = "store_error"
+    http_status = 503
+
+
+class StoreClosed(StoreError):
+    code = "store_closed"
+
+
+class StoreReadOnly(StoreError):
+    code = "store_read_only"
+
+
+class StoreDiskFull(StoreError):
+    code = "store_disk_full"
+
+
+class StoreLocked(StoreError):
+    code = "store_locked"
+
+
+class StoreCorrupt(StoreError):
+    code = "store_corrupt"
+
+
+class AgentFailed(DirectorError):
+    code = "agent_failed"
+
+
+class ModelError(DirectorError):
+    """A model is missing, corrupt, or did not answer."""
+
+    code = "model_error"
+    http_status = 503

@@ -1,0 +1,221 @@
+"""The wire model of shared/PROTOCOL.md: message shapes, input validation, acks and error envelopes.
+
+Pure functions over JSON-like values. Imports only `errors` from the project, so the store, the
+engine and the web layer all agree on one definition of a valid message.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, TypedDict
+
+from director_desktop.errors import DirectorError, InvalidId, InvalidPayload, TooLarge
+
+JSONDict = dict[str, Any]
+"""A message or content item as it travels: JSON-compatible, produced by `json.loads`."""
+
+ID_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_TEXT_BYTES: Final = 256 * 1024
+MAX_SOCKET_PAYLOAD_BYTES: Final = 8 * 1024 * 1024  # engine.io max_http_buffer_size: answer, not drop
+MAX_ERROR_MESSAGE: Final = 500
+STATUSES: Final = frozenset(
+    {"progress", "success", "error", "not_generated", "overlimit", "sessionlimit"}
+)
+MsgType = Literal["input", "output"]
+
+
+class ContentItem(TypedDict, total=False):
+    type: str
+    status: str
+    status_message: str | None
+    agent_name: str | None
+    text: str
+
+
+class Message(TypedDict, total=False):
+    session_id: str
+    conv_id: str
+    msg_id: str
+    msg_type: MsgType
+    status: str
+    actions: list[str]
+    agents: list[str]
+    content: list[JSONDict]
+    metadata: JSONDict
+    created_at: int
+    updated_at: int
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_epoch() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def check_id(value: object, name: str) -> str:
+    """An id from a client: a string of `[A-Za-z0-9._:-]{1,128}`, else `invalid_id`."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise InvalidId(f"{name} must be 1-128 characters of letters, digits, '.', '_', ':' or '-'")
+    return value
+
+
+def _optional_id(payload: JSONDict, name: str) -> str | None:
+    value = payload.get(name)
+    return None if value is None else check_id(value, name)
+
+
+@dataclass(frozen=True)
+class ChatInput:
+    """A validated `chat` payload (PROTOCOL section 2). Ids are None where the client sent none."""
+
+    content: list[JSONDict]
+    session_id: str | None = None
+    conv_id: str | None = None
+    msg_id: str | None = None
+    agents: list[str] = field(default_factory=list)
+    collection_id: str | None = None
+    video_id: str | None = None
+    metadata: JSONDict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """All text items joined: what the user typed."""
+        return "\n".join(item["text"] for item in self.content if item.get("type") == "text")
+
+
+def _require_object(payload: object, what: str) -> JSONDict:
+    if not isinstance(payload, dict):
+        raise InvalidPayload(f"{what} must be a JSON object")
+    return payload
+
+
+def _check_content(content: object) -> list[JSONDict]:
+    if not isinstance(content, list) or not content:
+        raise InvalidPayload("content must be a non-empty list of content items")
+    text_bytes = 0
+    items: list[JSONDict] = []
+    for index, item in enumerate(content):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise InvalidPayload(f"content[{index}] must be an object with a string 'type'")
+        if item["type"] == "text":
+            if not isinstance(item.get("text"), str):
+                raise InvalidPayload(f"content[{index}] is a text item without a string 'text'")
+            text_bytes += len(item["text"].encode("utf-8", "surrogatepass"))
+        items.append(dict(item))
+    if text_bytes > MAX_TEXT_BYTES:
+        raise TooLarge(f"message text is {text_bytes} bytes; the limit is {MAX_TEXT_BYTES}")
+    return items
+
+
+def _check_agents(agents: object) -> list[str]:
+    if agents is None:
+        return []
+    if not isinstance(agents, list) or not all(isinstance(a, str) for a in agents):
+        raise InvalidPayload("agents must be a list of strings")
+    return list(agents)
+
+
+def parse_chat_input(payload: object) -> ChatInput:
+    """Validate a client's `chat` payload; unknown top-level keys are ignored, not stored."""
+    data = _require_object(payload, "chat payload")
+    msg_type = data.get("msg_type", "input")
+    if msg_type not in (None, "input"):
+        raise InvalidPayload("msg_type must be 'input'")
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InvalidPayload("metadata must be an object")
+    for key in ("seq", "first_seq", "timestamp"):
+        metadata.pop(key, None)
+    return ChatInput(
+        content=_check_content(data.get("content")),
+        session_id=_optional_id(data, "session_id"),
+        conv_id=_optional_id(data, "conv_id"),
+        msg_id=_optional_id(data, "msg_id"),
+        agents=_check_agents(data.get("agents")),
+        collection_id=_optional_id(data, "collection_id"),
+        video_id=_optional_id(data, "video_id"),
+        metadata=dict(metadata),
+    )
+
+
+def parse_reconnect(payload: object) -> tuple[str, int]:
+    data = _require_object(payload, "reconnect payload")
+    session_id = check_id(data.get("session_id"), "session_id")
+    since = data.get("since_seq")
+    if since is None:
+        return session_id, 0
+    if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+        raise InvalidPayload("since_seq must be an integer >= 0")
+    return session_id, since
+
+
+def parse_stop(payload: object) -> tuple[str, str]:
+    data = _require_object(payload, "stop payload")
+    return check_id(data.get("session_id"), "session_id"), check_id(data.get("conv_id"), "conv_id")
+
+
+# --- answers --------------------------------------------------------------------------------
+
+_PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~ ]+){2,}[\\/]?")
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\).*", re.DOTALL)
+
+
+def sanitize(text: str, *, secrets: tuple[str, ...] = ()) -> str:
+    """Make text safe to show a client: no traceback, file system path or secret; <= 500 chars."""
+    clean = _TRACEBACK.sub("", text)
+    for secret in secrets:
+        if secret:
+            clean = clean.replace(secret, "[redacted]")
+    clean = _PATHLIKE.sub("[path]", clean).strip()
+    if len(clean) > MAX_ERROR_MESSAGE:
+        clean = clean[: MAX_ERROR_MESSAGE - 1] + "…"
+    return clean
+
+
+def ack_ok(data: JSONDict) -> JSONDict:
+    return {"ok": True, "data": data}
+
+
+def error_envelope(error: DirectorError, *, secrets: tuple[str, ...] = ()) -> JSONDict:
+    """The one error shape of acks and HTTP bodies: `{"ok": false, "error": {code, message}}`."""
+    return {"ok": False, "error": {"code": error.code, "message": sanitize(error.message, secrets=secrets)}}
+
+
+def error_response(
+    error: DirectorError,
+    *,
+    session_id: str | None,
+    conv_id: str | None,
+    secrets: tuple[str, ...] = (),
+) -> JSONDict:
+    """The seed's `chat` error response (PROTOCOL section 3): never stored, always a new msg_id."""
+    return {
+        "status": "error",
+        "message": "Error in chat handler: " + sanitize(error.message, secrets=secrets),
+        "session_id": session_id,
+        "conv_id": conv_id,
+        "msg_id": new_id(),
+        "msg_type": "output",
+        "content": [],
+        "metadata": {"timestamp": now_iso(), "error_type": error.code},
+    }
+
+
+def text_item(text: str, *, status: str = "success", agent_name: str | None = "assistant",
+              status_message: str | None = None) -> JSONDict:
+    return {
+        "type": "text",
+        "status": status,
+        "status_message": status_message,
+        "agent_name": agent_name,
+        "text": text,
+    }
