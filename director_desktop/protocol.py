@@ -19,7 +19,9 @@ JSONDict = dict[str, Any]
 
 ID_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_TEXT_BYTES: Final = 256 * 1024
-MAX_SOCKET_PAYLOAD_BYTES: Final = 8 * 1024 * 1024  # engine.io max_http_buffer_size: answer, not drop
+MAX_SOCKET_PAYLOAD_BYTES: Final = (
+    8 * 1024 * 1024
+)  # engine.io max_http_buffer_size: answer, not drop
 MAX_ERROR_MESSAGE: Final = 500
 STATUSES: Final = frozenset(
     {"progress", "success", "error", "not_generated", "overlimit", "sessionlimit"}
@@ -187,7 +189,10 @@ def ack_ok(data: JSONDict) -> JSONDict:
 
 def error_envelope(error: DirectorError, *, secrets: tuple[str, ...] = ()) -> JSONDict:
     """The one error shape of acks and HTTP bodies: `{"ok": false, "error": {code, message}}`."""
-    return {"ok": False, "error": {"code": error.code, "message": sanitize(error.message, secrets=secrets)}}
+    return {
+        "ok": False,
+        "error": {"code": error.code, "message": sanitize(error.message, secrets=secrets)},
+    }
 
 
 def error_response(
@@ -210,8 +215,13 @@ def error_response(
     }
 
 
-def text_item(text: str, *, status: str = "success", agent_name: str | None = "assistant",
-              status_message: str | None = None) -> JSONDict:
+def text_item(
+    text: str,
+    *,
+    status: str = "success",
+    agent_name: str | None = "assistant",
+    status_message: str | None = None,
+) -> JSONDict:
     return {
         "type": "text",
         "status": status,

@@ -1,2 +1,2 @@
 """The engine: one chat turn from stored input to final snapshot (handler), the reasoning loop,
-model providers and agents. Imports store, media, protocol, settings and errors; never web/server."""
+model providers and agents. Imports store, media, protocol, settings, errors; never web/server."""

@@ -20,8 +20,14 @@ STREAM_INTERVAL = 0.05  # PROTOCOL section 4: at most one stored snapshot per ~5
 
 
 class OutputMessage:
-    def __init__(self, message: JSONDict, commit: Commit, *, min_interval: float = STREAM_INTERVAL,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        message: JSONDict,
+        commit: Commit,
+        *,
+        min_interval: float = STREAM_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.message = message
         self._commit = commit
         self._min_interval = min_interval

@@ -9,17 +9,35 @@ PACKAGE = Path(__file__).resolve().parents[2] / "director_desktop"
 
 # Layer of each top-level part; a module may import only its own layer or lower ones.
 LAYERS = {
-    "errors": 0, "settings": 0, "protocol": 1,
-    "store": 2, "media": 2,
+    "errors": 0,
+    "settings": 0,
+    "logs": 0,
+    "assets": 0,
+    "protocol": 1,
+    "user_settings": 1,
+    "metrics": 1,
+    "store": 2,
+    "media": 2,
     "engine": 3,
-    "web": 4, "server": 4, "window": 4,
-    "launcher": 5, "cli": 6, "__main__": 7, "__init__": 0,
+    "web": 4,
+    "server": 4,
+    "window": 4,
+    "launcher": 5,
+    "headless": 5,
+    "cli": 6,
+    "__main__": 7,
+    "__init__": 0,
 }
 # Third-party libraries and the one part allowed to import each.
 OWNERS = {
-    "starlette": {"web"}, "socketio": {"web"}, "engineio": {"web"},
-    "uvicorn": {"server"}, "webview": {"window"}, "sqlite3": {"store"},
-    "platformdirs": {"settings"}, "xllamacpp": {"engine"},
+    "starlette": {"web"},
+    "socketio": {"web"},
+    "engineio": {"web"},
+    "uvicorn": {"server"},
+    "webview": {"window"},
+    "sqlite3": {"store"},
+    "platformdirs": {"settings"},
+    "xllamacpp": {"engine"},
 }
 
 
