@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Turns the PyInstaller onedir (dist/director-desktop/) into dist/director-desktop_<version>_amd64.deb:
+# the app under /opt/director-desktop, /usr/bin/director-desktop (a symlink; the bootloader finds
+# its _internal/ through /proc/self/exe), the .desktop entry and hicolor icons under /usr/share.
+# The version is the one frozen into the bundle (its director_desktop-<v>.dist-info).
+#   build/linux/build-deb.sh [ONEDIR] [OUTDIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+onedir=$(realpath "${1:-$root/dist/director-desktop}")
+outdir=$(realpath -m "${2:-$root/dist}")
+here="$root/build/linux"
+icons="$root/build/icons"
+
+[ -x "$onedir/director-desktop" ] || {
+  echo "build-deb: no onedir at $onedir; run: pyinstaller director.spec --distpath dist --workpath .pyinstaller" >&2
+  exit 1
+}
+dist_info=$(find "$onedir/_internal" -maxdepth 1 -name 'director_desktop-*.dist-info' -print -quit)
+[ -n "$dist_info" ] || { echo "build-deb: $onedir carries no director_desktop metadata" >&2; exit 1; }
+version=$(basename "$dist_info" .dist-info)
+version=${version#director_desktop-}
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+pkg="$stage/pkg"
+install -d "$pkg/DEBIAN" "$pkg/opt" "$pkg/usr/bin" "$pkg/usr/share/applications" \
+  "$pkg/usr/share/doc/director-desktop"
+cp -a "$onedir" "$pkg/opt/director-desktop"
+ln -s /opt/director-desktop/director-desktop "$pkg/usr/bin/director-desktop"
+install -m 644 "$here/director-desktop.desktop" "$pkg/usr/share/applications/"
+install -m 644 "$icons/director-desktop.svg" -D "$pkg/usr/share/icons/hicolor/scalable/apps/director-desktop.svg"
+for png in "$icons"/png/*x*.png; do
+  size=$(basename "$png" .png)
+  install -m 644 -D "$png" "$pkg/usr/share/icons/hicolor/$size/apps/director-desktop.png"
+done
+printf 'Director Desktop %s\nLicense: MIT\n' "$version" > "$pkg/usr/share/doc/director-desktop/copyright"
+
+# Files dpkg owns are root's and world-readable whoever builds; nothing is group/world-writable.
+chmod -R u+rwX,go+rX,go-w "$pkg"
+installed_kib=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
+sed -e "s/@VERSION@/$version/" -e "s/@INSTALLED_SIZE@/$installed_kib/" \
+  "$here/debian/control.in" > "$pkg/DEBIAN/control"
+install -m 755 "$here/debian/postinst" "$here/debian/postrm" "$pkg/DEBIAN/"
+
+mkdir -p "$outdir"
+deb="$outdir/director-desktop_${version}_amd64.deb"
+# xz at -6: the bundle is mostly shared libraries, which xz packs a third smaller than gzip.
+fakeroot dpkg-deb -Zxz -z6 --build "$pkg" "$deb" >&2
+echo "$deb"
