@@ -16,6 +16,7 @@ LAYERS = {
     "protocol": 1,
     "user_settings": 1,
     "metrics": 1,
+    "instance": 1,
     "store": 2,
     "media": 2,
     "engine": 3,

@@ -1,0 +1,445 @@
+"""Window: the native pywebview window, its menu and accelerators, and the JS bridge.
+
+The only user of `webview` (and of GTK's `gi`, for what pywebview does not cover on Linux: menu
+accelerators, raising the window, message boxes). Everything here is typed; pywebview's untyped
+objects stay inside. `webview` is imported lazily, after `prepare_environment` has set the
+variables WebKit reads. Imports only `settings`/`user_settings` from the project.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import webbrowser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from director_desktop.settings import APP_NAME
+
+log = logging.getLogger(__name__)
+
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
+DEFAULT_SIZE = (1180, 800)
+MIN_SIZE = (640, 480)
+NEW_SESSION_JS = "window.director && window.director.newSession && window.director.newSession()"
+OPEN_SETTINGS_JS = (
+    "window.director && window.director.openSettings && window.director.openSettings()"
+)
+READY_JS = "document.documentElement.dataset.ready === '1'"
+# Links to other origins go to the system browser: a capturing click handler, and window.open.
+EXTERNAL_LINKS_JS = r"""
+(() => {
+  if (window.__directorLinks) return;
+  window.__directorLinks = true;
+  const external = (href) => {
+    try { const u = new URL(href, location.href); return u.origin !== location.origin &&
+      /^(https?|mailto):$/.test(u.protocol) ? u.href : null; } catch (e) { return null; }
+  };
+  const send = (href) => window.pywebview && window.pywebview.api.open_external(href);
+  document.addEventListener('click', (e) => {
+    const a = e.target && e.target.closest && e.target.closest('a[href]');
+    const href = a && external(a.href);
+    if (href) { e.preventDefault(); e.stopPropagation(); send(href); }
+  }, true);
+  const open = window.open;
+  window.open = (url, ...rest) => {
+    const href = url && external(String(url));
+    if (href) { send(href); return null; }
+    return open.call(window, url, ...rest);
+  };
+})();
+"""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Window size and position as remembered in settings.json under `window`."""
+
+    width: int
+    height: int
+    x: int | None = None
+    y: int | None = None
+
+    @classmethod
+    def from_json(cls, value: object) -> Geometry | None:
+        if not isinstance(value, dict):
+            return None
+        try:
+            width, height = int(value["width"]), int(value["height"])
+            x = None if value.get("x") is None else int(value["x"])
+            y = None if value.get("y") is None else int(value["y"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if width < MIN_SIZE[0] or height < MIN_SIZE[1] or width > 20000 or height > 20000:
+            return None
+        return cls(width, height, x, y)
+
+    def to_json(self) -> dict[str, int | None]:
+        return {"width": self.width, "height": self.height, "x": self.x, "y": self.y}
+
+
+@dataclass
+class WindowHooks:
+    """What the window asks of the launcher; every callback runs on a worker thread."""
+
+    run_active: Callable[[], bool] = lambda: False
+    open_data_folder: Callable[[], None] = lambda: None
+    open_logs_folder: Callable[[], None] = lambda: None
+    about_text: Callable[[], str] = lambda: APP_NAME
+    extra: dict[str, Callable[[], None]] = field(default_factory=dict)
+
+
+def prepare_environment(env: Mapping[str, str]) -> None:
+    """Set what WebKitGTK reads before it starts. `env` is Settings.env (the only reader of
+    os.environ); this writes the process environment, which WebKit's child processes inherit."""
+    if sys.platform.startswith("linux") and "WEBKIT_DISABLE_DMABUF_RENDERER" not in env:
+        # Blank or crashing windows on many GPU/driver combinations (and under Xvfb) otherwise.
+        os.environ["WEBKIT_DISABLE_DMABUF_RENDERER"] = "1"
+
+
+def gui_backend(env: Mapping[str, str]) -> str | None:
+    """The pywebview backend to use here, or None when no window can be shown."""
+    if sys.platform == "win32":
+        return "edgechromium"
+    if sys.platform == "darwin":
+        return "cocoa"
+    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return None
+    try:
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        gi.require_version("WebKit2", "4.1")
+        from gi.repository import Gtk
+
+        # PyGObject answers (ok, argv) although the stubs say bool.
+        answer: Any = Gtk.init_check()
+        ok = bool(answer[0] if isinstance(answer, tuple) else answer)
+    except (ImportError, ValueError) as exc:
+        log.warning("GTK WebKit2 4.1 is not available: %s", exc)
+        return None
+    return "gtk" if ok else None
+
+
+def open_path(path: Path) -> None:
+    """Show a folder in the system file manager."""
+    path.mkdir(parents=True, exist_ok=True)
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined,unused-ignore]  # noqa: S606
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    try:
+        subprocess.Popen([opener, str(path)], start_new_session=True)
+    except OSError as exc:
+        log.warning("could not open %s with %s: %s", path, opener, exc)
+
+
+def open_external(url: str) -> bool:
+    """Open a link to another origin in the system browser; only web and mail links."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "mailto"):
+        return False
+    if parts.scheme.startswith("http") and parts.hostname in ("127.0.0.1", "localhost"):
+        return False
+    return webbrowser.open(url, new=2)
+
+
+class Bridge:
+    """`window.pywebview.api` in the page. pywebview exposes public methods only."""
+
+    def __init__(self, window: AppWindow) -> None:
+        self._window = window
+
+    def open_external(self, url: str) -> bool:
+        return open_external(str(url))
+
+    def choose_files(self, options: dict[str, Any] | None = None) -> list[str]:
+        """The native file dialog. `options`: {multiple: bool, file_types: ["Video (*.mp4)"]}.
+        Answers the chosen absolute paths, [] when cancelled."""
+        opts = options if isinstance(options, dict) else {}
+        types = [str(t) for t in opts.get("file_types") or [] if isinstance(t, str)]
+        return self._window.choose_files(bool(opts.get("multiple")), tuple(types))
+
+    def new_session(self) -> None:
+        self._window.new_session()
+
+
+class AppWindow:
+    """One main window. Create it, then `start()` on the main thread; `on_started` runs on a
+    worker thread once the GUI loop is up, and `start()` returns when the window has closed."""
+
+    def __init__(
+        self,
+        *,
+        storage_dir: Path,
+        loading_html: str,
+        geometry: Geometry | None,
+        hooks: WindowHooks,
+    ) -> None:
+        import webview
+
+        self._webview: Any = webview
+        self._hooks = hooks
+        self._storage_dir = storage_dir
+        self._close_approved = threading.Event()
+        self._closed = threading.Event()
+        self._gtk = False
+        size = geometry or Geometry(*DEFAULT_SIZE)
+        self._geometry = size
+        window = webview.create_window(
+            APP_NAME,
+            html=loading_html,
+            js_api=Bridge(self),
+            width=size.width,
+            height=size.height,
+            x=size.x,
+            y=size.y,
+            min_size=MIN_SIZE,
+            background_color="#111827",
+            text_select=True,
+        )
+        if window is None:
+            raise RuntimeError("pywebview did not create a window")
+        self._window: Any = window
+        events = window.events
+        events.closing += self._on_closing
+        events.closed += self._closed.set
+        events.loaded += self._on_loaded
+        events.resized += self._on_resized
+        events.moved += self._on_moved
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, backend: str, on_started: Callable[[AppWindow], None]) -> None:
+        """Run the GUI loop on this (main) thread until the window closes."""
+        self._gtk = backend == "gtk"
+        self._storage_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._webview.start(
+            func=self._started,
+            args=(on_started,),
+            gui=backend,
+            private_mode=False,
+            storage_path=str(self._storage_dir),
+            menu=self._menu(),
+            icon=str(ICON),
+        )
+
+    def _started(self, on_started: Callable[[AppWindow], None]) -> None:
+        if self._gtk:
+            self._gtk_call(self._gtk_setup)
+        on_started(self)
+
+    @property
+    def geometry(self) -> Geometry:
+        return self._geometry
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def navigate(self, url: str) -> None:
+        self._window.load_url(url)
+
+    def show_html(self, html: str) -> None:
+        self._window.load_html(html)
+
+    def evaluate(self, script: str) -> Any:
+        return self._window.evaluate_js(script)
+
+    def page_ready(self) -> bool:
+        try:
+            return self.evaluate(READY_JS) is True
+        except Exception:  # the page is navigating; not ready yet
+            return False
+
+    def wait_page_ready(self, timeout: float) -> bool:
+        """Poll the page's ready flag (DESIGN: the page ready signal) until `timeout`."""
+        deadline = _monotonic() + timeout
+        while not self._closed.is_set() and _monotonic() < deadline:
+            if self.page_ready():
+                return True
+            self._closed.wait(0.05)
+        return False
+
+    def close(self, *, force: bool = False) -> None:
+        """Close the window (Quit); asks first while a run is active unless `force`."""
+        if force:
+            self._close_approved.set()
+        if not self._closed.is_set():
+            self._window.destroy()
+
+    def raise_and_focus(self) -> None:
+        """Bring the window to the front with keyboard focus (a second launch asks for this)."""
+        self._window.restore()
+        self._window.show()
+        if self._gtk:
+            self._gtk_call(self._gtk_present)
+
+    # --- page actions ----------------------------------------------------------------------
+
+    def new_session(self) -> None:
+        """The menu's New Session: the same frontend action as the page's own Ctrl+K."""
+        log.info("new session from the menu or its accelerator")
+        self.evaluate(NEW_SESSION_JS)
+
+    def choose_files(self, multiple: bool, file_types: tuple[str, ...]) -> list[str]:
+        chosen = self._window.create_file_dialog(
+            self._webview.FileDialog.OPEN, allow_multiple=multiple, file_types=file_types
+        )
+        return [str(p) for p in chosen or ()]
+
+    def confirm(self, title: str, message: str) -> bool:
+        return bool(self._window.create_confirmation_dialog(title, message))
+
+    def message(self, title: str, message: str) -> None:
+        """An informational box with one button (GTK); a confirmation dialog elsewhere."""
+        if not self._gtk:
+            self.confirm(title, message)
+            return
+        done = threading.Event()
+
+        def show() -> None:
+            from gi.repository import Gtk
+
+            dialog: Any = Gtk.MessageDialog(
+                transient_for=self._window.native,
+                modal=True,
+                message_type=Gtk.MessageType.INFO,
+                buttons=Gtk.ButtonsType.CLOSE,
+                text=title,
+            )
+            dialog.format_secondary_text(message)
+            dialog.run()
+            dialog.destroy()
+            done.set()
+
+        self._gtk_call(show)
+        done.wait()
+
+    # --- events ----------------------------------------------------------------------------
+
+    def _on_closing(self) -> bool:
+        """Runs on the GUI thread: never block it. The first close is cancelled and decided on
+        a worker thread, which closes again once it is approved."""
+        if self._gtk:  # the GUI thread may read the native window; its size excludes no menu
+            self._geometry = self._gtk_geometry()
+        if self._close_approved.is_set():
+            return True
+        threading.Thread(target=self._decide_close, name="close", daemon=True).start()
+        return False
+
+    def _decide_close(self) -> None:
+        try:
+            active = self._hooks.run_active()
+        except Exception:
+            log.exception("could not tell whether a run is active; closing")
+            active = False
+        if active and not self.confirm(
+            "Quit Director Desktop?",
+            "A reply is still being written. Quit anyway? It is stopped and kept as it is.",
+        ):
+            return
+        self._close_approved.set()
+        self._window.destroy()
+
+    def _on_loaded(self) -> None:
+        try:
+            self.evaluate(EXTERNAL_LINKS_JS)
+        except Exception:
+            log.debug("could not install the external-link handler", exc_info=True)
+
+    def _on_resized(self, width: int, height: int) -> None:
+        if self._gtk:  # GTK reports the web view's allocation, not the window's size
+            return
+        g = self._geometry
+        self._geometry = Geometry(int(width), int(height), g.x, g.y)
+
+    def _on_moved(self, x: int, y: int) -> None:
+        if self._gtk:
+            return
+        g = self._geometry
+        self._geometry = Geometry(g.width, g.height, int(x), int(y))
+
+    # --- menu ------------------------------------------------------------------------------
+
+    def _menu(self) -> list[Any]:
+        from webview.menu import Menu, MenuAction, MenuSeparator
+
+        hooks = self._hooks
+
+        def settings() -> None:
+            self.evaluate(OPEN_SETTINGS_JS)
+
+        def about() -> None:
+            self.message(f"About {APP_NAME}", hooks.about_text())
+
+        return [
+            Menu(
+                "File",
+                [
+                    MenuAction("New Session", self.new_session),
+                    MenuSeparator(),
+                    MenuAction("Settings", settings),
+                    MenuAction("Open Data Folder", hooks.open_data_folder),
+                    MenuAction("Open Logs Folder", hooks.open_logs_folder),
+                    MenuSeparator(),
+                    MenuAction("Quit", self.close),
+                ],
+            ),
+            Menu("Help", [MenuAction("About", about)]),
+        ]
+
+    # --- GTK specifics (Linux) -------------------------------------------------------------
+
+    def _gtk_call(self, func: Callable[[], None]) -> None:
+        from gi.repository import GLib
+
+        def once() -> bool:
+            try:
+                func()
+            except Exception:
+                log.exception("GTK call failed")
+            return False
+
+        GLib.idle_add(once)
+
+    def _gtk_setup(self) -> None:
+        """pywebview's MenuAction has no shortcut yet: bind the accelerators on the GTK app.
+        Its action names are `app._<Menu>_<Item>` with spaces as underscores."""
+        app = self._window.native.get_application()
+        app.set_accels_for_action("app._File_New_Session", ["<Primary>k"])
+        app.set_accels_for_action("app._File_Quit", ["<Primary>q"])
+
+    def _gtk_geometry(self) -> Geometry:
+        native = self._window.native
+        width, height = native.get_size()
+        x, y = native.get_position()
+        return Geometry(int(width), int(height), int(x), int(y))
+
+    def _gtk_present(self) -> None:
+        import gi
+
+        gi.require_version("GdkX11", "3.0")
+        from gi.repository import GdkX11
+
+        x11: Any = GdkX11
+        native = self._window.native
+        native.deiconify()
+        gdk_window = native.get_window()
+        if gdk_window is not None and isinstance(gdk_window, x11.X11Window):
+            # A fresh user timestamp, so the window manager's focus-stealing guard lets it through.
+            native.present_with_time(x11.x11_get_server_time(gdk_window))
+        else:
+            native.present()
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()
