@@ -1,0 +1,234 @@
+"""Message rows: store a snapshot with the session's next seq, read them back in order and in pages.
+
+Synchronous functions over the worker's connection; the caller holds the transaction.
+Imports `errors`, `protocol` and the store's own `codec` and `sessions`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from director_desktop.errors import DuplicateId, InvalidPayload, NotFound
+from director_desktop.protocol import STATUSES, JSONDict, check_id, now_epoch, now_iso
+from director_desktop.store import sessions
+from director_desktop.store.codec import dumps, loads
+
+MESSAGE_COLUMNS = (
+    "session_id, conv_id, msg_id, msg_type, status, actions, agents, content, metadata,"
+    " created_at, updated_at"
+)
+_SELECT = f"SELECT {MESSAGE_COLUMNS} FROM messages"  # noqa: S608 (constant column list)
+
+
+def row_to_message(row: tuple[Any, ...]) -> JSONDict:
+    return {
+        "session_id": row[0],
+        "conv_id": row[1],
+        "msg_id": row[2],
+        "msg_type": row[3],
+        "status": row[4],
+        "actions": loads(row[5]),
+        "agents": loads(row[6]),
+        "content": loads(row[7]),
+        "metadata": loads(row[8]),
+        "created_at": row[9],
+        "updated_at": row[10],
+    }
+
+
+def get(conn: sqlite3.Connection, session_id: str, msg_id: str) -> JSONDict | None:
+    row = conn.execute(
+        f"{_SELECT} WHERE session_id = ? AND msg_id = ?", (session_id, msg_id)
+    ).fetchone()
+    return None if row is None else row_to_message(row)
+
+
+def _list_of(message: JSONDict, key: str, item_type: type) -> list[Any]:
+    value = message.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, item_type) for v in value):
+        raise InvalidPayload(f"{key} must be a list of {item_type.__name__}")
+    return value
+
+
+def _checked(message: JSONDict) -> JSONDict:
+    """The wire fields of a message, type-checked; unknown top-level keys are dropped."""
+    if not isinstance(message, dict):
+        raise InvalidPayload("a message must be a JSON object")
+    for key in ("session_id", "conv_id", "msg_id"):
+        check_id(message.get(key), key)
+    if message.get("msg_type") not in ("input", "output"):
+        raise InvalidPayload("msg_type must be 'input' or 'output'")
+    status = message.get("status", "success")
+    if status not in STATUSES:
+        raise InvalidPayload(f"status must be one of {sorted(STATUSES)}")
+    metadata = message.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InvalidPayload("metadata must be an object")
+    return {
+        "session_id": message["session_id"],
+        "conv_id": message["conv_id"],
+        "msg_id": message["msg_id"],
+        "msg_type": message["msg_type"],
+        "status": status,
+        "actions": _list_of(message, "actions", str),
+        "agents": _list_of(message, "agents", str),
+        "content": _list_of(message, "content", dict),
+        "metadata": metadata,
+    }
+
+
+def put(conn: sqlite3.Connection, message: JSONDict) -> JSONDict:
+    """Insert or replace by (session_id, msg_id) under the session's next seq; returns the row."""
+    msg = _checked(message)
+    session_id, msg_id = msg["session_id"], msg["msg_id"]
+    old = conn.execute(
+        "SELECT first_seq, created_at, conv_id FROM messages WHERE session_id = ? AND msg_id = ?",
+        (session_id, msg_id),
+    ).fetchone()
+    if old is not None and old[2] != msg["conv_id"]:
+        raise DuplicateId(f"msg_id {msg_id!r} already belongs to another conversation")
+    now = now_epoch()
+    seq = sessions.next_seq(conn, session_id, now)
+    first_seq, created_at = (seq, now) if old is None else (int(old[0]), int(old[1]))
+    metadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq, "timestamp": now_iso()}
+    texts = (
+        dumps(msg["actions"], "actions"),
+        dumps(msg["agents"], "agents"),
+        dumps(msg["content"], "content"),
+        dumps(metadata, "metadata"),
+    )
+    stored = (session_id, msg["conv_id"], msg_id, msg["msg_type"], msg["status"], *texts)
+    if old is None:
+        conn.execute(
+            "INSERT INTO messages (session_id, conv_id, msg_id, msg_type, status, actions,"
+            " agents, content, metadata, seq, first_seq, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*stored, seq, first_seq, created_at, now),
+        )
+    else:
+        conn.execute(
+            "UPDATE messages SET msg_type = ?, status = ?, actions = ?, agents = ?, content = ?,"
+            " metadata = ?, seq = ?, updated_at = ? WHERE session_id = ? AND msg_id = ?",
+            (msg["msg_type"], msg["status"], *texts, seq, now, session_id, msg_id),
+        )
+    # Rebuilt from the stored text, so the answer equals what get() returns, value for value.
+    return row_to_message((*stored, created_at, now))
+
+
+def add_input(
+    conn: sqlite3.Connection,
+    message: JSONDict,
+    *,
+    session_name: str,
+    video_id: str | None,
+    collection_id: str | None,
+) -> tuple[JSONDict, bool, bool]:
+    """Create the session if new and store the input; a re-sent input changes nothing."""
+    msg = _checked({**message, "msg_type": "input", "status": "success", "actions": []})
+    existing = get(conn, msg["session_id"], msg["msg_id"])
+    if existing is not None:
+        if existing["conv_id"] != msg["conv_id"]:
+            raise DuplicateId(f"msg_id {msg['msg_id']!r} already belongs to another conversation")
+        return existing, False, True
+    created = sessions.get(conn, msg["session_id"]) is None
+    if created:
+        sessions.insert(
+            conn,
+            session_id=msg["session_id"],
+            name=sessions.check_name(session_name),
+            video_id=video_id,
+            collection_id=collection_id,
+        )
+    return put(conn, msg), created, False
+
+
+def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[JSONDict]:
+    rows = conn.execute(
+        f"{_SELECT} WHERE session_id = ? AND seq > ? ORDER BY seq", (session_id, seq)
+    ).fetchall()
+    return [row_to_message(row) for row in rows]
+
+
+def conversation(
+    conn: sqlite3.Connection, session_id: str, limit: int | None, before: int | None
+) -> tuple[list[JSONDict], bool]:
+    """In first_seq order; with `limit`, the newest page before `before` (from an index)."""
+    sessions.require(conn, session_id)
+    bound = (1 << 62) if before is None else before
+    if limit is None:
+        rows = conn.execute(
+            f"{_SELECT} WHERE session_id = ? AND first_seq < ? ORDER BY first_seq",
+            (session_id, bound),
+        ).fetchall()
+        return [row_to_message(row) for row in rows], False
+    if limit < 1:
+        raise InvalidPayload("limit must be at least 1")
+    rows = conn.execute(
+        f"{_SELECT} WHERE session_id = ? AND first_seq < ? ORDER BY first_seq DESC LIMIT ?",
+        (session_id, bound, limit + 1),
+    ).fetchall()
+    has_more = len(rows) > limit
+    return [row_to_message(row) for row in reversed(rows[:limit])], has_more
+
+
+def around(
+    conn: sqlite3.Connection, session_id: str, msg_id: str, limit: int
+) -> tuple[list[JSONDict], bool, bool]:
+    """⌊(limit-1)/2⌋ messages before `msg_id` and the rest from it on (a search hit's page)."""
+    if limit < 1:
+        raise InvalidPayload("limit must be at least 1")
+    row = conn.execute(
+        "SELECT first_seq FROM messages WHERE session_id = ? AND msg_id = ?", (session_id, msg_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no message {msg_id!r} in session {session_id!r}")
+    older_count = (limit - 1) // 2
+    newer_count = limit - older_count
+    older = conn.execute(
+        f"{_SELECT} WHERE session_id = ? AND first_seq < ? ORDER BY first_seq DESC LIMIT ?",
+        (session_id, row[0], older_count + 1),
+    ).fetchall()
+    newer = conn.execute(
+        f"{_SELECT} WHERE session_id = ? AND first_seq >= ? ORDER BY first_seq LIMIT ?",
+        (session_id, row[0], newer_count + 1),
+    ).fetchall()
+    page = [*reversed(older[:older_count]), *newer[:newer_count]]
+    return (
+        [row_to_message(r) for r in page],
+        len(older) > older_count,
+        len(newer) > newer_count,
+    )
+
+
+INTERRUPTED = "Interrupted"
+
+
+def sweep_interrupted(conn: sqlite3.Connection) -> list[JSONDict]:
+    """PROTOCOL section 4: every output still in progress becomes an error, as a new change."""
+    rows = conn.execute(
+        f"{_SELECT} WHERE status = 'progress' AND msg_type = 'output' ORDER BY session_id, seq"
+    ).fetchall()
+    return [put(conn, _interrupted(row_to_message(row))) for row in rows]
+
+
+def _interrupted(message: JSONDict) -> JSONDict:
+    content = [
+        {**item, "status": "error", "status_message": INTERRUPTED}
+        if item.get("status") == "progress"
+        else item
+        for item in message["content"]
+    ]
+    if not content:
+        content = [
+            {
+                "type": "text",
+                "status": "error",
+                "status_message": INTERRUPTED,
+                "agent_name": "assistant",
+                "text": "",
+            }
+        ]
+    return {**message, "status": "error", "content": content}

@@ -1,0 +1,127 @@
+"""Opening the database file: create it privately, check it, recover it, back it up, migrate it.
+
+Runs on the store's worker thread. A damaged file is moved aside (never deleted) and the newest good
+backup restored, or a fresh store started; the problem is returned for the health report.
+Imports `errors` and the store's own `backups`, `connection` and `schema`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from director_desktop.errors import StoreCorrupt, StoreError
+from director_desktop.store import backups, schema
+from director_desktop.store.connection import connect, translate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Opened:
+    conn: sqlite3.Connection
+    problem: str | None = None
+    recovered_from: Path | None = None
+
+
+def open_database(
+    path: Path, *, backups_dir: Path, keep_backups: int, busy_timeout: float
+) -> Opened:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        opened = Opened(_connect_checked(path, busy_timeout))
+    except StoreCorrupt as damage:
+        opened = _recover(path, backups_dir, busy_timeout, damage)
+    try:
+        _migrate(opened.conn, backups_dir)
+        if not backups.has_daily(backups_dir):
+            backups.take(opened.conn, backups_dir, backups.DAILY)
+        backups.prune(backups_dir, keep_backups)
+    except BaseException:
+        opened.conn.close()
+        raise
+    return opened
+
+
+def _connect_checked(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """Connect and run quick_check; StoreCorrupt when SQLite cannot read the file cleanly."""
+    try:
+        conn = connect(path, busy_timeout=busy_timeout)
+    except sqlite3.Error as error:
+        raise translate(error) from error
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.Error as error:
+        conn.close()
+        raise translate(error) from error
+    if rows != [("ok",)]:
+        conn.close()
+        raise StoreCorrupt("quick_check: " + "; ".join(str(r[0]) for r in rows[:3]))
+    return conn
+
+
+def _recover(path: Path, backups_dir: Path, busy_timeout: float, damage: StoreError) -> Opened:
+    aside = _move_aside(path)
+    log.error("chat database damaged (%s); moved to %s", damage.message, aside)
+    for candidate in backups.backups(backups_dir):
+        if backups.is_good(candidate):
+            backups.restore(candidate, path)
+            return Opened(
+                _connect_checked(path, busy_timeout),
+                problem=(
+                    f"The chat database was damaged and was moved to {aside.name}; "
+                    f"the backup {candidate.name} was restored."
+                ),
+                recovered_from=candidate,
+            )
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    return Opened(
+        _connect_checked(path, busy_timeout),
+        problem=(
+            f"The chat database was damaged and was moved to {aside.name}; "
+            "no good backup was found, so a new empty one was started."
+        ),
+    )
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    os.replace(path, aside)
+    for extra in ("-wal", "-shm"):
+        companion = path.with_name(path.name + extra)
+        if companion.exists():
+            os.replace(companion, aside.with_name(aside.name + extra))
+    return aside
+
+
+def _migrate(conn: sqlite3.Connection, backups_dir: Path) -> None:
+    try:
+        version = schema.version_of(conn)
+        if version > schema.CURRENT_VERSION:
+            raise schema.NewerSchema(version)
+    except schema.NewerSchema as error:
+        raise StoreError(
+            f"the chat database was written by a newer Director Desktop ({error}); "
+            "it was left untouched",
+            code="store_too_new",
+        ) from None
+    if version == schema.CURRENT_VERSION:
+        return
+    if version > 0:
+        backup = backups.take(
+            conn, backups_dir, f"before-v{schema.CURRENT_VERSION}-from-v{version}"
+        )
+        log.info("backed up the chat database to %s before migrating", backup)
+    reached = schema.migrate(conn)
+    log.info("chat database migrated from version %d to %s", version, reached[-1])

@@ -1,0 +1,52 @@
+"""Full-text search over session names and message text (FTS5), with snippets.
+
+User text never reaches FTS5 as syntax: every word becomes a quoted phrase, so `AND`, `"`, `*`, `(`
+or `NEAR` are searched for, not parsed. Matches are plain text with hits wrapped in `**`
+(markdown bold: the UI renders it through its sanitized markdown path).
+Imports `protocol`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from director_desktop.protocol import JSONDict
+
+MARK = "**"
+_SNIPPET_WORDS = 12
+
+
+def fts_query(text: str) -> str | None:
+    """Each word as a quoted phrase (all must match); the last one also matches as a prefix."""
+    words = [word for word in text.split() if any(ch.isalnum() for ch in word)]
+    if not words:
+        return None
+    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    phrases[-1] += "*"
+    return " ".join(phrases)
+
+
+def search(conn: sqlite3.Connection, text: str, limit: int) -> list[JSONDict]:
+    query = fts_query(text)
+    if query is None or limit < 1:
+        return []
+    hits = [
+        {"session_id": row[0], "name": row[1], "msg_id": None, "snippet": row[2]}
+        for row in conn.execute(
+            "SELECT s.session_id, s.name, snippet(session_fts, 0, ?, ?, '…', ?)"
+            " FROM session_fts JOIN sessions AS s ON s.id = session_fts.rowid"
+            " WHERE session_fts MATCH ? ORDER BY rank LIMIT ?",
+            (MARK, MARK, _SNIPPET_WORDS, query, limit),
+        )
+    ]
+    hits += [
+        {"session_id": row[0], "name": row[1], "msg_id": row[2], "snippet": row[3]}
+        for row in conn.execute(
+            "SELECT m.session_id, s.name, m.msg_id, snippet(message_fts, 0, ?, ?, '…', ?)"
+            " FROM message_fts JOIN messages AS m ON m.id = message_fts.rowid"
+            " JOIN sessions AS s ON s.session_id = m.session_id"
+            " WHERE message_fts MATCH ? ORDER BY rank LIMIT ?",
+            (MARK, MARK, _SNIPPET_WORDS, query, limit - len(hits)),
+        )
+    ]
+    return hits

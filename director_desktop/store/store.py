@@ -1,0 +1,260 @@
+"""`Store`: the async face of the chat database, one connection owned by one worker thread.
+
+Every call is a job on a single-thread executor that owns the sqlite3 connection; the event loop
+awaits its asyncio future, so SQLite never blocks the loop and never sees two threads. Each write
+is one transaction on that thread. Imports `errors`, `protocol` and the store's own modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from director_desktop.errors import InvalidPayload, StoreClosed
+from director_desktop.protocol import JSONDict, check_id, now_epoch
+from director_desktop.store import messages, opening, portable, prefs, search, sessions
+from director_desktop.store.codec import dumps, loads
+from director_desktop.store.connection import transaction, translate
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """How the last `open()` went: `ok` is what `/config/check` reports as `db_configured`."""
+
+    ok: bool
+    message: str | None = None
+    recovered_from: Path | None = None
+    swept: int = 0
+
+
+class Store:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        backups_dir: Path,
+        keep_backups: int = 10,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path = path
+        self.backups_dir = backups_dir
+        self.keep_backups = keep_backups
+        self.busy_timeout = busy_timeout
+        self.health = StoreHealth(ok=False, message="not opened yet")
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def open(self) -> StoreHealth:
+        """Blocking: check, recover, migrate and sweep the file; start the worker thread."""
+        if self._closed:
+            raise StoreClosed("this store was closed; make a new Store to open it again")
+        if self._executor is not None:
+            return self.health
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="director-store")
+        try:
+            self.health = executor.submit(self._open_on_worker).result()
+        except BaseException as error:
+            executor.shutdown(wait=True)
+            raise translate(error) from error
+        self._executor = executor
+        if not self.health.ok:
+            log.warning("chat database: %s", self.health.message)
+        return self.health
+
+    def _open_on_worker(self) -> StoreHealth:
+        opened = opening.open_database(
+            self.path,
+            backups_dir=self.backups_dir,
+            keep_backups=self.keep_backups,
+            busy_timeout=self.busy_timeout,
+        )
+        self._conn = opened.conn
+        try:
+            with transaction(opened.conn):
+                swept = messages.sweep_interrupted(opened.conn)
+        except BaseException:
+            opened.conn.close()
+            self._conn = None
+            raise
+        return StoreHealth(
+            ok=opened.problem is None,
+            message=opened.problem,
+            recovered_from=opened.recovered_from,
+            swept=len(swept),
+        )
+
+    def close(self) -> None:
+        """Idempotent: checkpoint the WAL into the file, close the connection, stop the worker."""
+        self._closed = True
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            executor.submit(self._close_on_worker).result()
+        finally:
+            executor.shutdown(wait=True)
+
+    def _close_on_worker(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:  # another reader may hold the WAL; closing still works
+            log.info("WAL checkpoint at close skipped: %s", error)
+        finally:
+            conn.close()
+
+    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        executor = self._executor
+        if executor is None:
+            raise StoreClosed("the chat database is closed" if self._closed else "not opened")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, self._job, job)
+        except RuntimeError as error:  # the executor shut down between the check and the submit
+            if self._executor is None:
+                raise StoreClosed("the chat database is closed") from error
+            raise
+
+    def _job(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreClosed("the chat database is closed")
+        try:
+            return job(conn)
+        except BaseException as error:
+            raise translate(error) from error
+
+    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        def in_transaction(conn: sqlite3.Connection) -> T:
+            with transaction(conn):
+                return job(conn)
+
+        return await self._run(in_transaction)
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    async def get_session(self, session_id: str) -> JSONDict | None:
+        return await self._run(lambda conn: sessions.get(conn, session_id))
+
+    async def list_sessions(self, limit: int | None = None) -> list[JSONDict]:
+        return await self._run(lambda conn: sessions.list_all(conn, limit))
+
+    async def rename_session(self, session_id: str, name: str) -> JSONDict:
+        return await self._write(lambda conn: sessions.rename(conn, session_id, name))
+
+    async def delete_session(self, session_id: str) -> bool:
+        def job(conn: sqlite3.Connection) -> bool:
+            prefs.forget_session(conn, session_id)
+            return sessions.delete(conn, session_id)
+
+        return await self._write(job)
+
+    # --- the chat path ----------------------------------------------------------------------
+
+    async def add_input(
+        self,
+        message: JSONDict,
+        *,
+        session_name: str,
+        video_id: str | None = None,
+        collection_id: str | None = None,
+    ) -> tuple[JSONDict, bool, bool]:
+        return await self._write(
+            lambda conn: messages.add_input(
+                conn,
+                message,
+                session_name=session_name,
+                video_id=video_id,
+                collection_id=collection_id,
+            )
+        )
+
+    async def put_message(self, message: JSONDict) -> JSONDict:
+        return await self._write(lambda conn: messages.put(conn, message))
+
+    async def get_message(self, session_id: str, msg_id: str) -> JSONDict | None:
+        return await self._run(lambda conn: messages.get(conn, session_id, msg_id))
+
+    async def messages_since(self, session_id: str, seq: int) -> list[JSONDict]:
+        return await self._run(lambda conn: messages.since(conn, session_id, seq))
+
+    async def last_seq(self, session_id: str) -> int:
+        return await self._run(lambda conn: sessions.last_seq(conn, session_id))
+
+    async def conversation(
+        self, session_id: str, *, limit: int | None = None, before: int | None = None
+    ) -> tuple[list[JSONDict], bool]:
+        return await self._run(lambda conn: messages.conversation(conn, session_id, limit, before))
+
+    async def conversation_around(
+        self, session_id: str, msg_id: str, limit: int
+    ) -> tuple[list[JSONDict], bool, bool]:
+        return await self._run(lambda conn: messages.around(conn, session_id, msg_id, limit))
+
+    async def sweep_interrupted(self) -> list[JSONDict]:
+        return await self._write(messages.sweep_interrupted)
+
+    # --- search, export, import -------------------------------------------------------------
+
+    async def search(self, query: str, limit: int = 50) -> list[JSONDict]:
+        return await self._run(lambda conn: search.search(conn, query, limit))
+
+    async def export_session(self, session_id: str) -> JSONDict:
+        return await self._run(lambda conn: portable.export_session(conn, session_id))
+
+    async def export_markdown(self, session_id: str) -> str:
+        return await self._run(lambda conn: portable.export_markdown(conn, session_id))
+
+    async def import_session(self, data: object) -> str:
+        return await self._write(lambda conn: portable.import_session(conn, data))
+
+    async def import_director_db(self, path: Path) -> list[str]:
+        return await self._write(lambda conn: portable.import_director_db(conn, path))
+
+    # --- the engine's context ---------------------------------------------------------------
+
+    async def get_context(self, session_id: str) -> JSONDict | None:
+        def job(conn: sqlite3.Connection) -> JSONDict | None:
+            row = conn.execute(
+                "SELECT context FROM contexts WHERE session_id = ?", (session_id,)
+            ).fetchone()
+            return None if row is None else dict(loads(row[0]))
+
+        return await self._run(job)
+
+    async def set_context(self, session_id: str, context: JSONDict) -> None:
+        if not isinstance(context, dict):
+            raise InvalidPayload("a context must be a JSON object")
+
+        def job(conn: sqlite3.Connection) -> None:
+            check_id(session_id, "session_id")
+            sessions.require(conn, session_id)
+            conn.execute(
+                "INSERT INTO contexts (session_id, context, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (session_id) DO UPDATE SET context = excluded.context,"
+                " updated_at = excluded.updated_at",
+                (session_id, dumps(context, "context"), now_epoch()),
+            )
+
+        await self._write(job)
+
+    # --- UI prefs ---------------------------------------------------------------------------
+
+    async def get_prefs(self) -> JSONDict:
+        return await self._run(prefs.get)
+
+    async def patch_prefs(self, patch: JSONDict) -> JSONDict:
+        return await self._write(lambda conn: prefs.patch(conn, patch))
