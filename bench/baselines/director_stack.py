@@ -1,0 +1,234 @@
+"""Director's stack, the baseline of bench/chat_bench.py: Flask + Flask-SocketIO in threading mode,
+as VideoDB Director's backend runs it, doing per chat message the same work as Director Desktop.
+
+Per message: store the input, emit it to the session's room, ack, then UPDATES output snapshots,
+each stored (taking the session's next seq) and then emitted to the room: the first "progress"
+with the action "Reasoning the message...", the middle ones appending a piece of text, the last
+one "success". Storage follows Director's `SQLiteDB` pattern: a new `sqlite3` connection for each
+operation, the default journal mode (rollback journal, synchronous=FULL), commit, close. The
+handler runs synchronously inside the event's thread, as Director's `ChatHandler.chat` does, so
+the ack (sent when the handler returns) arrives after the final snapshot.
+(Director itself emits before it stores and emits to the sender only; here every change is stored
+then emitted to the room, so the three servers do identical work.)
+
+    python bench/baselines/director_stack.py --db PATH --updates N [--port 0]
+
+Prints "READY <port>" once listening; exits on SIGTERM/SIGINT or when stdin closes.
+Not part of the app: it imports Flask, which only requirements/bench.txt installs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import threading
+import time
+from typing import Any
+
+from flask import Flask
+from flask_socketio import SocketIO, join_room
+
+REPLY = (
+    "Here is a reply of a comparable size, streamed a few words at a time so that "
+    "every piece is one stored and emitted snapshot of the output message. "
+)
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+  session_id TEXT PRIMARY KEY, name TEXT, created_at INTEGER, updated_at INTEGER, last_seq INTEGER);
+CREATE TABLE IF NOT EXISTS messages (
+  session_id TEXT, msg_id TEXT, conv_id TEXT, msg_type TEXT, status TEXT, seq INTEGER,
+  body TEXT, PRIMARY KEY (session_id, msg_id));
+"""
+
+
+class DirectorStyleDB:
+    """Director's SQLite access pattern: every operation opens its own connection."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def create_session(self, session_id: str, name: str) -> None:
+        now = int(time.time())
+        conn = self._connect()
+        try:
+            conn.execute(
+                "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, 0)",
+                (session_id, name, now, now),
+            )
+            conn.commit()
+        finally:
+            conn.close()
+
+    def store(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Take the session's next seq and replace the message's row, in one transaction."""
+        conn = self._connect()
+        try:
+            (seq,) = conn.execute(
+                "UPDATE sessions SET last_seq = last_seq + 1, updated_at = ? "
+                "WHERE session_id = ? RETURNING last_seq",
+                (int(time.time()), message["session_id"]),
+            ).fetchone()
+            message["metadata"] = {
+                **message["metadata"],
+                "seq": seq,
+                "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
+            }
+            conn.execute(
+                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message["session_id"],
+                    message["msg_id"],
+                    message["conv_id"],
+                    message["msg_type"],
+                    message["status"],
+                    seq,
+                    json.dumps(message),
+                ),
+            )
+            conn.commit()
+        finally:
+            conn.close()
+        return message
+
+
+def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, SocketIO]:
+    app = Flask(__name__)
+    sio = SocketIO(
+        app,
+        async_mode="threading",
+        cors_allowed_origins="*",
+        max_http_buffer_size=4 * 1024 * 1024,
+    )
+
+    @sio.on("connect", namespace="/chat")
+    def connect(auth: Any = None) -> bool:
+        return isinstance(auth, dict) and auth.get("token") == token
+
+    @sio.on("chat", namespace="/chat")
+    def chat(payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict) or not payload.get("session_id"):
+            return {"ok": False, "error": {"code": "invalid_payload", "message": "bad input"}}
+        session_id, conv_id, msg_id = payload["session_id"], payload["conv_id"], payload["msg_id"]
+        room = f"session:{session_id}"
+        text = " ".join(str(c.get("text", "")) for c in payload["content"])
+        db.create_session(session_id, text[:60])
+        stored = db.store(
+            {
+                "session_id": session_id,
+                "conv_id": conv_id,
+                "msg_id": msg_id,
+                "msg_type": "input",
+                "status": "success",
+                "actions": [],
+                "agents": [],
+                "content": payload["content"],
+                "metadata": {},
+            }
+        )
+        join_room(room)
+        sio.emit("chat", stored, to=room, namespace="/chat")
+        out_id = f"{msg_id}.out"
+        # The reply is written by the event's own thread before the handler returns, as
+        # Director's `ChatHandler.chat` does; so the ack (sent on return) follows the reply.
+        reply(session_id, conv_id, out_id, room)
+        return {
+            "ok": True,
+            "data": {
+                "session_id": session_id,
+                "conv_id": conv_id,
+                "msg_id": msg_id,
+                "output_msg_id": out_id,
+            },
+        }
+
+    def reply(session_id: str, conv_id: str, out_id: str, room: str) -> None:
+        out: dict[str, Any] = {
+            "session_id": session_id,
+            "conv_id": conv_id,
+            "msg_id": out_id,
+            "msg_type": "output",
+            "status": "progress",
+            "actions": ["Reasoning the message..."],
+            "agents": [],
+            "content": [],
+            "metadata": {},
+        }
+        sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
+        item = {
+            "type": "text",
+            "status": "progress",
+            "status_message": None,
+            "agent_name": "assistant",
+            "text": "",
+        }
+        out["content"].append(item)
+        pieces = updates - 2
+        for i in range(pieces):
+            start = (i * 8) % len(REPLY)
+            item["text"] += REPLY[start : start + 8]
+            sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
+        if pieces == 0:
+            item["text"] = REPLY
+        out["status"] = item["status"] = "success"
+        sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
+
+    return app, sio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--updates", type=int, default=2)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    if args.updates < 2:
+        parser.error("--updates must be at least 2")
+    app, sio = create_app(DirectorStyleDB(args.db), args.updates, os.environ.get("BENCH_TOKEN", ""))
+    port = args.port or free_port()
+
+    def shutdown(*_: object) -> None:
+        os._exit(0)  # Werkzeug's dev server has no clean stop from another thread
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    threading.Thread(target=lambda: (sys.stdin.read(), shutdown()), daemon=True).start()
+    threading.Thread(target=announce, args=(port,), daemon=True).start()
+    sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
+
+
+def free_port() -> int:
+    # Werkzeug binds by number, so the port is picked here; the bench runs on loopback only and
+    # fails loudly if another process takes the port in between.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def announce(port: int) -> None:
+    """Print READY once the port accepts connections (Werkzeug has no readiness hook)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                print(f"READY {port}", flush=True)
+                return
+        except OSError:
+            time.sleep(0.05)
+    print("NOT READY", flush=True)
+
+
+if __name__ == "__main__":
+    main()
