@@ -1,0 +1,108 @@
+"""The command line: arguments → Settings → the window (launcher) or the headless server.
+
+The composition root's entry (with launcher and web/app): Settings are built here once and passed
+down. Imports settings, headless, launcher (lazily: the window's libraries load only when a window
+is wanted) and the app factory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from director_desktop import version
+from director_desktop.settings import LOOPBACK, Settings, build_settings
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, not {port}")
+    return port
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="director-desktop",
+        description="Director Desktop: the Director chat experience, offline, on this computer.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="serve without a window and print the URL to open (for machines with no screen)",
+    )
+    p.add_argument("--port", type=port_number, default=0, help="port to listen on (default: any)")
+    p.add_argument("--data-dir", type=Path, help="where chats and models live")
+    p.add_argument("--log-dir", type=Path, help="where log files go")
+    p.add_argument("--token", help="the access token (default: a fresh random one each launch)")
+    p.add_argument(
+        "--host",
+        default=LOOPBACK,
+        help="address to listen on (default 127.0.0.1; any other is reachable from the network)",
+    )
+    p.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    if args.token is not None and len(args.token) < 16:
+        parser().error("--token must be at least 16 characters")
+    return build_settings(
+        data_dir=args.data_dir,
+        log_dir=args.log_dir,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        headless=args.headless,
+        smoke_test=args.smoke_test,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = settings_from(args)
+    if settings.headless:
+        return _headless(settings)
+    launcher = _launcher()
+    if launcher is None:
+        print(
+            "The desktop window is not available in this build; serving headless instead.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return _headless(settings)
+    return int(launcher.run(settings, _factory(launcher)))
+
+
+def _headless(settings: Settings) -> int:
+    from director_desktop import headless
+
+    return headless.run(settings)
+
+
+def _launcher() -> Any:
+    try:
+        return importlib.import_module("director_desktop.launcher")
+    except ModuleNotFoundError as exc:
+        if exc.name != "director_desktop.launcher":
+            raise
+        return None
+
+
+def _factory(launcher: Any) -> Any:
+    """The launcher's AppFactory: the composed app for a bound port, and whether a run is active."""
+    from director_desktop.web.app import compose
+
+    def factory(settings: Settings, port: int) -> Any:
+        app = compose(settings, port)
+        return launcher.LaunchedApp(app, app.run_active)
+
+    return factory

@@ -1,0 +1,325 @@
+"""ChatHandler: one chat turn, from a validated input to the final stored snapshot.
+
+It stores the input, emits it, and runs the engine as an asyncio task keyed by
+`(session_id, conv_id)` (never by socket). Every snapshot is stored before it is published, and a
+turn that fails anywhere after its input was stored ends with a stored non-`progress` message.
+It reaches clients only through the `Publish` callback `web/` hands in, so it is tested without a
+network. Imports the store (by interface), engine seam, metrics, protocol, errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from director_desktop.engine.base import Engine, Turn
+from director_desktop.engine.output import STREAM_INTERVAL, OutputMessage
+from director_desktop.errors import Conflict, DirectorError, DuplicateId
+from director_desktop.metrics import Metrics
+from director_desktop.protocol import ChatInput, JSONDict, new_id, sanitize, text_item
+
+if TYPE_CHECKING:
+    from director_desktop.store import Store
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, JSONDict, str | None], Awaitable[None]]
+"""`publish(event, payload, room)`: emit on `/chat` to a room (None: everyone). May raise."""
+
+EMIT_BACKOFF = (0.05, 0.1, 0.2)  # PROTOCOL section 4: retried 3 times, then counted and logged
+HISTORY_LIMIT = 50
+SESSION_NAME_CHARS = 60
+
+
+def room_of(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+@dataclass
+class Run:
+    """A turn in progress. `stop()` cancels only the engine's task, so the driver survives to
+    store the final snapshot."""
+
+    key: tuple[str, str]
+    output_msg_id: str
+    driver: asyncio.Task[None] | None = None
+    engine_task: asyncio.Task[None] | None = None
+    stop_requested: bool = False
+    interrupted: bool = False  # stopped by shutdown, not by the user
+    outcome: str = "running"
+    started: float = field(default_factory=time.monotonic)
+
+
+class ChatHandler:
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        publish: Publish,
+        *,
+        metrics: Metrics | None = None,
+        stream_interval: float = STREAM_INTERVAL,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._publish = publish
+        self._metrics = metrics or Metrics()
+        self._stream_interval = stream_interval
+        self._secrets = secrets
+        self._runs: dict[tuple[str, str], Run] = {}
+        self._closing = False
+
+    # --- queries -------------------------------------------------------------------------------
+    def is_running(self, session_id: str, conv_id: str | None = None) -> bool:
+        if conv_id is not None:
+            return (session_id, conv_id) in self._runs
+        return any(key[0] == session_id for key in self._runs)
+
+    @property
+    def running(self) -> list[tuple[str, str]]:
+        return list(self._runs)
+
+    # --- the chat event ------------------------------------------------------------------------
+    @staticmethod
+    def with_ids(chat: ChatInput) -> ChatInput:
+        """Fill the ids the client left out with fresh uuid4s (never clock-like ids)."""
+        return ChatInput(
+            content=chat.content,
+            session_id=chat.session_id or new_id(),
+            conv_id=chat.conv_id or new_id(),
+            msg_id=chat.msg_id or new_id(),
+            agents=chat.agents,
+            collection_id=chat.collection_id,
+            video_id=chat.video_id,
+            metadata=chat.metadata,
+        )
+
+    async def submit(self, chat: ChatInput) -> JSONDict:
+        """Store the input, emit it, start its run; answers the ack's data.
+
+        `chat` must carry its ids (`with_ids`). Raises `DirectorError` before anything is stored
+        (conflict, duplicate id, store failure); after that, failures end the run, not the call.
+        """
+        assert chat.session_id
+        assert chat.conv_id
+        assert chat.msg_id
+        key = (chat.session_id, chat.conv_id)
+        if key in self._runs:
+            return await self._resend_or_conflict(chat, self._runs[key])
+        if self._closing:
+            raise DirectorError("the server is shutting down", code="unavailable")
+        # Reserve the key before the first await, so a concurrent `chat` for it is a conflict.
+        run = Run(key=key, output_msg_id=new_id())
+        self._runs[key] = run
+        try:
+            stored, created, duplicate = await self._store.add_input(
+                self._input_message(chat, run.output_msg_id),
+                session_name=session_name(chat),
+                video_id=chat.video_id,
+                collection_id=chat.collection_id,
+            )
+        except BaseException:
+            del self._runs[key]
+            raise
+        if duplicate:
+            del self._runs[key]
+            return self._ack(stored, stored.get("metadata", {}).get("output_msg_id"))
+        self._metrics.message("input")
+        log.info(
+            "input stored",
+            extra={"session_id": chat.session_id, "conv_id": chat.conv_id, "bytes": len(chat.text)},
+        )
+        await self.emit("chat", stored, room_of(chat.session_id))
+        if created:
+            await self.emit("event", {"event_type": "update_data", "update": "sessions"}, None)
+        run.driver = asyncio.create_task(self._drive(run, chat, stored), name=f"run {key}")
+        return self._ack(stored, run.output_msg_id)
+
+    async def _resend_or_conflict(self, chat: ChatInput, run: Run) -> JSONDict:
+        assert chat.session_id
+        assert chat.msg_id
+        existing = await self._store.get_message(chat.session_id, chat.msg_id)
+        if existing is None:
+            raise Conflict("a reply to this conversation is still being written")
+        if existing.get("conv_id") != chat.conv_id:
+            raise DuplicateId("this msg_id is already used by another message")
+        return self._ack(existing, run.output_msg_id)
+
+    @staticmethod
+    def _ack(message: JSONDict, output_msg_id: object) -> JSONDict:
+        return {
+            "session_id": message["session_id"],
+            "conv_id": message["conv_id"],
+            "msg_id": message["msg_id"],
+            "output_msg_id": output_msg_id if isinstance(output_msg_id, str) else None,
+        }
+
+    @staticmethod
+    def _input_message(chat: ChatInput, output_msg_id: str) -> JSONDict:
+        return {
+            "session_id": chat.session_id,
+            "conv_id": chat.conv_id,
+            "msg_id": chat.msg_id,
+            "msg_type": "input",
+            "status": "success",
+            "actions": [],
+            "agents": list(chat.agents),
+            "content": chat.content,
+            # The output's id rides on the input, so a re-sent input acks the same ids later.
+            "metadata": {**chat.metadata, "output_msg_id": output_msg_id},
+        }
+
+    # --- the run -------------------------------------------------------------------------------
+    async def _drive(self, run: Run, chat: ChatInput, stored_input: JSONDict) -> None:
+        assert chat.session_id
+        assert chat.conv_id
+        output = OutputMessage(
+            {
+                "session_id": chat.session_id,
+                "conv_id": chat.conv_id,
+                "msg_id": run.output_msg_id,
+                "msg_type": "output",
+                "status": "progress",
+                "actions": [],
+                "agents": [],
+                "content": [],
+                "metadata": {},
+            },
+            self._commit,
+            min_interval=self._stream_interval,
+        )
+        error: BaseException | None = None
+        try:
+            output.add_action("Reasoning the message...")
+            await output.flush()
+            history = await self._history(chat.session_id, chat.msg_id)
+            turn = Turn(chat.session_id, chat.conv_id, chat, stored_input, output, history)
+            if not run.stop_requested:
+                run.engine_task = asyncio.create_task(self._engine.run(turn))
+                await run.engine_task
+        except asyncio.CancelledError:
+            if not (run.engine_task is not None and run.engine_task.cancelled()):
+                error = asyncio.CancelledError()  # the driver itself was cancelled: shutdown
+        except Exception as exc:
+            error = exc
+        await self._finish(run, output, error)
+
+    async def _history(self, session_id: str, msg_id: str | None) -> list[JSONDict]:
+        messages, _ = await self._store.conversation(session_id, limit=HISTORY_LIMIT + 1)
+        return [m for m in messages if m.get("msg_id") != msg_id][-HISTORY_LIMIT:]
+
+    async def _finish(self, run: Run, output: OutputMessage, error: BaseException | None) -> None:
+        if run.interrupted and error is None:
+            error = asyncio.CancelledError()
+        if run.stop_requested and error is None:
+            run.outcome = "stopped"
+            _settle(output, "not_generated", "Stopped")
+            output.message["metadata"]["stopped"] = True
+        elif error is not None:
+            run.outcome = "interrupted" if isinstance(error, asyncio.CancelledError) else "error"
+            self._explain_failure(output, error)
+        else:
+            run.outcome = "success"
+            _settle(output, "success", None)
+        try:
+            await output.flush()
+        except Exception as exc:  # the store failed: the next start's sweep ends this message
+            log.error("final snapshot not stored", extra={"error": type(exc).__name__})
+        finally:
+            seconds = time.monotonic() - run.started
+            self._metrics.run_finished(run.outcome, seconds)
+            self._runs.pop(run.key, None)
+            log.info(
+                "run finished",
+                extra={"session_id": run.key[0], "conv_id": run.key[1], "outcome": run.outcome},
+            )
+
+    def _explain_failure(self, output: OutputMessage, error: BaseException) -> None:
+        if isinstance(error, DirectorError):
+            code, text = error.code, sanitize(error.message, secrets=self._secrets)
+        elif isinstance(error, asyncio.CancelledError):
+            code, text = "interrupted", "The app was closing, so this reply was interrupted."
+        else:
+            code, text = "internal", "Something went wrong while writing this reply."
+            log.error("run failed", exc_info=error)
+        self._metrics.error(code)
+        _settle(output, "error", "Interrupted" if code == "interrupted" else "Failed")
+        output.add_content(text_item(text, status="error", status_message=code))
+        output.message["metadata"]["error_type"] = code
+
+    async def _commit(self, snapshot: JSONDict) -> JSONDict:
+        """`OutputMessage`'s commit: store (taking the next seq), then publish."""
+        stored = await self._store.put_message(snapshot)
+        self._metrics.message("snapshot")
+        await self.emit("chat", stored, room_of(str(stored["session_id"])))
+        return stored
+
+    # --- stop, delete, shutdown ----------------------------------------------------------------
+    async def stop(self, session_id: str, conv_id: str) -> bool:
+        """Cancel a run; True once its `not_generated` snapshot is stored."""
+        run = self._runs.get((session_id, conv_id))
+        if run is None or run.driver is None:
+            return False
+        run.stop_requested = True
+        if run.engine_task is not None:
+            run.engine_task.cancel()
+        await asyncio.shield(run.driver)
+        return run.outcome == "stopped"
+
+    async def stop_session(self, session_id: str) -> None:
+        """Stop every run of a session (before it is deleted)."""
+        await asyncio.gather(
+            *(self.stop(sid, conv) for sid, conv in list(self._runs) if sid == session_id)
+        )
+
+    async def close(self) -> None:
+        """Stop every run, storing each one's final snapshot; refuses new turns from now on."""
+        self._closing = True
+        drivers = []
+        for run in list(self._runs.values()):
+            run.stop_requested = run.interrupted = True
+            if run.engine_task is not None:
+                run.engine_task.cancel()
+            if run.driver is not None:
+                drivers.append(run.driver)
+        await asyncio.gather(*drivers, return_exceptions=True)
+
+    # --- emitting ------------------------------------------------------------------------------
+    async def emit(self, event: str, payload: JSONDict, room: str | None) -> bool:
+        """Publish with 3 retries (50/100/200 ms); then count, log, and carry on: a client that
+        missed it gets it from `reconnect`, because it was stored first."""
+        for attempt, pause in enumerate((*EMIT_BACKOFF, None)):
+            try:
+                await self._publish(event, payload, room)
+                return True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if pause is None:
+                    self._metrics.emit_failure()
+                    log.error("emit failed", extra={"event": event, "error": type(exc).__name__})
+                    return False
+                self._metrics.emit_retry()
+                log.warning("emit retry", extra={"event": event, "attempt": attempt + 1})
+                await asyncio.sleep(pause)
+        return False  # pragma: no cover - the loop always returns
+
+
+def _settle(output: OutputMessage, status: str, item_message: str | None) -> None:
+    """Give the message its final status and end every item still in `progress`."""
+    output.set_status(status)
+    item_status = "success" if status == "success" else status
+    for index, item in enumerate(output.content):
+        if item.get("status") == "progress":
+            output.update_content(index, status=item_status, status_message=item_message)
+
+
+def session_name(chat: ChatInput) -> str:
+    """A new session's name: the first 60 characters of its first message's text."""
+    text = " ".join(chat.text.split())
+    return text[:SESSION_NAME_CHARS] or "New chat"

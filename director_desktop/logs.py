@@ -1,0 +1,93 @@
+"""Logs: structured (JSON lines), rotating log files in the per-user log dir.
+
+Each launch starts a fresh `director-desktop.log` and keeps the previous run's as `.log.1` (and
+older ones up to `BACKUPS`), so a user reporting a crash can send the run that crashed. Message
+text and tokens are never logged at INFO: code logs ids and sizes only, and a filter redacts the
+launch token wherever it might appear anyway. Imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+LOG_NAME = "director-desktop.log"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 3
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's terminal colouring of the same message
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and any `extra=` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value if isinstance(value, int | float | bool | None) else str(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class RedactFilter(logging.Filter):
+    """Replace secrets (the launch token) in a record's rendered message and arguments."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        text = record.getMessage()
+        if any(secret in text for secret in self._secrets):
+            for secret in self._secrets:
+                text = text.replace(secret, "[redacted]")
+            record.msg, record.args = text, None
+        return True
+
+
+class LogSetup:
+    """The handler `configure` installed; `close()` removes it (tests, and a clean shutdown)."""
+
+    def __init__(self, handler: logging.Handler, path: Path, level: int) -> None:
+        self.handler = handler
+        self.path = path
+        self._previous_level = logging.getLogger().level
+        logging.getLogger().setLevel(level)
+        logging.getLogger().addHandler(handler)
+
+    def close(self) -> None:
+        root = logging.getLogger()
+        if self.handler in root.handlers:
+            root.removeHandler(self.handler)
+            root.setLevel(self._previous_level)
+        self.handler.close()
+
+
+def configure(log_dir: Path, *, secrets: Iterable[str] = (), level: int = logging.INFO) -> LogSetup:
+    """Log to `<log_dir>/director-desktop.log`, rolling the previous run's file over first."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_NAME
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False
+    )
+    if path.stat().st_size > 0:
+        handler.doRollover()  # keep the previous run whole, start this one fresh
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactFilter(secrets))
+    return LogSetup(handler, path, level)

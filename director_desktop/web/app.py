@@ -1,0 +1,187 @@
+"""The web app: `create_app(settings, store, engine)` wires the REST routes, the static bundle, the
+Socket.IO `/chat` namespace and the guard into one ASGI app.
+
+A composition root (with cli/launcher): it builds the ChatHandler, Metrics and Signer and hands
+them to the routes. The store is opened and the engine started in the Starlette lifespan and both
+are closed there, so the headless server, the window and the tests share one path. The Host guard
+wraps the outermost app, so it covers `/socket.io/` too. Imports engine, store, metrics, settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import socketio
+from starlette.applications import Starlette
+
+from director_desktop.engine.agents import AgentRegistry, default_registry
+from director_desktop.engine.assistant import DEFAULT_PACE, BuiltinAssistant
+from director_desktop.engine.base import Engine
+from director_desktop.engine.handler import ChatHandler
+from director_desktop.errors import DirectorError
+from director_desktop.metrics import Metrics
+from director_desktop.protocol import MAX_SOCKET_PAYLOAD_BYTES, JSONDict
+from director_desktop.settings import Settings
+from director_desktop.store import Store
+from director_desktop.web import chat, rest, static
+from director_desktop.web.guard import (
+    ASGIApp,
+    Guard,
+    Receive,
+    Scope,
+    Send,
+    Signer,
+    app_origins,
+    sign_media_urls,
+)
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/chat"
+
+
+@dataclass
+class AppState:
+    """Everything a route or event handler needs; one per app, no globals."""
+
+    settings: Settings
+    store: Store
+    engine: Engine
+    agents: AgentRegistry
+    metrics: Metrics
+    signer: Signer
+    sio: socketio.AsyncServer
+    handler: ChatHandler = field(init=False)
+    store_error: DirectorError | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.settings.token,)
+
+    def sign(self, payload: JSONDict) -> JSONDict:
+        signed: JSONDict = sign_media_urls(payload, self.signer)
+        return signed
+
+    async def publish(self, event: str, payload: JSONDict, room: str | None) -> None:
+        """The handler's Publisher: sign media paths afresh, then emit on `/chat`."""
+        await self.sio.emit(event, self.sign(payload), room=room, namespace=NAMESPACE)
+
+    async def broadcast_update(self, update: str, **extra: object) -> None:
+        await self.handler.emit(
+            "event", {"event_type": "update_data", "update": update, **extra}, None
+        )
+
+
+def frontend_dir() -> Path:
+    """The built Vue bundle: beside the package from source, in `_MEIPASS` when frozen."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "frontend_dist"
+    return Path(__file__).resolve().parents[2] / "frontend_dist"
+
+
+class DirectorApp:
+    """The ASGI app (guard outermost) plus what its owner may ask of it."""
+
+    def __init__(self, asgi: ASGIApp, state: AppState) -> None:
+        self._asgi = asgi
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+    def run_active(self) -> bool:
+        """A reply is being written (the window asks before closing)."""
+        return bool(self.state.handler.running)
+
+
+def default_engine(settings: Settings, store: Store, agents: AgentRegistry) -> Engine:
+    """The engine a launch uses. `DIRECTOR_ASSISTANT_PACE` (seconds between streamed pieces)
+    slows the built-in assistant down for tests that must catch a run mid-stream."""
+    pace = settings.env.get("DIRECTOR_ASSISTANT_PACE")
+    return BuiltinAssistant(
+        store,
+        agents,
+        models_dir=settings.models_dir,
+        pace=float(pace) if pace else DEFAULT_PACE,
+    )
+
+
+def compose(settings: Settings, port: int | None = None) -> DirectorApp:
+    """Build the store, agents and engine for a launch and the app serving them on `port`."""
+    if port is not None:
+        settings = replace(settings, port=port)
+    store = Store(settings.db_path, backups_dir=settings.backups_dir)
+    agents = default_registry()
+    return create_app(settings, store, default_engine(settings, store, agents), agents=agents)
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    engine: Engine,
+    *,
+    agents: AgentRegistry | None = None,
+    metrics: Metrics | None = None,
+    bundle_dir: Path | None = None,
+) -> DirectorApp:
+    """The whole app for `settings.port` (already bound: the allow-lists need the real port)."""
+    if settings.port <= 0:
+        raise ValueError("create_app needs the bound port; bind the server socket first")
+    metrics = metrics or Metrics()
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=app_origins(settings.port),
+        max_http_buffer_size=MAX_SOCKET_PAYLOAD_BYTES,
+        namespaces=[NAMESPACE],
+        logger=False,
+        engineio_logger=False,
+    )
+    state = AppState(
+        settings, store, engine, agents or default_registry(), metrics, Signer(settings.token), sio
+    )
+    state.handler = ChatHandler(
+        store, engine, state.publish, metrics=metrics, secrets=state.secrets
+    )
+    chat.register(sio, state, NAMESPACE)
+    starlette = Starlette(
+        routes=[*rest.routes(state), *static.routes(bundle_dir or frontend_dir())],
+        exception_handlers=rest.exception_handlers(state),
+        lifespan=_lifespan(state),
+    )
+    inner = socketio.ASGIApp(sio, other_asgi_app=starlette, socketio_path="socket.io")
+    guard = Guard(
+        inner,
+        token=settings.token,
+        port=settings.port,
+        extra_host=None if settings.is_loopback else settings.host,
+        on_refused=metrics.error,
+    )
+    return DirectorApp(guard, state)
+
+
+def _lifespan(state: AppState) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            health = await asyncio.to_thread(state.store.open)
+            log.info("store open", extra={"ok": health.ok, "swept": health.swept})
+        except DirectorError as exc:  # the UI shows it (health, /config/check); we keep serving
+            state.store_error = exc
+            log.error("store did not open", extra={"code": exc.code})
+        await state.engine.start()
+        try:
+            yield
+        finally:
+            await state.handler.close()
+            await state.engine.close()
+            await asyncio.to_thread(state.store.close)
+            log.info("app closed")
+
+    return lifespan

@@ -1,0 +1,146 @@
+"""The Socket.IO `/chat` namespace (PROTOCOL section 3): connect, chat, reconnect, stop, disconnect.
+
+Every handler answers with an ack envelope and never lets an exception escape (python-socketio
+would only log it): this module is the one place socket errors are translated to the wire. A
+refused `chat` also gets the seed's error response, to the sending socket only. Runs belong to
+the ChatHandler, keyed by session and conversation; a socket only joins rooms. Imports engine
+(via AppState), protocol, errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import socketio
+
+from director_desktop.engine.handler import ChatHandler, room_of
+from director_desktop.errors import DirectorError, InvalidPayload, NotFound
+from director_desktop.protocol import (
+    ID_PATTERN,
+    JSONDict,
+    ack_ok,
+    error_envelope,
+    error_response,
+    parse_chat_input,
+    parse_reconnect,
+    parse_stop,
+)
+from director_desktop.web.guard import token_matches
+
+if TYPE_CHECKING:
+    from director_desktop.web.app import AppState
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[str, Any], Awaitable[JSONDict]]
+
+
+def register(sio: socketio.AsyncServer, state: AppState, namespace: str) -> None:
+    events = ChatEvents(sio, state, namespace)
+    sio.on("connect", events.connect, namespace=namespace)
+    sio.on("disconnect", events.disconnect, namespace=namespace)
+    sio.on("chat", events.acked(events.chat), namespace=namespace)
+    sio.on("reconnect", events.acked(events.reconnect), namespace=namespace)
+    sio.on("stop", events.acked(events.stop), namespace=namespace)
+
+
+def _single_payload(args: tuple[Any, ...]) -> object:
+    """Socket.IO events may carry any number of arguments; ours take exactly one."""
+    if len(args) != 1:
+        raise InvalidPayload("the event takes exactly one JSON object")
+    return args[0]
+
+
+class ChatEvents:
+    def __init__(self, sio: socketio.AsyncServer, state: AppState, namespace: str) -> None:
+        self._sio = sio
+        self._state = state
+        self._namespace = namespace
+
+    @property
+    def _handler(self) -> ChatHandler:
+        return self._state.handler
+
+    def acked(self, handle: EventHandler) -> Callable[..., Awaitable[JSONDict]]:
+        """Wrap an event so it always acks: `{ok: true, data}` or the error envelope."""
+
+        async def event(sid: str, *args: Any) -> JSONDict:
+            try:
+                return ack_ok(await handle(sid, _single_payload(args)))
+            except DirectorError as error:
+                return self._error(error)
+            except Exception as exc:
+                log.error("socket event failed", exc_info=exc)
+                return self._error(DirectorError("the server could not handle this event"))
+
+        return event
+
+    def _error(self, error: DirectorError) -> JSONDict:
+        self._state.metrics.error(error.code)
+        return error_envelope(error, secrets=self._state.secrets)
+
+    # --- events --------------------------------------------------------------------------------
+    async def connect(self, sid: str, _environ: JSONDict, auth: object = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not token_matches(self._state.settings.token, token):
+            self._state.metrics.error("unauthorized")
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        self._state.metrics.connected()
+
+    async def disconnect(self, sid: str, *_reason: object) -> None:
+        # Leaving rooms is python-socketio's job on disconnect; runs are never cancelled here.
+        self._state.metrics.disconnected()
+
+    async def chat(self, sid: str, payload: object) -> JSONDict:
+        try:
+            chat = ChatHandler.with_ids(parse_chat_input(payload))
+            session_id = str(chat.session_id)
+            # Join first, so this socket sees its own input and every snapshot of the run.
+            await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)
+            return await self._handler.submit(chat)
+        except DirectorError as error:
+            await self._send_error_response(sid, error, *_echo_ids(payload))
+            raise
+
+    async def _send_error_response(
+        self, sid: str, error: DirectorError, session_id: str | None, conv_id: str | None
+    ) -> None:
+        response = error_response(
+            error, session_id=session_id, conv_id=conv_id, secrets=self._state.secrets
+        )
+        try:
+            await self._sio.emit("chat", response, to=sid, namespace=self._namespace)
+        except Exception as exc:  # the ack still carries the error
+            log.warning("error response not sent", extra={"error": type(exc).__name__})
+
+    async def reconnect(self, sid: str, payload: object) -> JSONDict:
+        session_id, since_seq = parse_reconnect(payload)
+        await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)
+        if await self._state.store.get_session(session_id) is None:
+            raise NotFound("no such session (a new chat has no messages yet)")
+        missed = await self._state.store.messages_since(session_id, since_seq)
+        last_seq = 0
+        for message in missed:
+            await self._sio.emit(
+                "chat", self._state.sign(message), to=sid, namespace=self._namespace
+            )
+            last_seq = max(last_seq, int(message.get("metadata", {}).get("seq", 0)))
+        last_seq = max(last_seq, await self._state.store.last_seq(session_id))
+        return {"last_seq": last_seq, "running": self._handler.is_running(session_id)}
+
+    async def stop(self, _sid: str, payload: object) -> JSONDict:
+        session_id, conv_id = parse_stop(payload)
+        return {"stopped": await self._handler.stop(session_id, conv_id)}
+
+
+def _echo_ids(payload: object) -> tuple[str | None, str | None]:
+    """The ids to echo in an error response: those the client sent that were valid, else None."""
+    if not isinstance(payload, dict):
+        return None, None
+
+    def valid(value: object) -> str | None:
+        return value if isinstance(value, str) and ID_PATTERN.fullmatch(value) else None
+
+    return valid(payload.get("session_id")), valid(payload.get("conv_id"))

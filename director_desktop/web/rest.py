@@ -1,0 +1,242 @@
+"""The HTTP API of PROTOCOL section 5 (plus `/metrics`), and its one error translation.
+
+Every failure becomes the envelope `{"ok": false, "error": {code, message}}` with the error's HTTP
+status, here and nowhere else; messages are sanitized (no path, traceback or token). Imports
+engine (via AppState), store errors, protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from director_desktop import version
+from director_desktop.errors import DirectorError, InvalidPayload, NotFound, TooLarge
+from director_desktop.protocol import JSONDict, check_id, error_envelope
+
+if TYPE_CHECKING:
+    from director_desktop.web.app import AppState
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY = 2 * 1024 * 1024  # /prefs allows 1 MiB serialized; leave room for escaping
+MAX_IMPORT_BODY = 64 * 1024 * 1024
+MAX_PAGE = 1000
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def routes(state: AppState) -> list[BaseRoute]:
+    api = Api(state)
+    return [
+        Route("/health", api.health, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
+        Route("/config/check", api.config_check, methods=["GET"]),
+        Route("/agent", api.agents, methods=["GET"]),
+        Route("/search", api.search, methods=["GET"]),
+        Route("/prefs", api.get_prefs, methods=["GET"]),
+        Route("/prefs", api.patch_prefs, methods=["PATCH"]),
+        Route("/session", api.list_sessions, methods=["GET"]),
+        Route("/session/import", api.import_session, methods=["POST"]),
+        Route("/session/{session_id}", api.get_session, methods=["GET"]),
+        Route("/session/{session_id}", api.rename_session, methods=["PATCH"]),
+        Route("/session/{session_id}", api.delete_session, methods=["DELETE"]),
+        Route("/session/{session_id}/export", api.export_session, methods=["GET"]),
+    ]
+
+
+def exception_handlers(state: AppState) -> dict[Any, Callable[..., Awaitable[Response]]]:
+    async def director_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DirectorError)
+        return error_response(state, exc)
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        error = DirectorError(str(exc.detail), code=code)
+        error.http_status = exc.status_code
+        return error_response(state, error)
+
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.error("request failed", exc_info=exc)
+        return error_response(state, DirectorError("the server could not answer this request"))
+
+    return {DirectorError: director_error, HTTPException: http_error, Exception: unexpected}
+
+
+def error_response(state: AppState, error: DirectorError) -> JSONResponse:
+    state.metrics.error(error.code)
+    headers = {"www-authenticate": "Bearer"} if error.http_status == 401 else None
+    return JSONResponse(
+        error_envelope(error, secrets=state.secrets), status_code=error.http_status, headers=headers
+    )
+
+
+async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> object:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"the request body is larger than {limit} bytes")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidPayload("the request body must be JSON") from None
+
+
+def query_int(request: Request, name: str, *, minimum: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidPayload(f"{name} must be an integer") from None
+    if value < minimum:
+        raise InvalidPayload(f"{name} must be at least {minimum}")
+    return value
+
+
+class Api:
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.store = state.store
+
+    # --- health and configuration --------------------------------------------------------------
+    async def health(self, _request: Request) -> Response:
+        db_ok = self.state.store_error is None and self.store.health.ok
+        return JSONResponse(
+            {"status": "ok", "version": version(), "db": "ok" if db_ok else "error"}
+        )
+
+    async def metrics(self, _request: Request) -> Response:
+        return PlainTextResponse(
+            self.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    async def config_check(self, _request: Request) -> Response:
+        return JSONResponse(
+            {
+                "db_configured": self.state.store_error is None and self.store.health.ok,
+                "llm_configured": bool(self.state.engine.llm_configured),
+                "videodb_configured": self._media_usable(),
+            }
+        )
+
+    def _media_usable(self) -> bool:
+        """The local media library can be used: its folder exists and is writable, or can be
+        made (an empty library counts as usable)."""
+        media = self.state.settings.media_dir
+        target = media if media.exists() else self.state.settings.data_dir
+        return target.is_dir() and os.access(target, os.W_OK)
+
+    async def agents(self, _request: Request) -> Response:
+        return JSONResponse(self.state.agents.describe_all())
+
+    # --- sessions ------------------------------------------------------------------------------
+    async def list_sessions(self, _request: Request) -> Response:
+        return JSONResponse(await self.store.list_sessions())
+
+    async def get_session(self, request: Request) -> Response:
+        session_id = check_id(request.path_params["session_id"], "session_id")
+        session = await self.store.get_session(session_id)
+        if session is None:
+            raise NotFound("no such session")
+        limit = query_int(request, "limit", minimum=1)
+        if limit is not None:
+            limit = min(limit, MAX_PAGE)
+        around = request.query_params.get("around")
+        if around is not None:
+            msg_id = check_id(around, "around")
+            messages, has_more, has_newer = await self.store.conversation_around(
+                session_id, msg_id, limit or 50
+            )
+            page: JSONDict = {
+                "conversation": messages,
+                "has_more": has_more,
+                "has_newer": has_newer,
+            }
+        elif limit is not None:
+            before = query_int(request, "before", minimum=1)
+            messages, has_more = await self.store.conversation(
+                session_id, limit=limit, before=before
+            )
+            page = {"conversation": messages, "has_more": has_more}
+        else:
+            messages, _ = await self.store.conversation(session_id)
+            page = {"conversation": messages}
+        return JSONResponse(self.state.sign({**session, **page}))
+
+    async def rename_session(self, request: Request) -> Response:
+        session_id = check_id(request.path_params["session_id"], "session_id")
+        body = await read_json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
+            raise InvalidPayload("name must be a string of 1-200 characters")
+        session = await self.store.rename_session(session_id, name.strip())
+        await self.state.broadcast_update("sessions")
+        return JSONResponse(session)
+
+    async def delete_session(self, request: Request) -> Response:
+        session_id = check_id(request.path_params["session_id"], "session_id")
+        if await self.store.get_session(session_id) is None:
+            raise NotFound("no such session")
+        await self.state.handler.stop_session(session_id)
+        if not await self.store.delete_session(session_id):
+            raise NotFound("no such session")
+        await self.state.broadcast_update("sessions")
+        return JSONResponse({"success": True, "message": "Session deleted"})
+
+    async def export_session(self, request: Request) -> Response:
+        session_id = check_id(request.path_params["session_id"], "session_id")
+        fmt = request.query_params.get("format", "json")
+        filename = f"director-chat-{session_id}"
+        if fmt == "json":
+            data = await self.store.export_session(session_id)
+            return JSONResponse(data, headers=_attachment(f"{filename}.json"))
+        if fmt == "markdown":
+            text = await self.store.export_markdown(session_id)
+            return Response(
+                text,
+                media_type="text/markdown; charset=utf-8",
+                headers=_attachment(f"{filename}.md"),
+            )
+        raise InvalidPayload("format must be 'json' or 'markdown'")
+
+    async def import_session(self, request: Request) -> Response:
+        data = await read_json(request, MAX_IMPORT_BODY)
+        session_id = await self.store.import_session(data)
+        await self.state.broadcast_update("sessions")
+        return JSONResponse({"session_id": session_id}, status_code=201)
+
+    # --- search and prefs ----------------------------------------------------------------------
+    async def search(self, request: Request) -> Response:
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            raise InvalidPayload("q must not be empty")
+        limit = min(query_int(request, "limit", minimum=1) or 50, MAX_PAGE)
+        return JSONResponse(await self.store.search(query, limit))
+
+    async def get_prefs(self, _request: Request) -> Response:
+        return JSONResponse(await self.store.get_prefs())
+
+    async def patch_prefs(self, request: Request) -> Response:
+        patch = await read_json(request)
+        if not isinstance(patch, dict):
+            raise InvalidPayload("the prefs patch must be a JSON object")
+        prefs = await self.store.patch_prefs(patch)
+        await self.state.broadcast_update("prefs", keys=sorted(patch))
+        return JSONResponse(prefs)
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"content-disposition": f'attachment; filename="{filename}"'}
