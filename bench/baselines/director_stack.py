@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 from flask import Flask
-from flask_socketio import SocketIO, join_room
+from flask_socketio import SocketIO, join_room  # type: ignore[import-untyped]
 
 REPLY = (
     "Here is a reply of a comparable size, streamed a few words at a time so that "
@@ -112,11 +112,11 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
         max_http_buffer_size=4 * 1024 * 1024,
     )
 
-    @sio.on("connect", namespace="/chat")
+    @sio.on("connect", namespace="/chat")  # type: ignore[untyped-decorator]
     def connect(auth: Any = None) -> bool:
         return isinstance(auth, dict) and auth.get("token") == token
 
-    @sio.on("chat", namespace="/chat")
+    @sio.on("chat", namespace="/chat")  # type: ignore[untyped-decorator]
     def chat(payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict) or not payload.get("session_id"):
             return {"ok": False, "error": {"code": "invalid_payload", "message": "bad input"}}
@@ -166,7 +166,7 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
             "metadata": {},
         }
         sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
-        item = {
+        item: dict[str, Any] = {
             "type": "text",
             "status": "progress",
             "status_message": None,
@@ -188,7 +188,7 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--updates", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
@@ -203,7 +203,12 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    threading.Thread(target=lambda: (sys.stdin.read(), shutdown()), daemon=True).start()
+
+    def exit_when_stdin_closes() -> None:
+        sys.stdin.read()
+        shutdown()
+
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
     threading.Thread(target=announce, args=(port,), daemon=True).start()
     sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
 
