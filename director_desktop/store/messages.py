@@ -118,6 +118,52 @@ def put(conn: sqlite3.Connection, message: JSONDict) -> JSONDict:
     return row_to_message((*stored, created_at, now))
 
 
+def insert_restored(
+    conn: sqlite3.Connection, message: JSONDict, *, seq: int, first_seq: int
+) -> JSONDict:
+    """Insert a message from an export or another app as it was, keeping its seq and times."""
+    msg = _checked(message)
+    metadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq}
+    metadata.setdefault("timestamp", now_iso())
+    created_at = _epoch(message.get("created_at"))
+    updated_at = max(_epoch(message.get("updated_at"), created_at), created_at)
+    conn.execute(
+        "INSERT INTO messages (session_id, conv_id, msg_id, msg_type, status, actions,"
+        " agents, content, metadata, seq, first_seq, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            msg["session_id"],
+            msg["conv_id"],
+            msg["msg_id"],
+            msg["msg_type"],
+            msg["status"],
+            dumps(msg["actions"], "actions"),
+            dumps(msg["agents"], "agents"),
+            dumps(msg["content"], "content"),
+            dumps(metadata, "metadata"),
+            seq,
+            first_seq,
+            created_at,
+            updated_at,
+        ),
+    )
+    conn.execute(
+        "UPDATE sessions SET last_seq = max(last_seq, ?) WHERE session_id = ?",
+        (seq, msg["session_id"]),
+    )
+    stored = get(conn, msg["session_id"], msg["msg_id"])
+    assert stored is not None
+    return stored
+
+
+def _epoch(value: object, default: int | None = None) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, float) and value >= 0:
+        return int(value)
+    return now_epoch() if default is None else default
+
+
 def add_input(
     conn: sqlite3.Connection,
     message: JSONDict,
@@ -211,10 +257,10 @@ def sweep_interrupted(conn: sqlite3.Connection) -> list[JSONDict]:
     rows = conn.execute(
         f"{_SELECT} WHERE status = 'progress' AND msg_type = 'output' ORDER BY session_id, seq"
     ).fetchall()
-    return [put(conn, _interrupted(row_to_message(row))) for row in rows]
+    return [put(conn, interrupted(row_to_message(row))) for row in rows]
 
 
-def _interrupted(message: JSONDict) -> JSONDict:
+def interrupted(message: JSONDict) -> JSONDict:
     content = [
         {**item, "status": "error", "status_message": INTERRUPTED}
         if item.get("status") == "progress"

@@ -18,7 +18,15 @@ from typing import TypeVar
 
 from director_desktop.errors import InvalidPayload, StoreClosed
 from director_desktop.protocol import JSONDict, check_id, now_epoch
-from director_desktop.store import messages, opening, portable, prefs, search, sessions
+from director_desktop.store import (
+    director_import,
+    messages,
+    opening,
+    portable,
+    prefs,
+    search,
+    sessions,
+)
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
 
@@ -222,7 +230,7 @@ class Store:
         return await self._write(lambda conn: portable.import_session(conn, data))
 
     async def import_director_db(self, path: Path) -> list[str]:
-        return await self._write(lambda conn: portable.import_director_db(conn, path))
+        return await self._write(lambda conn: director_import.import_director_db(conn, path))
 
     # --- the engine's context ---------------------------------------------------------------
 
