@@ -1,0 +1,202 @@
+// The app's state: sessions list, agents, prefs (server-side, PROTOCOL section 5), the session on
+// screen and the actions the UI calls. The socket itself is owned by useChatSocket.
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef } from 'vue'
+import { createApi, type Api } from '../lib/api'
+import { keyedDebounce } from '../lib/debounce'
+import { takeToken } from '../lib/token'
+import { useChatSocket, type ChatSocket } from '../composables/useChatSocket'
+import type { Agent, ChatInput, Prefs, SearchHit, Session, UpdateEvent } from '../types'
+
+export const PAGE = 50
+
+export const useChatStore = defineStore('chat', () => {
+  let token = ''
+  const api = shallowRef<Api>()
+  const link = shallowRef<ChatSocket>()
+  const sessions = ref<Session[]>([])
+  const agents = ref<Agent[]>([])
+  const prefs = ref<Prefs>({})
+  const drafts = ref<Record<string, string>>({})
+  const currentId = ref('')
+  const hits = ref<SearchHit[] | null>(null)
+  const highlight = ref('')
+  const loadingOlder = ref(false)
+  const composerFocus = ref(0)
+  const ready = ref(false)
+
+  const log = computed(() => (link.value && currentId.value ? link.value.log(currentId.value) : undefined))
+  const messages = computed(() => log.value?.messages ?? [])
+  const running = computed(() => Boolean(link.value && currentId.value && link.value.isRunning(currentId.value)))
+  const linkStatus = computed(() => link.value?.state.status ?? 'connecting')
+  const currentSession = computed(() => sessions.value.find((s) => s.session_id === currentId.value))
+
+  const saveDraft = keyedDebounce<string>(500, (sid, text) => {
+    api.value?.patchPrefs({ drafts: { [sid]: text || null } as unknown as Record<string, string> }).catch(() => {})
+  })
+
+  async function start(): Promise<void> {
+    token = takeToken()
+    api.value = createApi(() => token)
+    link.value = useChatSocket({
+      url: window.location.origin + '/chat',
+      getToken: () => token,
+      onUpdate: onUpdate,
+    })
+    const [p] = await Promise.all([
+      api.value.prefs().catch(() => ({}) as Prefs),
+      refreshSessions(),
+      api.value.agents().then((a) => (agents.value = a), () => {}),
+    ])
+    prefs.value = p
+    drafts.value = { ...(p.drafts ?? {}) }
+    const sid = p.current_session
+    if (sid) await openSession(sid)
+    else newSession(false)
+    ready.value = true
+    window.addEventListener('pagehide', () => saveDraft.flush())
+  }
+
+  async function refreshSessions(): Promise<void> {
+    if (!api.value) return
+    try {
+      sessions.value = await api.value.sessions()
+    } catch {
+      /* the banner shows the link state; the list refreshes on the next update */
+    }
+  }
+
+  async function refreshPrefs(): Promise<void> {
+    if (!api.value) return
+    const p = await api.value.prefs().catch(() => null)
+    if (!p) return
+    prefs.value = p
+    // Another window's drafts; the one being typed here stays as typed.
+    for (const [sid, text] of Object.entries(p.drafts ?? {})) if (sid !== currentId.value) drafts.value[sid] = text
+  }
+
+  function onUpdate(event: UpdateEvent): void {
+    if (event.update === 'sessions') void refreshSessions()
+    else if (event.update === 'prefs') void refreshPrefs()
+  }
+
+  function remember(sid: string): void {
+    prefs.value.current_session = sid
+    api.value?.patchPrefs({ current_session: sid }).catch(() => {})
+  }
+
+  function newSession(focus = true): void {
+    saveDraft.flush()
+    const sid = crypto.randomUUID()
+    currentId.value = sid
+    hits.value = null
+    const l = link.value!.log(sid)
+    l.isNew = true
+    l.loaded = true
+    link.value!.watch(sid)
+    remember(sid)
+    if (focus) composerFocus.value++
+  }
+
+  async function openSession(sid: string, around?: string): Promise<void> {
+    saveDraft.flush()
+    currentId.value = sid
+    highlight.value = around ?? ''
+    const l = link.value!.log(sid)
+    try {
+      const page = await api.value!.session(sid, around ? { around, limit: PAGE } : { limit: PAGE })
+      l.reset(page.conversation, Boolean(page.has_more), Boolean(page.has_newer))
+      l.isNew = false
+    } catch (e) {
+      // Not stored yet (a new chat from before a reload) or deleted: an empty new chat.
+      if ((e as { code?: string }).code === 'not_found') {
+        l.reset([], false, false)
+        l.isNew = true
+      }
+    }
+    link.value!.watch(sid)
+    remember(sid)
+    composerFocus.value++
+  }
+
+  async function loadOlder(): Promise<boolean> {
+    const l = log.value
+    if (!l || !l.hasMore || loadingOlder.value || l.firstSeq === undefined) return false
+    loadingOlder.value = true
+    try {
+      const page = await api.value!.session(l.sessionId, { limit: PAGE, before: l.firstSeq })
+      l.prepend(page.conversation, Boolean(page.has_more))
+      return true
+    } catch {
+      return false
+    } finally {
+      loadingOlder.value = false
+    }
+  }
+
+  async function send(text: string, extraAgents: string[] = []): Promise<void> {
+    const body = text.trim()
+    if (!body || !link.value) return
+    const sid = currentId.value
+    if (log.value?.hasNewer) await openSession(sid)
+    const mentioned = [...body.matchAll(/(?:^|\s)@([A-Za-z0-9_-]+)/g)].map((m) => m[1])
+    const known = new Set(agents.value.map((a) => a.name))
+    const input: ChatInput = {
+      session_id: sid,
+      conv_id: crypto.randomUUID(),
+      msg_id: crypto.randomUUID(),
+      msg_type: 'input',
+      agents: [...new Set([...mentioned.filter((n) => known.has(n)), ...extraAgents])],
+      content: [{ type: 'text', text: body }],
+      metadata: {},
+    }
+    link.value.send(input)
+    setDraft(sid, '')
+  }
+
+  async function stop(): Promise<void> {
+    const l = log.value
+    if (!l || !link.value) return
+    const run = [...l.messages].reverse().find((m) => m.msg_type === 'output' && m.status === 'progress')
+    const conv = run?.conv_id ?? [...l.messages].reverse().find((m) => m.msg_type === 'input')?.conv_id
+    if (conv) await link.value.stop(l.sessionId, conv)
+  }
+
+  function setDraft(sid: string, text: string): void {
+    if ((drafts.value[sid] ?? '') === text) return
+    drafts.value[sid] = text
+    saveDraft.call(sid, text)
+  }
+
+  async function rename(sid: string, name: string): Promise<void> {
+    const updated = await api.value!.rename(sid, name)
+    sessions.value = sessions.value.map((s) => (s.session_id === sid ? { ...s, ...updated } : s))
+  }
+
+  async function remove(sid: string): Promise<void> {
+    await api.value!.remove(sid)
+    sessions.value = sessions.value.filter((s) => s.session_id !== sid)
+    if (sid === currentId.value) newSession(false)
+  }
+
+  async function search(q: string): Promise<void> {
+    const text = q.trim()
+    if (!text) {
+      hits.value = null
+      return
+    }
+    hits.value = await api.value!.search(text).catch(() => [])
+  }
+
+  function setTheme(theme: 'light' | 'dark' | 'system'): void {
+    prefs.value.theme = theme
+    api.value?.patchPrefs({ theme }).catch(() => {})
+  }
+
+  return {
+    sessions, agents, prefs, drafts, currentId, hits, highlight, loadingOlder, composerFocus, ready,
+    log, messages, running, linkStatus, currentSession, link,
+    start, newSession, openSession, loadOlder, send, stop, setDraft, rename, remove, search, setTheme,
+    refreshSessions,
+  }
+})
