@@ -15,6 +15,7 @@ LAYERS = {
     "assets": 0,
     "protocol": 1,
     "user_settings": 1,
+    "secrets_store": 1,
     "metrics": 1,
     "instance": 1,
     "store": 2,
@@ -39,6 +40,8 @@ OWNERS = {
     "sqlite3": {"store"},
     "platformdirs": {"settings"},
     "xllamacpp": {"engine"},
+    "keyring": {"secrets_store"},
+    "httpx": {"engine"},
 }
 
 

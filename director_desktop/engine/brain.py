@@ -1,0 +1,314 @@
+"""Brain: the Engine the app runs. It answers with the model the user chose, or the built-in one.
+
+The user's choice is the `llm` key of settings.json:
+
+    {"provider": "builtin"}                                    (the default)
+    {"provider": "embedded", "model": "<file in models/>", "context_length": 8192?}
+    {"provider": "openai", "base_url": "http://127.0.0.1:11434", "model": "qwen3", ...}
+
+An API key is never in that file: it lives in the SecretStore under `openai:<base_url>`.
+A model loads in the background (`start` returns at once) and stays warm until another is chosen.
+`llm_configured` is false only when the chosen model failed to load or to answer, and `status()`
+says why. Local OpenAI-compatible servers are looked for once at start-up, in the background.
+
+Imports the engine seam, the reasoning loop, providers, agents, user_settings, secrets_store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from director_desktop.engine.agents import AgentRegistry
+from director_desktop.engine.assistant import BuiltinAssistant
+from director_desktop.engine.base import Turn
+from director_desktop.engine.llm.base import ChatProvider, Finish, TextDelta
+from director_desktop.engine.llm.library import ModelLibrary
+from director_desktop.engine.llm.llamacpp import LlamaCppProvider
+from director_desktop.engine.llm.openai_http import (
+    OpenAICompatProvider,
+    detect_local_servers,
+    normalize_base_url,
+)
+from director_desktop.engine.reasoning import Limits, ReasoningLoop
+from director_desktop.errors import InvalidPayload, ModelError
+from director_desktop.protocol import JSONDict
+from director_desktop.secrets_store import SecretStore
+from director_desktop.user_settings import UserSettings
+
+if TYPE_CHECKING:
+    from director_desktop.settings import Settings
+    from director_desktop.store import Store
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = ("builtin", "embedded", "openai")
+TEST_TIMEOUT = 60.0
+
+
+def key_name(base_url: str) -> str:
+    return f"openai:{normalize_base_url(base_url)}"
+
+
+def check_config(raw: object) -> JSONDict:
+    """A clean `llm` setting from what a client sent; `invalid_payload` otherwise."""
+    if not isinstance(raw, dict):
+        raise InvalidPayload("the model choice must be a JSON object")
+    provider = raw.get("provider", "builtin")
+    if provider not in PROVIDERS:
+        raise InvalidPayload(f"provider must be one of {', '.join(PROVIDERS)}")
+    config: JSONDict = {"provider": provider}
+    if provider == "builtin":
+        return config
+    model = raw.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidPayload("choose a model")
+    config["model"] = model.strip()
+    context = raw.get("context_length")
+    if context is not None:
+        if (
+            not isinstance(context, int)
+            or isinstance(context, bool)
+            or not 512 <= context <= 1 << 20
+        ):
+            raise InvalidPayload("context_length must be a whole number from 512")
+        config["context_length"] = context
+    if provider == "openai":
+        base_url = raw.get("base_url")
+        if not isinstance(base_url, str):
+            raise InvalidPayload("an OpenAI-compatible provider needs base_url")
+        try:
+            config["base_url"] = normalize_base_url(base_url)
+        except ModelError as exc:
+            raise InvalidPayload(exc.message, code="bad_url") from exc
+    return config
+
+
+class Brain:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        agents: AgentRegistry,
+        assistant: BuiltinAssistant,
+        user_settings: UserSettings,
+        library: ModelLibrary,
+        secrets: SecretStore,
+        limits: Limits | None = None,
+        detect_local: bool = True,
+    ) -> None:
+        self.store = store
+        self.agents = agents
+        self.assistant = assistant
+        self.user_settings = user_settings
+        self.library = library
+        self.secrets = secrets
+        self.limits = limits or Limits()
+        self._detect_local = detect_local
+        self._config: JSONDict = {"provider": "builtin"}
+        self._provider: ChatProvider | None = None
+        self._config_error: str | None = None
+        self._detect: asyncio.Task[list[JSONDict]] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._key_present = False
+
+    # --- the Engine protocol -------------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            config = check_config(self.user_settings.get("llm") or {"provider": "builtin"})
+        except InvalidPayload as exc:
+            config, self._config_error = {"provider": "builtin"}, f"settings.json: {exc.message}"
+        await self._use(config)
+        if self._detect_local and self._detect is None:
+            self._detect = asyncio.create_task(detect_local_servers(), name="detect-llm-servers")
+
+    async def close(self) -> None:
+        if self._detect is not None and not self._detect.done():
+            self._detect.cancel()
+        provider, self._provider = self._provider, None
+        if provider is not None:
+            await provider.close()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    @property
+    def provider(self) -> ChatProvider | None:
+        return self._provider
+
+    @property
+    def llm_configured(self) -> bool:
+        if self._provider is None:
+            return True  # the built-in assistant always answers
+        return self._provider.state.state != "error"
+
+    def status(self) -> JSONDict:
+        """`GET /config/models/status`: the choice, its load state, and what was detected."""
+        config = {k: v for k, v in self._config.items()}
+        if self._provider is None:
+            state: JSONDict = {
+                "provider": "builtin",
+                "model": None,
+                "state": "ready",
+                "error": self._config_error,
+                "progress": None,
+                "context_length": None,
+            }
+        else:
+            state = self._provider.state.as_dict()
+        detected = self._detect.result() if self._detect and self._detect.done() else None
+        if self._detect and self._detect.done() and self._detect.cancelled():
+            detected = []
+        return {
+            **state,
+            "loaded": state["state"] == "ready",
+            "llm_configured": self.llm_configured,
+            "config": config,
+            "has_api_key": self._key_present,
+            "key_storage": self.secrets.backend,
+            "detected": detected,
+        }
+
+    async def run(self, turn: Turn) -> None:
+        provider = self._provider
+        if provider is None:
+            await self.assistant.run(turn)
+            return
+        if provider.state.state == "loading":
+            turn.output.add_action(f"Loading the model {provider.state.model}...")
+            await turn.output.flush()
+        await provider.ready()
+        await ReasoningLoop(provider, self.agents, self.store, limits=self.limits).run(turn)
+
+    # --- choosing and testing ------------------------------------------------------------------
+    async def configure(self, raw: object, *, api_key: str | None = None) -> JSONDict:
+        """Choose a provider/model (saved to settings.json); the new model starts loading."""
+        config = check_config(raw)
+        if config["provider"] == "embedded":
+            self.library.path_of(str(config["model"]))  # not_found before anything changes
+        if config["provider"] == "openai" and api_key is not None:
+            name = key_name(str(config["base_url"]))
+            if api_key:
+                await asyncio.to_thread(self.secrets.set, name, api_key)
+            else:
+                await asyncio.to_thread(self.secrets.delete, name)
+        await asyncio.to_thread(self.user_settings.update, llm=config)
+        self._config_error = None
+        await self._use(config)
+        return self.status()
+
+    async def test(self, raw: object | None = None, *, api_key: str | None = None) -> JSONDict:
+        """Ask the chosen (or the given) model for a few tokens: {ok, latency_ms, error, ...}."""
+        if raw is None:
+            provider, temporary = self._provider, False
+            config = self._config
+        else:
+            config = check_config(raw)
+            provider, temporary = self._build(config, api_key=api_key), True
+        if provider is None:
+            return {
+                "ok": True,
+                "provider": "builtin",
+                "model": None,
+                "latency_ms": 0,
+                "error": None,
+            }
+        started = time.monotonic()
+        try:
+            await provider.start()
+            reply = await asyncio.wait_for(self._probe(provider), TEST_TIMEOUT)
+            return {
+                "ok": True,
+                "provider": config["provider"],
+                "model": config.get("model"),
+                "latency_ms": round((time.monotonic() - started) * 1000),
+                "reply_chars": len(reply),
+                "error": None,
+            }
+        except (ModelError, TimeoutError) as exc:
+            message = exc.message if isinstance(exc, ModelError) else "the model did not answer"
+            return {
+                "ok": False,
+                "provider": config["provider"],
+                "model": config.get("model"),
+                "latency_ms": round((time.monotonic() - started) * 1000),
+                "error": {"code": getattr(exc, "code", "model_timeout"), "message": message},
+            }
+        finally:
+            if temporary:
+                await provider.close()
+
+    @staticmethod
+    async def _probe(provider: ChatProvider) -> str:
+        await provider.ready()
+        text: list[str] = []
+        stream = provider.stream_chat([{"role": "user", "content": "Say hello."}], [], max_tokens=8)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, Finish):
+                    break
+        return "".join(text)
+
+    async def detected(self) -> list[JSONDict]:
+        """Local servers found at start-up (waits for the probe, which is short)."""
+        if self._detect is None:
+            self._detect = asyncio.create_task(detect_local_servers())
+        return list(await asyncio.shield(self._detect))
+
+    # --- internals -----------------------------------------------------------------------------
+    async def _use(self, config: JSONDict) -> None:
+        new = self._build(config)
+        old, self._provider, self._config = self._provider, new, config
+        self._key_present = self._has_key(config)
+        if new is not None:
+            await new.start()
+        if old is not None:  # never make the request wait for an old model to unload
+            task = asyncio.create_task(old.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def _build(
+        self, config: Mapping[str, Any], *, api_key: str | None = None
+    ) -> ChatProvider | None:
+        context = config.get("context_length")
+        if config["provider"] == "embedded":
+            path: Path = self.library.dir / str(config["model"])
+            return LlamaCppProvider(path, context_length=context)
+        if config["provider"] == "openai":
+            base_url = str(config["base_url"])
+            key = api_key if api_key is not None else self.secrets.get(key_name(base_url))
+            return OpenAICompatProvider(
+                base_url, str(config["model"]), api_key=key, context_length=context
+            )
+        return None
+
+    def _has_key(self, config: Mapping[str, Any]) -> bool:
+        if config.get("provider") != "openai":
+            return False
+        return self.secrets.get(key_name(str(config["base_url"]))) is not None
+
+
+def build_brain(
+    settings: Settings,
+    store: Store,
+    agents: AgentRegistry,
+    user_settings: UserSettings,
+    *,
+    detect_local: bool = True,
+) -> Brain:
+    """The composition of the app's engine (called by cli/launcher and the tests)."""
+    return Brain(
+        store=store,
+        agents=agents,
+        assistant=BuiltinAssistant(store, agents, models_dir=settings.models_dir),
+        user_settings=user_settings,
+        library=ModelLibrary(settings.models_dir),
+        secrets=SecretStore(settings.data_dir / "secrets.json"),
+        detect_local=detect_local,
+    )

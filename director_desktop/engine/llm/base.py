@@ -1,0 +1,123 @@
+"""The provider seam: one streaming chat-with-tools interface every model backend speaks.
+
+A provider turns OpenAI-style `messages` + `tools` into a stream of events: text deltas, tool calls
+(complete, arguments as the raw JSON string the model wrote) and one `Finish`. Cancelling the task
+that iterates the stream stops generation at once (the provider's `finally` tells its backend).
+Imports only `errors` and the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+ChatMessage = dict[str, Any]
+"""An OpenAI chat message: {role, content, tool_calls?, tool_call_id?, name?}."""
+ToolSpec = dict[str, Any]
+"""An OpenAI tool: {"type": "function", "function": {name, description, parameters}}."""
+
+LoadState = Literal["idle", "loading", "ready", "error"]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+    """The JSON text the model wrote; the reasoning loop parses and validates it."""
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str
+    """`stop`, `tool_calls`, `length`, or what the backend said."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+StreamEvent = TextDelta | Finish
+
+
+@dataclass
+class ProviderState:
+    """What `/config/models/status` shows about a provider."""
+
+    provider: str
+    model: str | None = None
+    state: LoadState = "idle"
+    error: str | None = None
+    progress: float | None = None
+    """0..1 while loading, when the backend reports it."""
+    context_length: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "state": self.state,
+            "error": self.error,
+            "progress": self.progress,
+            "context_length": self.context_length,
+        }
+
+
+class ChatProvider(Protocol):
+    name: str
+
+    @property
+    def state(self) -> ProviderState: ...
+
+    @property
+    def context_length(self) -> int:
+        """Tokens the model reads at most (prompt + answer)."""
+        ...
+
+    async def start(self) -> None:
+        """Begin loading or connecting in the background; returns at once."""
+        ...
+
+    async def ready(self) -> None:
+        """Wait until the provider can answer; raises ModelError when it cannot."""
+        ...
+
+    def stream_chat(
+        self, messages: list[ChatMessage], tools: list[ToolSpec], *, max_tokens: int
+    ) -> AsyncGenerator[StreamEvent, None]: ...
+
+    async def close(self) -> None: ...
+
+
+class ToolCallAccumulator:
+    """Joins OpenAI streaming `tool_calls` deltas (by index) into complete calls."""
+
+    def __init__(self) -> None:
+        self._calls: dict[int, dict[str, str]] = {}
+
+    def add(self, deltas: list[dict[str, Any]]) -> None:
+        for delta in deltas:
+            index = int(delta.get("index", len(self._calls)))
+            call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+            if delta.get("id"):
+                call["id"] = str(delta["id"])
+            function = delta.get("function") or {}
+            if function.get("name"):
+                call["name"] += str(function["name"])
+            if function.get("arguments"):
+                call["arguments"] += str(function["arguments"])
+
+    def calls(self) -> list[ToolCall]:
+        return [
+            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
+            for i, c in sorted(self._calls.items())
+        ]
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap upper-ish bound of a text's token count (~3.5 characters a token) for budgets."""
+    return len(text) * 2 // 7 + 1
