@@ -37,14 +37,18 @@ def take(conn: sqlite3.Connection, backups_dir: Path, reason: str) -> Path:
     target = backups_dir / f"{PREFIX}{_stamp(now)}-{reason}{SUFFIX}"
     partial = target.with_name(target.name + ".partial")
     os.close(os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
-    dest = sqlite3.connect(str(partial), isolation_level=None)
     try:
-        conn.backup(dest)
-        # The copy inherits WAL mode; a single self-contained file is what a backup should be.
-        dest.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        dest.close()
-    os.replace(partial, target)
+        dest = sqlite3.connect(str(partial), isolation_level=None)
+        try:
+            conn.backup(dest)
+            # The copy inherits WAL mode; a single self-contained file is what a backup should be.
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return target
 
 

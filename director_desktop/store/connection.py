@@ -34,11 +34,20 @@ SQLITE_NOTADB = 26
 
 def connect(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
     """Open `path` in autocommit mode (transactions are explicit) with the pragmas of DESIGN.md."""
+    return configure(open_plain(path, busy_timeout=busy_timeout))
+
+
+def open_plain(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
+    """A connection that has not written anything yet (not even the switch to WAL)."""
     conn = sqlite3.connect(
         str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=True
     )
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    return conn
+
+
+def configure(conn: sqlite3.Connection) -> sqlite3.Connection:
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreLocked(f"could not switch the database to WAL mode (it stays {mode})")

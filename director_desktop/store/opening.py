@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from director_desktop.errors import StoreCorrupt, StoreError
 from director_desktop.store import backups, schema
-from director_desktop.store.connection import connect, translate
+from director_desktop.store.connection import configure, open_plain, translate
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class Opened:
     conn: sqlite3.Connection
-    problem: str | None = None
+    damage: str | None = None  # the file was damaged and replaced: not a clean open
     recovered_from: Path | None = None
+    notes: list[str] = field(default_factory=list)  # worth telling, but the open was clean
+
+    @property
+    def message(self) -> str | None:
+        said = [text for text in (self.damage, *self.notes) if text]
+        return " ".join(said) or None
 
 
 def open_database(
@@ -40,24 +46,37 @@ def open_database(
         opened = _recover(path, backups_dir, busy_timeout, damage)
     try:
         _migrate(opened.conn, backups_dir)
-        if not backups.has_daily(backups_dir):
-            backups.take(opened.conn, backups_dir, backups.DAILY)
-        backups.prune(backups_dir, keep_backups)
     except BaseException:
         opened.conn.close()
         raise
+    _daily_backup(opened, backups_dir, keep_backups)
     return opened
+
+
+def _daily_backup(opened: Opened, backups_dir: Path, keep_backups: int) -> None:
+    """Once a day; a failure (say, a full disk) is reported but does not stop the chats opening."""
+    try:
+        if not backups.has_daily(backups_dir):
+            backups.take(opened.conn, backups_dir, backups.DAILY)
+        backups.prune(backups_dir, keep_backups)
+    except (OSError, sqlite3.Error) as error:
+        failure = translate(error)
+        log.warning("daily backup failed: %s", failure)
+        note = f"The daily backup failed: {getattr(failure, 'message', failure)}"
+        opened.notes.append(note)
 
 
 def _connect_checked(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """Connect and run quick_check; StoreCorrupt when SQLite cannot read the file cleanly."""
     try:
-        conn = connect(path, busy_timeout=busy_timeout)
+        conn = open_plain(path, busy_timeout=busy_timeout)
     except sqlite3.Error as error:
         raise translate(error) from error
     try:
+        _refuse_newer(schema.version_of(conn))
+        configure(conn)
         rows = conn.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.Error as error:
+    except BaseException as error:
         conn.close()
         raise translate(error) from error
     if rows != [("ok",)]:
@@ -74,7 +93,7 @@ def _recover(path: Path, backups_dir: Path, busy_timeout: float, damage: StoreEr
             backups.restore(candidate, path)
             return Opened(
                 _connect_checked(path, busy_timeout),
-                problem=(
+                damage=(
                     f"The chat database was damaged and was moved to {aside.name}; "
                     f"the backup {candidate.name} was restored."
                 ),
@@ -83,7 +102,7 @@ def _recover(path: Path, backups_dir: Path, busy_timeout: float, damage: StoreEr
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     return Opened(
         _connect_checked(path, busy_timeout),
-        problem=(
+        damage=(
             f"The chat database was damaged and was moved to {aside.name}; "
             "no good backup was found, so a new empty one was started."
         ),
@@ -105,17 +124,18 @@ def _move_aside(path: Path) -> Path:
     return aside
 
 
-def _migrate(conn: sqlite3.Connection, backups_dir: Path) -> None:
-    try:
-        version = schema.version_of(conn)
-        if version > schema.CURRENT_VERSION:
-            raise schema.NewerSchema(version)
-    except schema.NewerSchema as error:
+def _refuse_newer(version: int) -> None:
+    """Checked before anything is written, so a newer app's file is left exactly as it was."""
+    if version > schema.CURRENT_VERSION:
         raise StoreError(
-            f"the chat database was written by a newer Director Desktop ({error}); "
-            "it was left untouched",
+            f"the chat database was written by a newer Director Desktop (schema {version}, "
+            f"this one knows {schema.CURRENT_VERSION}); it was left untouched",
             code="store_too_new",
-        ) from None
+        )
+
+
+def _migrate(conn: sqlite3.Connection, backups_dir: Path) -> None:
+    version = schema.version_of(conn)
     if version == schema.CURRENT_VERSION:
         return
     if version > 0:

@@ -126,16 +126,24 @@ def version_of(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(conn: sqlite3.Connection, *, target: int = CURRENT_VERSION) -> list[int]:
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    *,
+    target: int = CURRENT_VERSION,
+    migrations: list[Migration] = MIGRATIONS,
+) -> list[int]:
     """Upgrade to `target`, each step in its own transaction; returns the versions reached."""
     reached: list[int] = []
     version = version_of(conn)
-    if version > CURRENT_VERSION:
+    if version > len(migrations):
         raise NewerSchema(version)
     while version < target:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[version](conn)
+            migrations[version](conn)
             # user_version lives in the file header, so it commits or rolls back with the step.
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")

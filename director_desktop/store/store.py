@@ -97,8 +97,8 @@ class Store:
             self._conn = None
             raise
         return StoreHealth(
-            ok=opened.problem is None,
-            message=opened.problem,
+            ok=opened.damage is None,
+            message=opened.message,
             recovered_from=opened.recovered_from,
             swept=len(swept),
         )

@@ -1,0 +1,185 @@
+"""Schema versions: every committed fixture upgrades with every row intact, backed up first."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from store_support import new_store
+
+from director_desktop.errors import StoreError
+from director_desktop.store import backups, schema
+
+pytestmark = pytest.mark.anyio
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "store"
+VERSIONS = list(range(1, schema.CURRENT_VERSION + 1))
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def install(version: int, data_dir: Path) -> Path:
+    data_dir.mkdir(parents=True)
+    target = data_dir / "director.sqlite3"
+    shutil.copyfile(FIXTURES / f"v{version}.sqlite3", target)
+    return target
+
+
+def test_there_is_a_fixture_for_every_schema_version() -> None:
+    assert sorted(p.name for p in FIXTURES.glob("v*.sqlite3")) == [
+        f"v{v}.sqlite3" for v in VERSIONS
+    ]
+    for version in VERSIONS:
+        assert rows(FIXTURES / f"v{version}.sqlite3", "PRAGMA user_version") == [(version,)]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_each_fixture_upgrades_with_every_row_intact(version: int, tmp_path: Path) -> None:
+    path = install(version, tmp_path / "data")
+    old_messages = rows(
+        path,
+        "SELECT session_id, conv_id, msg_id, msg_type, status, actions, agents, content, metadata,"
+        " created_at, updated_at FROM messages ORDER BY session_id, first_seq",
+    )
+    old_sessions = rows(
+        path, "SELECT session_id, name, video_id, collection_id, created_at, metadata FROM sessions"
+    )
+    old_context = rows(path, "SELECT session_id, context FROM contexts")
+
+    store = new_store(tmp_path / "data")
+    health = store.open()
+    assert health.ok, health.message
+    assert health.swept == 1  # the fixture's cut-off run
+    assert rows(path, "PRAGMA user_version") == [(schema.CURRENT_VERSION,)]
+
+    for row in old_messages:
+        stored = await store.get_message(row[0], row[2])
+        assert stored is not None
+        expected = {
+            "session_id": row[0],
+            "conv_id": row[1],
+            "msg_id": row[2],
+            "msg_type": row[3],
+            "status": row[4],
+            "actions": json.loads(row[5]),
+            "agents": json.loads(row[6]),
+            "content": json.loads(row[7]),
+            "metadata": json.loads(row[8]),
+            "created_at": row[9],
+            "updated_at": row[10],
+        }
+        if row[4] == "progress":  # swept at open: only status and seq moved
+            assert stored["status"] == "error"
+            assert stored["content"][0]["text"] == expected["content"][0]["text"]
+            assert stored["metadata"]["kept"] == expected["metadata"]["kept"]
+        else:
+            assert stored == expected
+    listed = {s["session_id"]: s for s in await store.list_sessions()}
+    assert len(listed) == len(old_sessions)
+    for sid, name, video_id, collection_id, created_at, metadata in old_sessions:
+        session = listed[sid]
+        assert (session["name"], session["video_id"], session["collection_id"]) == (
+            name,
+            video_id,
+            collection_id,
+        )
+        assert session["created_at"] == created_at
+        assert session["metadata"] == json.loads(metadata)
+    for sid, context in old_context:
+        assert await store.get_context(sid) == json.loads(context)
+    prefs = await store.get_prefs()
+    assert prefs["theme"] == "dark"
+    assert prefs["drafts"] == {"s-cooking": "half a thought"}
+    assert [h["msg_id"] for h in await store.search("answer 7")] == ["out-7"]
+    assert [h["session_id"] for h in await store.search("ünïcode")] == ["s-cooking"]
+    # The conversation still pages in order, and the seq counter continues.
+    page, has_more = await store.conversation("s-rockets", limit=2)
+    assert [m["msg_id"] for m in page] == ["in-11", "out-11"]
+    assert has_more
+    assert await store.last_seq("s-rockets") == 25  # 24 stores + the sweep
+    store.close()
+    indexes = {r[0] for r in rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "messages_in_progress" in indexes
+
+
+async def test_the_file_is_backed_up_before_a_migration(tmp_path: Path) -> None:
+    install(1, tmp_path / "data")
+    fixture_rows = rows(FIXTURES / "v1.sqlite3", "SELECT * FROM messages ORDER BY id")
+    store = new_store(tmp_path / "data")
+    store.open()
+    store.close()
+    found = backups.backups(tmp_path / "data" / "backups")
+    before = [p for p in found if p.name.endswith("-before-v2-from-v1.sqlite3")]
+    assert len(before) == 1
+    assert rows(before[0], "PRAGMA user_version") == [(1,)]
+    assert rows(before[0], "SELECT * FROM messages ORDER BY id") == fixture_rows
+    assert rows(before[0], "PRAGMA journal_mode") == [("delete",)]  # one self-contained file
+    assert any(p.name.endswith("-daily.sqlite3") for p in found)
+
+
+async def test_a_current_file_is_not_backed_up_for_migration(tmp_path: Path) -> None:
+    install(schema.CURRENT_VERSION, tmp_path / "data")
+    store = new_store(tmp_path / "data")
+    store.open()
+    store.close()
+    names = [p.name for p in backups.backups(tmp_path / "data" / "backups")]
+    assert len(names) == 1
+    assert names[0].endswith("-daily.sqlite3")
+
+
+def test_a_failing_migration_leaves_the_previous_version_whole(tmp_path: Path) -> None:
+    path = install(1, tmp_path / "data")
+    conn = sqlite3.connect(path, isolation_level=None)
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x)")
+        conn.execute("UPDATE messages SET status = 'mangled'")
+        conn.execute("SELECT no_such_function()")  # fails after changing things
+
+    with pytest.raises(sqlite3.OperationalError):
+        schema.migrate(conn, migrations=[*schema.MIGRATIONS[:1], broken])
+    conn.close()
+    assert rows(path, "PRAGMA user_version") == [(1,)]
+    assert rows(path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
+    assert rows(path, "SELECT count(*) FROM messages WHERE status = 'mangled'") == [(0,)]
+
+
+def test_a_file_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = install(schema.CURRENT_VERSION, tmp_path / "data")
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.CURRENT_VERSION + 1}")
+    conn.close()
+    before = path.read_bytes()
+    store = new_store(tmp_path / "data")
+    with pytest.raises(StoreError) as info:
+        store.open()
+    assert info.value.code == "store_too_new"
+    assert path.read_bytes() == before
+
+
+def test_one_daily_backup_and_only_the_newest_are_kept(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = new_store(data, keep_backups=3)
+    store.open()
+    store.close()
+    store = new_store(data, keep_backups=3)
+    store.open()  # same day: no second daily backup
+    store.close()
+    assert len(backups.backups(data / "backups")) == 1
+    conn = sqlite3.connect(data / "director.sqlite3")
+    made = [backups.take(conn, data / "backups", f"test{n}") for n in range(4)]
+    conn.close()
+    assert len(backups.backups(data / "backups")) == 5
+    store = new_store(data, keep_backups=3)
+    store.open()  # prunes to the newest 3
+    store.close()
+    assert backups.backups(data / "backups") == [made[3], made[2], made[1]]
