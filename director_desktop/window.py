@@ -8,6 +8,7 @@ variables WebKit reads. Imports only `settings`/`user_settings` from the project
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -17,7 +18,7 @@ import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from director_desktop.settings import APP_NAME
@@ -32,29 +33,35 @@ OPEN_SETTINGS_JS = (
     "window.director && window.director.openSettings && window.director.openSettings()"
 )
 READY_JS = "document.documentElement.dataset.ready === '1'"
-# Links to other origins go to the system browser: a capturing click handler, and window.open.
-EXTERNAL_LINKS_JS = r"""
+# `window.directorDesktop` in the page: the native side of the UI. Calls are posted to the
+# `director` message handler; answers come back through `_answer`. Not pywebview's js_api: it
+# builds functions with `new Function` and answers with eval(), which the app's strict
+# Content-Security-Policy (script-src 'self') forbids, and rightly so.
+BRIDGE_JS = r"""
 (() => {
-  if (window.__directorLinks) return;
-  window.__directorLinks = true;
-  const external = (href) => {
-    try { const u = new URL(href, location.href); return u.origin !== location.origin &&
-      /^(https?|mailto):$/.test(u.protocol) ? u.href : null; } catch (e) { return null; }
+  if (window.directorDesktop) return true;
+  const pending = new Map();
+  let next = 1;
+  const call = (method, args) => new Promise((resolve, reject) => {
+    const id = next++;
+    pending.set(id, {resolve, reject});
+    window.webkit.messageHandlers.director.postMessage(JSON.stringify({id, method, args}));
+  });
+  window.directorDesktop = {
+    chooseFiles: (options) => call('chooseFiles', options || {}),
+    openExternal: (url) => call('openExternal', String(url)),
+    _answer: (id, ok, value) => {
+      const p = pending.get(id); pending.delete(id);
+      if (p) (ok ? p.resolve : p.reject)(value);
+    },
   };
-  const send = (href) => window.pywebview && window.pywebview.api.open_external(href);
-  document.addEventListener('click', (e) => {
-    const a = e.target && e.target.closest && e.target.closest('a[href]');
-    const href = a && external(a.href);
-    if (href) { e.preventDefault(); e.stopPropagation(); send(href); }
-  }, true);
-  const open = window.open;
-  window.open = (url, ...rest) => {
-    const href = url && external(String(url));
-    if (href) { send(href); return null; }
-    return open.call(window, url, ...rest);
-  };
-})();
+  return true;
+})()
 """
+
+
+class PageError(RuntimeError):
+    """A script in the page failed, or the page did not answer."""
 
 
 @dataclass(frozen=True)
@@ -150,26 +157,6 @@ def open_external(url: str) -> bool:
     return webbrowser.open(url, new=2)
 
 
-class Bridge:
-    """`window.pywebview.api` in the page. pywebview exposes public methods only."""
-
-    def __init__(self, window: AppWindow) -> None:
-        self._window = window
-
-    def open_external(self, url: str) -> bool:
-        return open_external(str(url))
-
-    def choose_files(self, options: dict[str, Any] | None = None) -> list[str]:
-        """The native file dialog. `options`: {multiple: bool, file_types: ["Video (*.mp4)"]}.
-        Answers the chosen absolute paths, [] when cancelled."""
-        opts = options if isinstance(options, dict) else {}
-        types = [str(t) for t in opts.get("file_types") or [] if isinstance(t, str)]
-        return self._window.choose_files(bool(opts.get("multiple")), tuple(types))
-
-    def new_session(self) -> None:
-        self._window.new_session()
-
-
 class AppWindow:
     """One main window. Create it, then `start()` on the main thread; `on_started` runs on a
     worker thread once the GUI loop is up, and `start()` returns when the window has closed."""
@@ -195,7 +182,6 @@ class AppWindow:
         window = webview.create_window(
             APP_NAME,
             html=loading_html,
-            js_api=Bridge(self),
             width=size.width,
             height=size.height,
             x=size.x,
@@ -249,8 +235,22 @@ class AppWindow:
     def show_html(self, html: str) -> None:
         self._window.load_html(html)
 
-    def evaluate(self, script: str) -> Any:
-        return self._window.evaluate_js(script)
+    def evaluate(self, expression: str) -> Any:
+        """The JSON value of a JavaScript expression in the page. Not pywebview's evaluate_js:
+        it wraps the script in eval(), which the app's Content-Security-Policy forbids; a
+        script the browser engine runs for its embedder is not subject to the page's CSP."""
+        body = expression.strip().rstrip(";")
+        wrapped = (
+            "JSON.stringify((function(){try{return {ok:true,value:(" + body + ")}}"
+            "catch(e){return {ok:false,error:String(e)}}})())"
+        )
+        raw = self._window.run_js(wrapped)
+        if not isinstance(raw, str):
+            raise PageError(f"no answer from the page ({raw!r})")
+        answer = json.loads(raw)
+        if not answer.get("ok"):
+            raise PageError(str(answer.get("error")))
+        return answer.get("value")
 
     def page_ready(self) -> bool:
         try:
@@ -349,10 +349,39 @@ class AppWindow:
         self._window.destroy()
 
     def _on_loaded(self) -> None:
+        if not self._gtk:
+            return
         try:
-            self.evaluate(EXTERNAL_LINKS_JS)
+            self.evaluate(BRIDGE_JS)
         except Exception:
-            log.debug("could not install the external-link handler", exc_info=True)
+            log.debug("could not install window.directorDesktop", exc_info=True)
+
+    def _on_bridge_call(self, raw: str) -> None:
+        """A `window.directorDesktop` call, on a worker thread; answers through `_answer`."""
+        try:
+            call = json.loads(raw)
+            call_id, method, args = int(call["id"]), str(call["method"]), call.get("args")
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed bridge call ignored")
+            return
+        ok, value = True, cast(object, None)
+        try:
+            if method == "chooseFiles":
+                opts = args if isinstance(args, dict) else {}
+                types = tuple(str(t) for t in opts.get("file_types") or [] if isinstance(t, str))
+                value = self.choose_files(bool(opts.get("multiple")), types)
+            elif method == "openExternal":
+                value = open_external(str(args))
+            else:
+                ok, value = False, f"unknown method {method!r}"
+        except Exception as exc:
+            log.exception("bridge call %s failed", method)
+            ok, value = False, str(exc)
+        answer = f"window.directorDesktop._answer({call_id}, {json.dumps(ok)}, {json.dumps(value)})"
+        try:
+            self.evaluate(answer)
+        except PageError:
+            log.debug("the page went away before the answer to %s", method)
 
     def _on_resized(self, width: int, height: int) -> None:
         if self._gtk:  # GTK reports the web view's allocation, not the window's size
@@ -411,10 +440,46 @@ class AppWindow:
 
     def _gtk_setup(self) -> None:
         """pywebview's MenuAction has no shortcut yet: bind the accelerators on the GTK app.
-        Its action names are `app._<Menu>_<Item>` with spaces as underscores."""
+        Its action names are `app._<Menu>_<Item>` with spaces as underscores. Then the bridge's
+        message handler and the policy sending other origins to the system browser."""
         app = self._window.native.get_application()
         app.set_accels_for_action("app._File_New_Session", ["<Primary>k"])
         app.set_accels_for_action("app._File_Quit", ["<Primary>q"])
+        from webview.platforms.gtk import BrowserView
+
+        browser = BrowserView.instances[self._window.uid]
+        view = browser.webview
+        manager = view.get_user_content_manager()
+        # pywebview listens to every handler's messages; scope it to its own, `jsBridge`.
+        manager.disconnect_by_func(browser.on_js_bridge_call)
+        manager.connect("script-message-received::jsBridge", browser.on_js_bridge_call)
+        manager.connect("script-message-received::director", self._gtk_bridge_message)
+        manager.register_script_message_handler("director")
+        view.connect("decide-policy", self._gtk_decide_policy)
+
+    def _gtk_bridge_message(self, _manager: Any, message: Any) -> None:
+        raw = message.get_js_value().to_string()
+        threading.Thread(target=self._on_bridge_call, args=(raw,), daemon=True).start()
+
+    def _gtk_decide_policy(self, _view: Any, decision: Any, decision_type: Any) -> bool:
+        """A link that would take the window to another origin opens in the system browser.
+        (pywebview already does this for target=_blank; this covers plain links.)"""
+        import importlib
+
+        webkit: Any = importlib.import_module("gi.repository.WebKit2")  # the stubs lack it
+        if decision_type != webkit.PolicyDecisionType.NAVIGATION_ACTION:
+            return False
+        action = decision.get_navigation_action()
+        if not action.is_user_gesture():
+            return False  # the app's own navigation (load_url, redirects)
+        url = action.get_request().get_uri()
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost"):
+            return False
+        decision.ignore()
+        if not open_external(url):
+            log.info("blocked a navigation to a %s: link", parts.scheme)
+        return True
 
     def _gtk_geometry(self) -> Geometry:
         native = self._window.native

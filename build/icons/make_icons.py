@@ -48,9 +48,7 @@ def main() -> None:
         sizes=[(s, s) for s in ICO_SIZES],
         append_images=[images[s] for s in ICO_SIZES],
     )
-    images[512].save(
-        HERE / "director-desktop.icns", append_images=[images[s] for s in ICNS_SIZES]
-    )
+    images[512].save(HERE / "director-desktop.icns", append_images=[images[s] for s in ICNS_SIZES])
     PACKAGE_ICON.parent.mkdir(exist_ok=True)
     shutil.copyfile(png_dir / "256x256.png", PACKAGE_ICON)
     print(f"icons written to {HERE} and {PACKAGE_ICON}")

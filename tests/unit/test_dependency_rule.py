@@ -24,6 +24,7 @@ LAYERS = {
     "web": 4,
     "server": 4,
     "window": 4,
+    "smoke": 4,
     "launcher": 5,
     "headless": 5,
     "cli": 6,

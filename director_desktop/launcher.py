@@ -1,0 +1,328 @@
+"""Launcher: the life of one desktop launch, from double-click to exit.
+
+Owns the process lifecycle: console streams of a windowed build, logging, the single-instance
+lock, the server thread, the window (or the default browser when no window can open), and an
+orderly shutdown. The composition root of the desktop app together with `cli.py`. Imports
+`window`, `server`, `instance`, `logs`, `settings`, `user_settings` and the app factory.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import signal
+import sys
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from director_desktop import logs
+from director_desktop.instance import InstanceLock, ask_running_instance
+from director_desktop.server import Server
+from director_desktop.settings import APP_NAME, Settings
+from director_desktop.smoke import SmokeTest
+from director_desktop.user_settings import UserSettings
+from director_desktop.window import (
+    ICON,
+    AppWindow,
+    Geometry,
+    WindowHooks,
+    gui_backend,
+    open_path,
+    prepare_environment,
+)
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+PAGE_READY_TIMEOUT = 60.0
+SERVER_START_TIMEOUT = 30.0
+
+# Builds the ASGI app for a bound port and answers whether a run is active; given by cli.py.
+AppFactory = Callable[[Settings, int], "LaunchedApp"]
+
+
+class LaunchedApp:
+    """What the launcher needs from the composed server app."""
+
+    def __init__(self, asgi: Any, run_active: Callable[[], bool]) -> None:
+        self.asgi = asgi
+        self.run_active = run_active
+
+
+class LogStream(io.TextIOBase):
+    """Stands in for `sys.stdout`/`sys.stderr` when a windowed build has none: whole lines go to
+    the log file, so a stray print() neither crashes the app nor disappears."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._log = logging.getLogger(name)
+        self._buffer = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._buffer += text
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            self._emit(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self._emit(self._buffer)
+        self._buffer = ""
+
+    def _emit(self, line: str) -> None:
+        # With no handler yet, logging's last resort writes to sys.stderr, i.e. back here.
+        if line.strip() and logging.getLogger().handlers:
+            self._log.warning("%s", line)
+
+
+def fill_missing_streams() -> None:
+    if sys.stdout is None:
+        sys.stdout = LogStream("stdout")
+    if sys.stderr is None:
+        sys.stderr = LogStream("stderr")
+
+
+def page_html(title: str, detail: str, *, error: bool = False, extra: str = "") -> str:
+    """The local loading page, or the start-up failure page, as one self-contained document."""
+    template = (ASSETS / "loading.html").read_text(encoding="utf-8")
+    icon = "data:image/png;base64," + base64.b64encode(ICON.read_bytes()).decode("ascii")
+    values = {
+        "state": "error" if error else "loading",
+        "icon": icon,
+        "title": html.escape(title),
+        "detail": html.escape(detail),
+        "extra": extra,
+    }
+    for key, value in values.items():
+        template = template.replace("{{" + key + "}}", value)
+    return template
+
+
+def version() -> str:
+    try:
+        return metadata.version("director-desktop")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class Launch:
+    """One launch that holds the instance lock: serves, shows, and shuts down."""
+
+    def __init__(self, settings: Settings, lock: InstanceLock, factory: AppFactory) -> None:
+        self.settings = settings
+        self.lock = lock
+        self.factory = factory
+        self.server: Server | None = None
+        self.app: LaunchedApp | None = None
+        self.exit_code = 0
+        self.user_settings = UserSettings(settings.user_settings_path)
+        self._server_ready = threading.Event()
+        self._server_error: BaseException | None = None
+        self._started = time.monotonic()
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.port}"
+
+    @property
+    def page_url(self) -> str:
+        return f"{self.base_url}/#token={self.settings.token}"
+
+    # --- server ----------------------------------------------------------------------------
+
+    def start_server_async(self) -> None:
+        """Bind now (so the port is known), build the app and serve it on a worker thread."""
+        threading.Thread(target=self._start_server, name="server-start", daemon=True).start()
+
+    def _start_server(self) -> None:
+        try:
+            self.server = Server.bind(self.settings.host, self.settings.port)
+            self.app = self.factory(self.settings, self.server.port)
+            self.server.start(self.app.asgi, timeout=SERVER_START_TIMEOUT)
+            log.info("serving at %s/", self.base_url, extra={"port": self.server.port})
+        except BaseException as exc:
+            log.exception("the server could not start")
+            self._server_error = exc
+        finally:
+            self._server_ready.set()
+
+    def wait_server(self) -> BaseException | None:
+        self._server_ready.wait()
+        return self._server_error
+
+    def run_active(self) -> bool:
+        return self.app is not None and self.app.run_active()
+
+    def stop_server(self) -> None:
+        """Stops runs (stored as they are), the server, then the store, via the app's lifespan."""
+        if self.server is not None:
+            self.server.stop()
+            log.info("server stopped")
+
+    # --- window ----------------------------------------------------------------------------
+
+    def run_window(self, backend: str, on_page: Callable[[AppWindow], int] | None) -> int:
+        window = AppWindow(
+            storage_dir=self.settings.webview_storage_dir,
+            loading_html=page_html(f"Starting {APP_NAME}…", "Opening your chats."),
+            geometry=Geometry.from_json(self.user_settings.get("window")),
+            hooks=WindowHooks(
+                run_active=self.run_active,
+                open_data_folder=lambda: open_path(self.settings.data_dir),
+                open_logs_folder=lambda: open_path(self.settings.log_dir),
+                about_text=self.about_text,
+            ),
+        )
+        self.lock.listen(window.raise_and_focus)
+        window.start(backend, lambda w: self._on_window(w, on_page))
+        self._remember_geometry(window.geometry)
+        return self.exit_code
+
+    def _on_window(self, window: AppWindow, on_page: Callable[[AppWindow], int] | None) -> None:
+        """Runs on pywebview's worker thread once the window is up."""
+        error = self.wait_server()
+        if error is not None:
+            self.exit_code = 1
+            if self.settings.smoke_test:
+                print(f"smoke test failed: the server did not start: {error}", file=sys.stderr)
+                window.close(force=True)
+                return
+            self._show_startup_failure(window, error)
+            return
+        if on_page is None and self.settings.smoke_test:
+            on_page = SmokeTest(self.base_url, self.settings.token)
+        window.navigate(self.page_url)
+        if window.wait_page_ready(PAGE_READY_TIMEOUT):
+            elapsed = time.monotonic() - self._started
+            log.info("page ready after %.3f s", elapsed, extra={"startup_s": round(elapsed, 3)})
+        else:
+            log.error("the page did not report ready within %s s", PAGE_READY_TIMEOUT)
+        if on_page is not None:
+            self.exit_code = on_page(window)
+            window.close(force=True)
+
+    def _show_startup_failure(self, window: AppWindow, error: BaseException) -> None:
+        log_file = self.settings.log_dir / logs.LOG_NAME
+        reason = str(error) or type(error).__name__
+        window.show_html(
+            page_html(
+                f"{APP_NAME} could not start",
+                reason,
+                error=True,
+                extra=f"<p>Details are in the log file:</p><code>{html.escape(str(log_file))}</code>",  # noqa: E501
+            )
+        )
+        window.message(
+            f"{APP_NAME} could not start",
+            f"{reason}\n\nDetails are in the log file:\n{log_file}",
+        )
+
+    def _remember_geometry(self, geometry: Geometry) -> None:
+        try:
+            self.user_settings.update(window=geometry.to_json())
+        except Exception:
+            log.exception("could not remember the window geometry")
+
+    def about_text(self) -> str:
+        return (
+            f"Version {version()}\n\nThe VideoDB Director chat experience, on this computer.\n\n"
+            f"Data: {self.settings.data_dir}\nLogs: {self.settings.log_dir}"
+        )
+
+    # --- browser fallback ------------------------------------------------------------------
+
+    def run_in_browser(self) -> int:
+        """No window can open here (no display, no WebKitGTK): serve and use the default browser."""
+        error = self.wait_server()
+        if error is not None:
+            print(f"{APP_NAME} could not start: {error}", file=sys.stderr)
+            return 1
+        stop = threading.Event()
+        self.lock.listen(lambda: _open_browser(self.page_url))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        opened = webbrowser.open(self.page_url)
+        print(
+            f"No window could be opened here, so {APP_NAME} "
+            f"{'opened in your default browser' if opened else 'is serving'} at {self.page_url}\n"
+            "Keep this running while you use it; press Ctrl+C to quit.",
+            file=sys.stderr,
+            flush=True,
+        )
+        log.warning("no GUI backend: serving for the default browser", extra={"opened": opened})
+        stop.wait()
+        return 0
+
+
+def run(
+    settings: Settings,
+    factory: AppFactory,
+    on_page: Callable[[AppWindow], int] | None = None,
+) -> int:
+    """Launch the desktop app; returns the process exit code. `on_page` (the smoke test) runs
+    once the page is ready and its result is the exit code."""
+    fill_missing_streams()
+    # The lock comes before logging: configuring the log rolls the file over, which must never
+    # happen under a running first instance.
+    lock = InstanceLock.acquire(settings.lock_path)
+    if lock is None:
+        answered = ask_running_instance(settings.lock_path)
+        if answered is False:
+            print(f"{APP_NAME} is already running but does not answer.", file=sys.stderr)
+            return 1
+        if answered is True:
+            return 0  # the running instance raised its window
+        lock = answered  # it quit meanwhile: this launch is the first now
+    with lock:
+        setup = logs.configure(settings.log_dir, secrets=[settings.token], level=_level(settings))
+        try:
+            return _run_locked(settings, lock, factory, on_page)
+        finally:
+            log.info("exit")
+            setup.close()
+
+
+def _run_locked(
+    settings: Settings,
+    lock: InstanceLock,
+    factory: AppFactory,
+    on_page: Callable[[AppWindow], int] | None,
+) -> int:
+    launch = Launch(settings, lock, factory)
+    log.info("launch", extra={"version": version(), "data_dir": str(settings.data_dir)})
+    launch.start_server_async()
+    prepare_environment(settings.env)
+    try:
+        backend = gui_backend(settings.env)
+        if backend is not None:
+            try:
+                return launch.run_window(backend, on_page)
+            except Exception:
+                # pywebview raises when the backend cannot start after all (a broken GTK install).
+                log.exception("the %s window could not start", backend)
+        if on_page is not None:
+            print("smoke test: no window could be opened here", file=sys.stderr)
+            return 2
+        return launch.run_in_browser()
+    finally:
+        launch.wait_server()
+        launch.stop_server()
+
+
+def _open_browser(url: str) -> None:
+    webbrowser.open(url)
+
+
+def _level(settings: Settings) -> int:
+    return logging.DEBUG if settings.env.get("DIRECTOR_DEBUG") == "1" else logging.INFO
