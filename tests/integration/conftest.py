@@ -1,0 +1,62 @@
+"""Fixtures of the integration tier: live servers that are stopped after each test, with an
+assertion that no thread, child process or file descriptor was left behind."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.support import (
+    SLOW_PACE,
+    Live,
+    child_pids,
+    leftovers,
+    open_fds,
+    start_live,
+    wait_until,
+    warm_up_event_loop,
+)
+
+
+@pytest.fixture
+def live_factory(tmp_path: Path) -> Iterator[Callable[..., Live]]:
+    """Start live servers (stopped at teardown); asserts nothing leaked once all are stopped."""
+    warm_up_event_loop()
+    threads_before = {t.ident for t in threading.enumerate()}
+    fds_before = open_fds()
+    children_before = child_pids()
+    started: list[Live] = []
+
+    def start(pace: float = 0.0, data_dir: Path | None = None) -> Live:
+        live = start_live(data_dir or tmp_path / f"data{len(started)}", pace=pace)
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        live.stop()
+    try:
+        wait_until(
+            lambda: (
+                {t.ident for t in threading.enumerate() if t.is_alive()} <= threads_before
+                and open_fds() <= fds_before
+                and child_pids() <= children_before
+            ),
+            "the servers' and clients' threads, descriptors and processes to end",
+        )
+    except AssertionError:
+        raise AssertionError(f"left behind: {leftovers(threads_before, fds_before)}") from None
+
+
+@pytest.fixture
+def live(live_factory: Callable[..., Live]) -> Live:
+    return live_factory()
+
+
+@pytest.fixture
+def slow_live(live_factory: Callable[..., Live]) -> Live:
+    """A live server whose assistant streams slowly enough to stop or drop a run mid-stream."""
+    return live_factory(pace=SLOW_PACE)
