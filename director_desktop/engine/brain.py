@@ -300,13 +300,14 @@ def build_brain(
     agents: AgentRegistry,
     user_settings: UserSettings,
     *,
+    assistant: BuiltinAssistant | None = None,
     detect_local: bool = True,
 ) -> Brain:
-    """The composition of the app's engine (called by cli/launcher and the tests)."""
+    """The composition of the app's engine (called by the composition root and the tests)."""
     return Brain(
         store=store,
         agents=agents,
-        assistant=BuiltinAssistant(store, agents, models_dir=settings.models_dir),
+        assistant=assistant or BuiltinAssistant(store, agents, models_dir=settings.models_dir),
         user_settings=user_settings,
         library=ModelLibrary(settings.models_dir),
         secrets=SecretStore(settings.data_dir / "secrets.json"),

@@ -23,13 +23,15 @@ from starlette.applications import Starlette
 from director_desktop.engine.agents import AgentRegistry, default_registry
 from director_desktop.engine.assistant import DEFAULT_PACE, BuiltinAssistant
 from director_desktop.engine.base import Engine
+from director_desktop.engine.brain import build_brain
 from director_desktop.engine.handler import ChatHandler
 from director_desktop.errors import DirectorError
 from director_desktop.metrics import Metrics
 from director_desktop.protocol import MAX_SOCKET_PAYLOAD_BYTES, JSONDict
 from director_desktop.settings import Settings
 from director_desktop.store import Store
-from director_desktop.web import chat, rest, static
+from director_desktop.user_settings import UserSettings
+from director_desktop.web import chat, models, rest, static
 from director_desktop.web.guard import (
     ASGIApp,
     Guard,
@@ -105,12 +107,15 @@ def default_engine(settings: Settings, store: Store, agents: AgentRegistry) -> E
     """The engine a launch uses. `DIRECTOR_ASSISTANT_PACE` (seconds between streamed pieces)
     slows the built-in assistant down for tests that must catch a run mid-stream."""
     pace = settings.env.get("DIRECTOR_ASSISTANT_PACE")
-    return BuiltinAssistant(
+    assistant = BuiltinAssistant(
         store,
         agents,
         models_dir=settings.models_dir,
         pace=float(pace) if pace else DEFAULT_PACE,
     )
+    # The Brain answers with the model chosen in settings.json, else with this assistant.
+    user_settings = UserSettings(settings.user_settings_path)
+    return build_brain(settings, store, agents, user_settings, assistant=assistant)
 
 
 def compose(settings: Settings, port: int | None = None) -> DirectorApp:
@@ -151,7 +156,11 @@ def create_app(
     )
     chat.register(sio, state, NAMESPACE)
     starlette = Starlette(
-        routes=[*rest.routes(state), *static.routes(bundle_dir or frontend_dir())],
+        routes=[
+            *rest.routes(state),
+            *models.routes(state),
+            *static.routes(bundle_dir or frontend_dir()),
+        ],
         exception_handlers=rest.exception_handlers(state),
         lifespan=_lifespan(state),
     )

@@ -72,6 +72,7 @@ class ModelLibrary:
     def __init__(self, models_dir: Path) -> None:
         self.dir = models_dir
         self.jobs: dict[str, ImportJob] = {}
+        self._copies: dict[str, asyncio.Future[None]] = {}
         self._names_lock = threading.Lock()
 
     # --- listing -------------------------------------------------------------------------------
@@ -145,8 +146,16 @@ class ModelLibrary:
         """Start copying (or linking) a `.gguf` from anywhere on disk; returns the running job."""
         job = await asyncio.to_thread(self._start_import, source, link)
         if job.state == "running":
-            asyncio.get_running_loop().run_in_executor(None, self._copy, job, source)
+            loop = asyncio.get_running_loop()
+            self._copies[job.id] = loop.run_in_executor(None, self._copy, job, source)
         return job
+
+    async def wait(self, job_id: str) -> ImportJob:
+        """The job once it is no longer running."""
+        copy = self._copies.get(job_id)
+        if copy is not None:
+            await asyncio.shield(copy)
+        return self.job(job_id)
 
     def _start_import(self, source: Path, link: bool) -> ImportJob:
         name = safe_file_name(source.name)

@@ -63,6 +63,7 @@ class OpenAICompatProvider:
         self._state = ProviderState(provider=self.name, model=model)
         self._client: httpx.AsyncClient | None = None
         self._check: asyncio.Task[None] | None = None
+        self._failure: ModelError | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
     @property
@@ -90,12 +91,12 @@ class OpenAICompatProvider:
         try:
             models = await self.list_models()
         except ModelError as exc:
-            self._state.state, self._state.error = "error", exc.message
+            self._failed(exc)
             return
         ids = [str(m.get("id")) for m in models]
         if ids and self.model not in ids:
-            self._state.state = "error"
-            self._state.error = f"the server has no model {self.model!r} (it has {', '.join(ids)})"
+            message = f"the server has no model {self.model!r} (it has {', '.join(ids)})"
+            self._failed(ModelError(message, code="model_not_found"))
             return
         meta = next((m.get("meta") for m in models if m.get("id") == self.model), None)
         if self._context is None and isinstance(meta, dict) and meta.get("n_ctx_train"):
@@ -107,7 +108,11 @@ class OpenAICompatProvider:
         assert self._check is not None
         await asyncio.shield(self._check)
         if self._state.state == "error":
-            raise ModelError(self._state.error or "the model server does not answer")
+            raise self._failure or ModelError(self._state.error or "the server does not answer")
+
+    def _failed(self, error: ModelError) -> None:
+        self._failure = error
+        self._state.state, self._state.error = "error", error.message
 
     async def close(self) -> None:
         if self._check is not None and not self._check.done():
@@ -156,10 +161,9 @@ class OpenAICompatProvider:
                         yield event
         except httpx.HTTPError as exc:
             # the server went away: `llm_configured` turns false, with the reason, until it answers
-            self._state.state = "error"
-            self._state.error = f"{self.base_url} stopped answering: {type(exc).__name__}"
-            raise ModelError(self._state.error) from exc
-        self._state.state, self._state.error = "ready", None
+            self._failed(ModelError(f"{self.base_url} stopped answering: {type(exc).__name__}"))
+            raise ModelError(self._state.error or "") from exc
+        self._state.state, self._state.error, self._failure = "ready", None, None
         yield parser.finish()
 
 

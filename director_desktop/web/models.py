@@ -1,0 +1,206 @@
+"""The model settings API under `/config/models...`: list, choose, test, import and watch models.
+
+Every route needs the launch token (the guard checks it). Errors are `DirectorError`s, turned into
+the one envelope by `rest.exception_handlers`. Changes that a Settings view shows are announced
+with `update_data` `models` events on `/chat`. The routes work on the app's `Brain`; with another
+engine they answer `409 not_available`. Imports engine (brain, llm library), errors, protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from director_desktop.engine.brain import PROVIDERS, Brain
+from director_desktop.engine.llm.library import ImportJob
+from director_desktop.errors import Conflict, DirectorError, InvalidPayload
+from director_desktop.web.rest import read_json
+
+if TYPE_CHECKING:
+    from director_desktop.web.app import AppState
+
+MAX_CHOICE_BODY = 64 * 1024
+
+
+def routes(state: AppState) -> list[BaseRoute]:
+    api = ModelsApi(state)
+    return [
+        Route("/config/models", api.list_models, methods=["GET"]),
+        Route("/config/models/status", api.status, methods=["GET"]),
+        Route("/config/models/choice", api.choose, methods=["PUT"]),
+        Route("/config/models/test", api.test, methods=["POST"]),
+        Route("/config/models/detected", api.detected, methods=["GET"]),
+        Route("/config/models/import", api.import_path, methods=["POST"]),
+        Route("/config/models/upload", api.upload, methods=["POST"]),
+        Route("/config/models/imports", api.list_imports, methods=["GET"]),
+        Route("/config/models/imports/{job_id}", api.get_import, methods=["GET"]),
+        Route("/config/models/imports/{job_id}", api.cancel_import, methods=["DELETE"]),
+        Route("/config/models/files/{file}", api.delete_model, methods=["DELETE"]),
+    ]
+
+
+class ModelsApi:
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self._watchers: set[asyncio.Task[None]] = set()
+
+    def brain(self) -> Brain:
+        engine = self.state.engine
+        if not isinstance(engine, Brain):
+            raise DirectorError("model settings are not available", code="not_available")
+        return engine
+
+    async def _announce(self, **extra: object) -> None:
+        await self.state.broadcast_update("models", **extra)
+
+    # --- reading -------------------------------------------------------------------------------
+    async def list_models(self, _request: Request) -> Response:
+        brain = self.brain()
+        files = await asyncio.to_thread(brain.library.list)
+        return JSONResponse(
+            {
+                "providers": list(PROVIDERS),
+                "models_dir": str(brain.library.dir),
+                "models": files,
+                "status": brain.status(),
+            }
+        )
+
+    async def status(self, _request: Request) -> Response:
+        return JSONResponse(self.brain().status())
+
+    async def detected(self, _request: Request) -> Response:
+        return JSONResponse({"servers": await self.brain().detected()})
+
+    # --- choosing and testing ------------------------------------------------------------------
+    async def choose(self, request: Request) -> Response:
+        body = _object(await read_json(request, MAX_CHOICE_BODY))
+        status = await self.brain().configure(body, api_key=_api_key(body))
+        await self._announce(state=status["state"])
+        self._watch_load()
+        return JSONResponse(status)
+
+    def _watch_load(self) -> None:
+        """Announce when the chosen model has finished loading (or failed)."""
+        provider = self.brain().provider
+        if provider is None:
+            return
+
+        async def watch() -> None:
+            with contextlib.suppress(DirectorError):
+                await provider.ready()
+            if self.brain().provider is provider:
+                await self._announce(state=provider.state.state)
+
+        task = asyncio.create_task(watch())
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def test(self, request: Request) -> Response:
+        raw = await read_json(request, MAX_CHOICE_BODY) if await _has_body(request) else None
+        if raw is None or raw == {}:
+            return JSONResponse(await self.brain().test())
+        body = _object(raw)
+        return JSONResponse(await self.brain().test(body, api_key=_api_key(body)))
+
+    # --- importing -----------------------------------------------------------------------------
+    async def import_path(self, request: Request) -> Response:
+        body = _object(await read_json(request, MAX_CHOICE_BODY))
+        path, link = body.get("path"), body.get("link", False)
+        if not isinstance(path, str) or not path:
+            raise InvalidPayload("path must be the path of a .gguf file")
+        if not isinstance(link, bool):
+            raise InvalidPayload("link must be true or false")
+        job = await self.brain().library.import_path(Path(path), link=link)
+        self._watch_job(job)
+        return JSONResponse(job.as_dict(), status_code=202)
+
+    async def upload(self, request: Request) -> Response:
+        name = request.query_params.get("name") or ""
+        total = _content_length(request)
+        upload = self.brain().library.begin_upload(name, total)
+        try:
+            async for chunk in request.stream():
+                await upload.write(chunk)
+        except DirectorError as exc:
+            upload.abort(exc)
+            raise
+        except BaseException:
+            upload.abort(DirectorError("the upload was interrupted", code="import_incomplete"))
+            raise
+        job = await upload.finish()
+        await self._announce(import_id=job.id, import_state=job.state)
+        if job.state == "error":
+            raise InvalidPayload(job.error or "the upload failed", code=job.code)
+        return JSONResponse(job.as_dict(), status_code=201)
+
+    def _watch_job(self, job: ImportJob) -> None:
+        async def watch() -> None:
+            await self.brain().library.wait(job.id)
+            await self._announce(import_id=job.id, import_state=job.state)
+
+        task = asyncio.create_task(watch())
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def list_imports(self, _request: Request) -> Response:
+        jobs = self.brain().library.jobs.values()
+        return JSONResponse({"imports": [job.as_dict() for job in jobs]})
+
+    async def get_import(self, request: Request) -> Response:
+        job = self.brain().library.job(request.path_params["job_id"])
+        return JSONResponse(job.as_dict())
+
+    async def cancel_import(self, request: Request) -> Response:
+        library = self.brain().library
+        library.cancel(request.path_params["job_id"])
+        return JSONResponse(library.job(request.path_params["job_id"]).as_dict())
+
+    async def delete_model(self, request: Request) -> Response:
+        brain = self.brain()
+        file = request.path_params["file"]
+        config = brain.status()["config"]
+        if config.get("provider") == "embedded" and config.get("model") == file:
+            raise Conflict("this model is in use; choose another one first")
+        await asyncio.to_thread(brain.library.delete, file)
+        await self._announce()
+        return JSONResponse({"success": True})
+
+
+def _object(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InvalidPayload("the request body must be a JSON object")
+    return raw
+
+
+def _api_key(body: dict[str, Any]) -> str | None:
+    """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
+    if "api_key" not in body:
+        return None
+    key = body.get("api_key")
+    if key is None:
+        return ""
+    if not isinstance(key, str) or len(key) > 4096:
+        raise InvalidPayload("api_key must be a string")
+    return key.strip()
+
+
+def _content_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidPayload("Content-Length must be a number") from None
+
+
+async def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return length not in (None, "0") or "chunked" in request.headers.get("transfer-encoding", "")

@@ -1,0 +1,258 @@
+"""The model settings API (`/config/models...`) on the real app in uvicorn, with the Brain
+engine, tiny GGUF models written by the test, and xllamacpp's own HTTP server as the
+OpenAI-compatible one."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import xllamacpp
+
+from director_desktop.engine.agents import default_registry
+from director_desktop.engine.brain import Brain, build_brain
+from director_desktop.server import Server
+from director_desktop.settings import Settings, build_settings
+from director_desktop.store import Store
+from director_desktop.user_settings import UserSettings
+from director_desktop.web.app import create_app
+from tests.fixtures.tiny_gguf import write_chat_model
+from tests.integration.support import WAIT, ChatClient, chat_payload, wait_until
+
+
+@dataclass
+class App:
+    base_url: str
+    settings: Settings
+    brain: Brain
+    http: httpx.Client
+    server: Server
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self.http.request(method, path, **kw)
+
+    def chat(self, text: str) -> dict[str, Any]:
+        client = ChatClient(self.base_url)
+        try:
+            client.connect(self.settings.token)
+            ids = {"session_id": str(uuid.uuid4()), "conv_id": str(uuid.uuid4())}
+            ack = client.call("chat", chat_payload(text, **ids))
+            assert ack["ok"] is True, ack
+            return client.final(ack["data"]["output_msg_id"])
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def chat_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(write_chat_model(str(tmp_path_factory.mktemp("gguf") / "tiny-chat.gguf")))
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    settings = build_settings(data_dir=tmp_path / "data", log_dir=tmp_path / "logs", environ={})
+    server = Server.bind(settings.host, 0)
+    settings = settings.__class__(**{**settings.__dict__, "port": server.port})
+    store = Store(settings.db_path, backups_dir=settings.backups_dir)
+    agents = default_registry()
+    user_settings = UserSettings(settings.user_settings_path)
+    brain = build_brain(settings, store, agents, user_settings, detect_local=False)
+    server.start(create_app(settings, store, brain, agents=agents))
+    base_url = f"http://127.0.0.1:{server.port}"
+    headers = {"Authorization": f"Bearer {settings.token}"}
+    http = httpx.Client(base_url=base_url, headers=headers, timeout=WAIT)
+    try:
+        yield App(base_url, settings, brain, http, server)
+    finally:
+        http.close()
+        server.stop()
+
+
+def wait_state(app: App, *states: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def check() -> bool:
+        seen.update(app.request("GET", "/config/models/status").json())
+        return seen["state"] in states
+
+    wait_until(check, f"the model state to become one of {states}")
+    return seen
+
+
+def test_models_need_the_token(app: App) -> None:
+    response = httpx.get(app.url("/config/models"))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_upload_lists_and_chooses_a_model_that_then_answers(app: App, chat_gguf: Path) -> None:
+    data = chat_gguf.read_bytes()
+    chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
+    response = app.request(
+        "POST", "/config/models/upload", params={"name": "My Model.gguf"}, content=chunks
+    )
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["state"] == "done"
+    assert job["bytes"] == len(data)
+    assert job["progress"] == 1.0
+    listing = app.request("GET", "/config/models").json()
+    entry = next(m for m in listing["models"] if m["file"] == job["file"])
+    assert entry["size"] == len(data)
+    assert entry["context_length"] == 4096
+    assert entry["error"] is None
+    assert "builtin" in listing["providers"]
+    assert listing["status"]["provider"] == "builtin"
+
+    chosen = app.request(
+        "PUT", "/config/models/choice", json={"provider": "embedded", "model": job["file"]}
+    )
+    assert chosen.status_code == 200, chosen.text
+    assert wait_state(app, "ready", "error")["state"] == "ready"
+    assert app.request("GET", "/config/check").json()["llm_configured"] is True
+
+    final = app.chat("hello model")
+    assert final["status"] == "success"
+    answer = [i for i in final["content"] if i.get("agent_name") == "assistant"]
+    assert answer
+    assert answer[0]["status"] == "success"
+    assert answer[0]["text"]
+    assert final["actions"][0] == "Reasoning the message..."
+    probe = app.request("POST", "/config/models/test").json()
+    assert probe["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "code"),
+    [
+        ("notes.txt", b"GGUF", "not_gguf"),
+        ("fake.gguf", b"definitely not a model", "model_corrupt"),
+    ],
+)
+def test_a_bad_upload_is_refused_and_leaves_nothing(
+    app: App, name: str, body: bytes, code: str
+) -> None:
+    response = app.request("POST", "/config/models/upload", params={"name": name}, content=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    models_dir = app.settings.models_dir
+    assert not models_dir.exists() or list(models_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_import_by_path_copies_or_links_with_progress(
+    app: App, chat_gguf: Path, link: bool
+) -> None:
+    response = app.request(
+        "POST", "/config/models/import", json={"path": str(chat_gguf), "link": link}
+    )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    job: dict[str, Any] = {}
+
+    def done() -> bool:
+        job.update(app.request("GET", f"/config/models/imports/{job_id}").json())
+        return job["state"] != "running"
+
+    wait_until(done, "the import to finish")
+    assert job["state"] == "done"
+    assert job["bytes"] == chat_gguf.stat().st_size
+    imported = app.settings.models_dir / job["file"]
+    assert imported.is_symlink() is link
+    assert imported.read_bytes() == chat_gguf.read_bytes()
+    listed = app.request("GET", "/config/models/imports").json()["imports"]
+    assert [j["id"] for j in listed] == [job_id]
+
+
+def test_import_of_a_missing_path_is_a_clear_error(app: App, tmp_path: Path) -> None:
+    response = app.request(
+        "POST", "/config/models/import", json={"path": str(tmp_path / "no.gguf")}
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "model_missing"
+    assert str(tmp_path) not in response.text, "no file system path reaches the client"
+
+
+def test_a_corrupt_chosen_model_makes_llm_configured_false_with_the_reason(
+    app: App, chat_gguf: Path
+) -> None:
+    app.settings.models_dir.mkdir(parents=True)
+    (app.settings.models_dir / "broken.gguf").write_bytes(chat_gguf.read_bytes()[:20000])
+    response = app.request(
+        "PUT", "/config/models/choice", json={"provider": "embedded", "model": "broken.gguf"}
+    )
+    assert response.status_code == 200
+    status = wait_state(app, "error")
+    assert "broken.gguf" in status["error"]
+    assert status["llm_configured"] is False
+    assert app.request("GET", "/config/check").json()["llm_configured"] is False
+    final = app.chat("hello")
+    assert final["status"] == "error"
+    assert final["metadata"]["error_type"] in ("model_corrupt", "model_error")
+
+
+def test_choosing_an_unknown_model_or_provider_changes_nothing(app: App) -> None:
+    for body, code in [
+        ({"provider": "embedded", "model": "nothing.gguf"}, "not_found"),
+        ({"provider": "quantum"}, "invalid_payload"),
+        ({"provider": "openai", "model": "m", "base_url": "ftp://x"}, "bad_url"),
+    ]:
+        response = app.request("PUT", "/config/models/choice", json=body)
+        assert response.json()["error"]["code"] == code
+    assert app.request("GET", "/config/models/status").json()["provider"] == "builtin"
+    assert not app.settings.user_settings_path.exists()
+
+
+@pytest.fixture(scope="module")
+def openai_server(chat_gguf: Path) -> Iterator[tuple[str, str]]:
+    """xllamacpp's own OpenAI-compatible HTTP server on loopback, with an API key."""
+    params = xllamacpp.CommonParams()
+    params.model.path = str(chat_gguf)
+    params.n_parallel = 1
+    params.use_jinja = True
+    params.warmup = False
+    params.verbosity = -1
+    params.port = 0
+    key = "sk-test-" + uuid.uuid4().hex
+    params.api_keys = [key]
+    server = xllamacpp.Server(params)
+    yield server.listening_address, key
+    del server
+
+
+def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[str, str]) -> None:
+    address, key = openai_server
+    models = httpx.get(address + "/v1/models", headers={"Authorization": f"Bearer {key}"}).json()
+    model = models["data"][0]["id"]
+    choice = {"provider": "openai", "base_url": address, "model": model}
+    wrong = app.request("POST", "/config/models/test", json={**choice, "api_key": "wrong"}).json()
+    assert wrong["ok"] is False
+    assert wrong["error"]["code"] == "model_unauthorized"
+
+    response = app.request("PUT", "/config/models/choice", json={**choice, "api_key": key})
+    assert response.status_code == 200, response.text
+    status = wait_state(app, "ready", "error")
+    assert status["state"] == "ready"
+    assert status["has_api_key"] is True
+    assert app.request("POST", "/config/models/test").json()["ok"] is True
+    final = app.chat("hello server")
+    assert final["status"] == "success"
+    assert any(i.get("agent_name") == "assistant" and i["text"] for i in final["content"])
+    # the key is in the key store only: not in settings.json, not in the database
+    assert key not in app.settings.user_settings_path.read_text()
+    with sqlite3.connect(app.settings.db_path) as db:
+        dump = "\n".join(db.iterdump())
+    assert key not in dump
+    assert key not in response.text
+    key_file = app.settings.data_dir / "secrets.json"
+    if app.brain.secrets.backend == "file":
+        assert key_file.stat().st_mode & 0o777 == 0o600
