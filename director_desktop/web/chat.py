@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[str, Any], Awaitable[JSONDict]]
+EventHandler = Callable[[str, tuple[Any, ...]], Awaitable[JSONDict]]
 
 
 def register(sio: socketio.AsyncServer, state: AppState, namespace: str) -> None:
@@ -68,7 +68,7 @@ class ChatEvents:
 
         async def event(sid: str, *args: Any) -> JSONDict:
             try:
-                return ack_ok(await handle(sid, _single_payload(args)))
+                return ack_ok(await handle(sid, args))
             except DirectorError as error:
                 return self._error(error)
             except Exception as exc:
@@ -93,9 +93,10 @@ class ChatEvents:
         # Leaving rooms is python-socketio's job on disconnect; runs are never cancelled here.
         self._state.metrics.disconnected()
 
-    async def chat(self, sid: str, payload: object) -> JSONDict:
+    async def chat(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
+        payload = args[0] if args else None
         try:
-            chat = ChatHandler.with_ids(parse_chat_input(payload))
+            chat = ChatHandler.with_ids(parse_chat_input(_single_payload(args)))
             session_id = str(chat.session_id)
             # Join first, so this socket sees its own input and every snapshot of the run.
             await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)
@@ -115,8 +116,8 @@ class ChatEvents:
         except Exception as exc:  # the ack still carries the error
             log.warning("error response not sent", extra={"error": type(exc).__name__})
 
-    async def reconnect(self, sid: str, payload: object) -> JSONDict:
-        session_id, since_seq = parse_reconnect(payload)
+    async def reconnect(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
+        session_id, since_seq = parse_reconnect(_single_payload(args))
         await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)
         if await self._state.store.get_session(session_id) is None:
             raise NotFound("no such session (a new chat has no messages yet)")
@@ -130,8 +131,8 @@ class ChatEvents:
         last_seq = max(last_seq, await self._state.store.last_seq(session_id))
         return {"last_seq": last_seq, "running": self._handler.is_running(session_id)}
 
-    async def stop(self, _sid: str, payload: object) -> JSONDict:
-        session_id, conv_id = parse_stop(payload)
+    async def stop(self, _sid: str, args: tuple[Any, ...]) -> JSONDict:
+        session_id, conv_id = parse_stop(_single_payload(args))
         return {"stopped": await self._handler.stop(session_id, conv_id)}
 
 

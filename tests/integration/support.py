@@ -92,12 +92,8 @@ class ChatClient:
             result.append(data[0] if len(data) == 1 else list(data))
             done.set()
 
-        self.sio.emit(
-            event,
-            args if len(args) > 1 else (args[0] if args else None),
-            namespace=NS,
-            callback=callback,
-        )
+        # A tuple is sent as that many arguments: (None,) is one JSON null, () is none at all.
+        self.sio.emit(event, tuple(args) if args else None, namespace=NS, callback=callback)
         assert done.wait(timeout), f"no ack for {event}"
         return result[0]
 
