@@ -1,0 +1,126 @@
+"""The reasoning loop's pure parts (argument checks, context budget, history) and the key store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from director_desktop.engine.llm.base import ToolCall
+from director_desktop.engine.llm.library import safe_file_name
+from director_desktop.engine.reasoning import (
+    assistant_call_message,
+    fit_to_budget,
+    history_messages,
+    parse_arguments,
+)
+from director_desktop.errors import InvalidPayload
+from director_desktop.secrets_store import SecretStore
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string"},
+        "limit": {"type": "integer"},
+        "mode": {"type": "string", "enum": ["fast", "full"]},
+    },
+    "required": ["query"],
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ('{"query": "cats"}', None),
+        ('{"query": "cats", "limit": 3, "mode": "fast"}', None),
+        ('{"query": "cats"', "not valid JSON"),
+        ('["cats"]', "must be a JSON object"),
+        ("{}", "missing required argument(s): query"),
+        ('{"query": 5}', "'query' must be string"),
+        ('{"query": "x", "limit": true}', "'limit' must be integer"),
+        ('{"query": "x", "mode": "slow"}', "must be one of"),
+        ('{"query": "x", "colour": "red"}', "unknown argument 'colour'"),
+    ],
+)
+def test_arguments_are_checked_against_the_schema(raw: str, problem: str | None) -> None:
+    arguments, found = parse_arguments(raw, SCHEMA)
+    if problem is None:
+        assert found is None
+        assert arguments == json.loads(raw)
+    else:
+        assert found is not None
+        assert problem in found
+        assert arguments == {}
+
+
+def test_a_cut_off_tool_call_is_sent_back_as_valid_json() -> None:
+    message = assistant_call_message([ToolCall("c1", "search_chats", '{"que')])
+    assert message["tool_calls"][0]["function"]["arguments"] == "{}"
+
+
+def test_history_becomes_user_and_assistant_turns_and_agent_output_is_labelled() -> None:
+    history = [
+        {"msg_type": "input", "content": [{"type": "text", "text": "find cats"}]},
+        {
+            "msg_type": "output",
+            "content": [
+                {"type": "text", "agent_name": "search_chats", "text": "2 chats"},
+                {"type": "search_results", "agent_name": "search_chats"},
+                {"type": "text", "agent_name": "assistant", "text": "Here they are."},
+            ],
+        },
+        {"msg_type": "input", "content": [{"type": "text", "text": ""}]},
+    ]
+    turns = history_messages(history)
+    assert turns == [
+        [
+            {"role": "user", "content": "find cats"},
+            {
+                "role": "assistant",
+                "content": "[@search_chats]: 2 chats\n[showed search_results]\nHere they are.",
+            },
+        ]
+    ]
+
+
+def test_the_budget_keeps_the_newest_turns_and_cuts_what_still_does_not_fit() -> None:
+    history = [[{"role": "user", "content": f"old {n} " + "x" * 700}] for n in range(10)]
+    exchange = [{"role": "user", "content": "now"}]
+    fitted = fit_to_budget("system", history, exchange, [], budget=700)
+    assert fitted[0]["role"] == "system"
+    assert fitted[-1] == {"role": "user", "content": "now"}
+    kept = [m["content"][:6] for m in fitted[1:-1]]
+    assert kept
+    assert kept == [f"old {n} " for n in range(10 - len(kept), 10)]
+
+    huge = [{"role": "user", "content": "y" * 20000}]
+    cut = fit_to_budget("system", [], huge, [], budget=1000)
+    assert len(cut[-1]["content"]) < 20000
+    assert "cut to fit the context" in cut[-1]["content"]
+    assert huge[0]["content"] == "y" * 20000, "the caller's messages are not changed"
+
+
+def test_the_key_file_is_private_and_keys_can_be_forgotten(tmp_path: Path) -> None:
+    store = SecretStore(tmp_path / "secrets.json", use_keyring=False)
+    assert store.backend == "file"
+    assert store.get("openai:x") is None
+    assert store.set("openai:x", "sk-1") == "file"
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    assert SecretStore(tmp_path / "secrets.json", use_keyring=False).get("openai:x") == "sk-1"
+    store.delete("openai:x")
+    assert store.get("openai:x") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "clean"),
+    [("model.gguf", "model.gguf"), ("../../etc/x.gguf", "x.gguf"), ("a b$.GGUF", "a b_.GGUF")],
+)
+def test_model_file_names_are_made_safe(name: str, clean: str) -> None:
+    assert safe_file_name(name) == clean
+
+
+@pytest.mark.parametrize("name", ["model.bin", "", ".gguf", "notes.txt"])
+def test_other_files_are_not_models(name: str) -> None:
+    with pytest.raises(InvalidPayload):
+        safe_file_name(name)
