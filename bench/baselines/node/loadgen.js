@@ -237,11 +237,12 @@ if (!url || !modes[mode]) {
   process.exit(2);
 }
 modes[mode]()
+  // Exit only once the result is written: a pipe write is asynchronous in Node, and exiting
+  // earlier cuts a long result at 64 KiB.
   .then((result) => {
-    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
-    process.exit(0);
+    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(0));
   })
   .catch((err) => {
-    process.stdout.write(`RESULT ${JSON.stringify({ error: String(err && err.message || err) })}\n`);
-    process.exit(1);
+    const error = String((err && err.message) || err);
+    process.stdout.write(`RESULT ${JSON.stringify({ error })}\n`, () => process.exit(1));
   });

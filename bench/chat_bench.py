@@ -1,0 +1,702 @@
+"""The chat benchmark: Director Desktop's `/chat` server and two baselines, side by side, one run.
+
+    .venv/bin/pip install -r requirements/bench.txt
+    (cd bench/baselines/node && npm ci)
+    .venv/bin/python bench/chat_bench.py [--quick] [--json out.json] [--no-pin]
+
+Servers (each its own subprocess on a free loopback port, with a fresh data dir):
+
+- ``ours``: Director Desktop's real server stack (guard, python-socketio ``AsyncServer`` in
+  ``ASGIApp``, uvicorn with uvloop/httptools, ``ChatHandler``, the SQLite ``Store`` with its worker
+  thread, JSON logs at INFO), composed exactly as ``headless.py`` composes it, with one change: the
+  engine is ``BenchEngine`` below, which writes the same reply as the baselines. The built-in
+  assistant paces its pieces (``DIRECTOR_ASSISTANT_PACE``) and the handler throttles streamed
+  snapshots to one per 50 ms (PROTOCOL section 4), so it cannot produce "20 updates per message"
+  as fast as the server can store and emit them; ``BenchEngine`` flushes each update itself.
+- ``ours-assistant``: the app as shipped, ``python -m director_desktop --headless`` (started by
+  ``tests/live_server.py``) with the built-in assistant and ``DIRECTOR_ASSISTANT_PACE=0``: its
+  real help reply, streamed and throttled. Measured in the reply variant only, for reference; its
+  number of snapshots per turn is whatever the throttle lets through (printed).
+- ``director``: Director's stack, ``bench/baselines/director_stack.py`` (Flask + Flask-SocketIO,
+  threading mode, a new sqlite3 connection per operation, default journal mode).
+- ``node``: the reference, ``bench/baselines/node/server.js`` (socket.io 4 + better-sqlite3 12,
+  one connection, WAL).
+
+The work per message (one "turn"), identical for ``ours``, ``director`` and ``node``: store the
+input, emit it to the session's room, ack, then U output snapshots, each stored (taking the
+session's next ``seq``) and then emitted to the room: first ``progress`` with the action
+"Reasoning the message...", then U-2 updates that each append a piece of text, then the final
+snapshot with status ``success``. Variants: **reply** U=2 (a progress snapshot and the answer,
+as Director's handler does) and **stream** U=22 (20 streamed updates between them).
+
+The load generator is Node (``bench/baselines/node/loadgen.js``, socket.io-client 4 over
+websocket, the client the app's page uses): on 2 shared cores a python-socketio client costs
+about as much CPU per message as the servers under test, so at 100 streaming clients it would
+measure itself. By default each server is pinned to CPU 0 and the load generator to CPU 1
+(``--no-pin`` to let the OS place them). Each client has its own session and runs turns one
+after another (closed loop), each a new ``conv_id``.
+
+What each printed number means:
+
+- **ack**: ms from emitting ``chat`` to its ack. Director's stack acks when its handler returns,
+  after the reply; the others ack once the input is stored.
+- **first**: ms from emitting ``chat`` to the turn's first output snapshot (the progress one).
+- **turn** (the round trip): ms from emitting ``chat`` until both the ack and the turn's final
+  output snapshot (status not ``progress``) have arrived. The issue's "round trip p50/p99" is
+  this number with one client in the reply variant.
+- **msgs/s**: ``chat`` events delivered to clients per second of the load phase (input echoes
+  plus output snapshots, 1+U per turn), counted at the clients; **turns/s** likewise for turns.
+  The load phase lasts ``--duration`` seconds (no turn starts after it) plus the time the turns
+  in flight need to finish.
+- **lost**: snapshots the clients never received. Every stored change carries the session's
+  ``metadata.seq`` 1, 2, 3...; lost = turns started x (1+U) - distinct seq values received
+  (for ``ours-assistant``, whose count per turn varies: gaps below the highest seq seen plus
+  turns whose final snapshot never came within the turn timeout). **late** = turns that did not
+  finish within the timeout; **dup** = seq values received twice.
+- **RSS**: VmRSS of the server process from /proc/<pid>/status, idle with no client and with N
+  idle ``/chat`` connections (1,000; 200 with --quick). ``ours`` here is the shipped headless app.
+
+Ratios are printed against the targets of issue 3: round trip p50 within 1.5x of Node's and at
+least 4x below Director's; at 100 streaming clients at least 3x Director's msgs/s and at least
+half of Node's; zero lost messages. Nothing here is a test: it prints, it never asserts.
+Every loop is bounded by a count or a duration and every wait by a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import secrets
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINES = ROOT / "bench" / "baselines"
+NODE_DIR = BASELINES / "node"
+URL_LINE = re.compile(
+    r"^Director Desktop at http://127\.0\.0\.1:(?P<port>\d+)/#token=(?P<token>\S+)$"
+)
+READY_LINE = re.compile(r"^READY (?P<port>\d+)$")
+START_DEADLINE = 60.0
+STOP_DEADLINE = 10.0
+SERVER_CPU = 0
+CLIENT_CPU = 1
+REPLY = (
+    "Here is a reply of a comparable size, streamed a few words at a time so that "
+    "every piece is one stored and emitted snapshot of the output message. "
+)
+
+# --------------------------------------------------------------------------------------------
+# ours, with the bench engine: `chat_bench.py --serve-ours --updates U --data-dir D`
+# --------------------------------------------------------------------------------------------
+
+
+class BenchEngine:
+    """An `Engine` writing the baselines' reply: U-2 text updates, each flushed (stored, then
+    emitted) at once. The handler adds the first (progress) and the final snapshot."""
+
+    provider = "bench"
+
+    def __init__(self, updates: int) -> None:
+        self._pieces = updates - 2
+
+    async def run(self, turn: Any) -> None:
+        output = turn.output
+        if self._pieces == 0:
+            output.append_text(REPLY)
+            return
+        for i in range(self._pieces):
+            start = (i * 8) % len(REPLY)
+            output.append_text(REPLY[start : start + 8])
+            await output.flush()
+
+    def status(self) -> dict[str, Any]:
+        return {"provider": self.provider, "model": None, "loaded": True, "error": None}
+
+    @property
+    def llm_configured(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def serve_ours(updates: int, data_dir: Path) -> int:
+    """What `headless._serve` does, with `BenchEngine` as the engine."""
+    import logging
+
+    from director_desktop import logs
+    from director_desktop.engine.agents import default_registry
+    from director_desktop.headless import url_line
+    from director_desktop.server import Server
+    from director_desktop.settings import build_settings
+    from director_desktop.store import Store
+    from director_desktop.web.app import create_app
+
+    settings = build_settings(
+        data_dir=data_dir, log_dir=data_dir.parent / (data_dir.name + "-logs"), headless=True
+    )
+    setup = logs.configure(settings.log_dir, secrets=[settings.token], level=logging.INFO)
+    server = Server.bind(settings.host, 0)
+    settings = dataclasses.replace(settings, port=server.port)
+    store = Store(settings.db_path, backups_dir=settings.backups_dir)
+    app = create_app(settings, store, BenchEngine(updates), agents=default_registry())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start(app)
+    print(url_line(settings, server.port), flush=True)
+    try:
+        while not stop.wait(0.5) and server.running:
+            pass
+    finally:
+        server.stop()
+        setup.close()
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# processes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ServerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    token: str
+    stop_fn: Callable[[], object] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.stop_fn is not None:
+            self.stop_fn()
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+def first_line(
+    process: subprocess.Popen[bytes],
+    deadline: float,
+    log_path: Path,
+    pattern: re.Pattern[str] | None = None,
+) -> str:
+    """The first stdout line of the process (matching `pattern`, if given: Werkzeug prints a
+    banner first), within `deadline` seconds, or an error with the process's stderr."""
+    assert process.stdout is not None
+    out = bytearray()
+    end = time.monotonic() + deadline
+    with selectors.DefaultSelector() as sel:
+        sel.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < end:
+            while b"\n" in out:
+                raw, _, rest = bytes(out).partition(b"\n")
+                out = bytearray(rest)
+                line = raw.decode("utf-8", "replace").strip()
+                if pattern is None or pattern.match(line):
+                    return line
+            if sel.select(timeout=max(0.0, end - time.monotonic())):
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out.extend(chunk)
+    process.kill()
+    process.wait()
+    tail = log_path.read_bytes()[-3000:].decode("utf-8", "replace") if log_path.exists() else ""
+    raise RuntimeError(
+        f"no ready line within {deadline} s; stdout: {bytes(out)[-500:]!r}; stderr: {tail}"
+    )
+
+
+def spawn(
+    name: str, args: Sequence[str], workdir: Path, token: str, pattern: re.Pattern[str]
+) -> ServerProcess:
+    log_path = workdir / f"{name}-stderr.txt"
+    env = {**os.environ, "BENCH_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    with log_path.open("ab") as stderr:
+        process = subprocess.Popen(
+            list(args),
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+    line = first_line(process, START_DEADLINE, log_path, pattern)
+    match = pattern.match(line)
+    if match is None:
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"{name}: unexpected first line {line!r}")
+    # Nobody reads stdout after the ready line: drain it so a chatty server never blocks on it.
+    threading.Thread(target=drain, args=(process,), daemon=True).start()
+    found = match.groupdict()
+    return ServerProcess(name, process, int(found["port"]), found.get("token") or token)
+
+
+def drain(process: subprocess.Popen[bytes]) -> None:
+    assert process.stdout is not None
+    with contextlib.suppress(OSError, ValueError):
+        while os.read(process.stdout.fileno(), 65536):
+            pass
+
+
+def start_server(name: str, updates: int, workdir: Path) -> ServerProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    if name == "ours":
+        args = [sys.executable, __file__, "--serve-ours", "--updates", str(updates)]
+        args += ["--data-dir", str(workdir / "data")]
+        return spawn(name, args, workdir, token, URL_LINE)
+    if name == "ours-assistant":
+        return start_shipped(workdir)
+    if name == "director":
+        script = BASELINES / "director_stack.py"
+        args = [sys.executable, str(script), "--db", str(workdir / "director.db")]
+        return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
+    if name == "node":
+        args = ["node", str(NODE_DIR / "server.js"), "--db", str(workdir / "node.db")]
+        return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
+    raise ValueError(name)
+
+
+def start_shipped(workdir: Path) -> ServerProcess:
+    """The app as shipped: `python -m director_desktop --headless`, via tests/live_server.py."""
+    sys.path.insert(0, str(ROOT))
+    from tests.live_server import start_headless
+
+    server = start_headless(workdir / "data", env={"DIRECTOR_ASSISTANT_PACE": "0"})
+    return ServerProcess("ours-assistant", server.process, server.port, server.token, server.stop)
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Pin every thread of a process (threads started later inherit it from their creator)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), {cpu})
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+# --------------------------------------------------------------------------------------------
+# the load generator
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Options:
+    quick: bool
+    pinned: bool
+
+    @property
+    def latency_turns(self) -> int:
+        return 60 if self.quick else 300
+
+    @property
+    def duration(self) -> float:
+        return 2.0 if self.quick else 6.0
+
+    @property
+    def idle_clients(self) -> int:
+        return 200 if self.quick else 1000
+
+
+def loadgen_command(server: ServerProcess, mode: str, options: Options, *extra: str) -> list[str]:
+    return ["node", str(NODE_DIR / "loadgen.js"), "--url", server.url, "--mode", mode, *extra]
+
+
+def loadgen_env(server: ServerProcess) -> dict[str, str]:
+    return {**os.environ, "BENCH_TOKEN": server.token}
+
+
+def client_affinity(options: Options) -> Callable[[], None] | None:
+    if not options.pinned:
+        return None
+    return lambda: os.sched_setaffinity(0, {CLIENT_CPU})
+
+
+def run_loadgen(
+    server: ServerProcess, mode: str, options: Options, *extra: str, timeout: float
+) -> dict[str, Any]:
+    completed = subprocess.run(
+        loadgen_command(server, mode, options, *extra),
+        env=loadgen_env(server),
+        capture_output=True,
+        timeout=timeout,
+        preexec_fn=client_affinity(options),
+        check=False,
+    )
+    for line in completed.stdout.decode().splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            if "error" in result:
+                raise RuntimeError(f"{server.name} {mode}: {result['error']}")
+            return result
+    raise RuntimeError(
+        f"{server.name} {mode}: no result; stderr: {completed.stderr.decode()[-2000:]}"
+    )
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def per_turn(server: str, updates: int) -> int:
+    """Snapshots a turn emits (1 input + U outputs), or 0 where it varies."""
+    return 0 if server == "ours-assistant" else 1 + updates
+
+
+def measure_latency(server: ServerProcess, updates: int, options: Options) -> dict[str, Any]:
+    turns = options.latency_turns
+    raw = run_loadgen(
+        server,
+        "latency",
+        options,
+        "--turns",
+        str(turns),
+        "--warmup",
+        "20",
+        "--per-turn",
+        str(per_turn(server.name, updates)),
+        timeout=120 + turns,
+    )
+    samples = raw.pop("samples")
+    acks = [s[0] for s in samples]
+    firsts = [s[1] for s in samples]
+    turn_ms = [max(s[0], s[2]) for s in samples]
+    return {
+        **raw,
+        "ack_p50": percentile(acks, 50),
+        "first_p50": percentile(firsts, 50),
+        "first_p99": percentile(firsts, 99),
+        "turn_p50": percentile(turn_ms, 50),
+        "turn_p99": percentile(turn_ms, 99),
+        "snapshots_per_turn": raw["events"] / max(1, raw["turns_started"]),
+    }
+
+
+def measure_load(
+    server: ServerProcess, updates: int, clients: int, options: Options
+) -> dict[str, Any]:
+    raw = run_loadgen(
+        server,
+        "load",
+        options,
+        "--clients",
+        str(clients),
+        "--duration",
+        str(options.duration),
+        "--per-turn",
+        str(per_turn(server.name, updates)),
+        "--turn-timeout",
+        "30",
+        timeout=options.duration + 120,
+    )
+    latencies = raw.pop("final_ms")
+    elapsed = raw["elapsed_s"]
+    return {
+        **raw,
+        "msgs_per_s": raw["events"] / elapsed,
+        "turns_per_s": raw["turns_done"] / elapsed,
+        "turn_p50": percentile(latencies, 50),
+        "turn_p99": percentile(latencies, 99),
+    }
+
+
+def measure_idle(server: ServerProcess, options: Options) -> dict[str, Any]:
+    before = rss_mib(server.pid)
+    clients = options.idle_clients
+    process = subprocess.Popen(
+        loadgen_command(server, "idle", options, "--clients", str(clients)),
+        env=loadgen_env(server),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=client_affinity(options),
+    )
+    assert process.stdin is not None
+    try:
+        line = first_line(process, 120.0, Path("/nonexistent"))
+        if not line.startswith("IDLE "):
+            raise RuntimeError(f"{server.name} idle: {line}")
+        connected = int(line.split()[1])
+        # Let the server settle the burst of handshakes: sample until two readings agree.
+        samples = [rss_mib(server.pid)]
+        for _ in range(20):
+            time.sleep(0.25)
+            samples.append(rss_mib(server.pid))
+            if abs(samples[-1] - samples[-2]) < 0.1:
+                break
+        during = samples[-1]
+        process.stdin.write(b"close\n")
+        process.stdin.flush()
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    result = json.loads(out.decode().split("RESULT ", 1)[1])
+    return {
+        "connected": connected,
+        "disconnected_while_idle": result.get("disconnected", 0),
+        "rss_idle_mib": before,
+        "rss_connected_mib": during,
+        "kib_per_connection": (during - before) * 1024 / max(1, connected),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def servers(
+    names: Sequence[str], updates: int, workdir: Path, options: Options
+) -> Iterator[dict[str, ServerProcess]]:
+    started: dict[str, ServerProcess] = {}
+    try:
+        for name in names:
+            started[name] = start_server(name, updates, workdir / f"{name}-u{updates}")
+            if options.pinned:
+                pin(started[name].pid, SERVER_CPU)
+        yield started
+    finally:
+        for server in started.values():
+            with contextlib.suppress(Exception):
+                server.stop()
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run(options: Options, workdir: Path) -> dict[str, Any]:
+    report: dict[str, Any] = {"options": dataclasses.asdict(options), "variants": {}}
+    plans = (
+        ("reply", 2, ("ours", "ours-assistant", "director", "node")),
+        ("stream", 22, ("ours", "director", "node")),
+    )
+    for variant, updates, names in plans:
+        data: dict[str, Any] = {"updates": updates, "latency": {}, "load": {}}
+        report["variants"][variant] = data
+        with servers(names, updates, workdir, options) as procs:
+            for name, server in procs.items():
+                say(f"[{variant}] {name}: round trip, 1 client, {options.latency_turns} turns")
+                data["latency"][name] = measure_latency(server, updates, options)
+            for clients in (1, 10, 100):
+                for name, server in procs.items():
+                    say(f"[{variant}] {name}: load, {clients} clients, {options.duration:g} s")
+                    data["load"].setdefault(str(clients), {})[name] = measure_load(
+                        server, updates, clients, options
+                    )
+    report["idle"] = {}
+    for name in ("ours-assistant", "director", "node"):
+        say(f"[idle] {name}: RSS with {options.idle_clients} idle connections")
+        with servers((name,), 2, workdir / "idle", options) as procs:
+            label = "ours" if name == "ours-assistant" else name
+            report["idle"][label] = measure_idle(procs[name], options)
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# printing
+# --------------------------------------------------------------------------------------------
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
+
+
+def table(title: str, rows: Sequence[tuple[str, str]], columns: dict[str, dict[str, Any]]) -> None:
+    names = list(columns)
+    say(title)
+    say("  " + " " * 26 + "".join(f"{n:>16}" for n in names))
+    for label, key in rows:
+        cells = []
+        for n in names:
+            value = columns[n].get(key)
+            cells.append(f"{value:>16.2f}" if isinstance(value, float) else f"{value!s:>16}")
+        say(f"  {label:<26}" + "".join(cells))
+    say()
+
+
+def verdict(value: float, ok: bool, target: str) -> str:
+    return f"{value:6.2f}x  ({target}: {'met' if ok else 'MISSED'})"
+
+
+def print_report(report: dict[str, Any]) -> None:
+    say()
+    say("=" * 100)
+    say("Director Desktop /chat benchmark: ours, Director's stack (Flask-SocketIO), Node socket.io")
+    say("(definitions of every number: the docstring of bench/chat_bench.py)")
+    say("=" * 100)
+    latency_rows = [
+        ("ack p50 ms", "ack_p50"),
+        ("first snapshot p50 ms", "first_p50"),
+        ("first snapshot p99 ms", "first_p99"),
+        ("turn (round trip) p50 ms", "turn_p50"),
+        ("turn (round trip) p99 ms", "turn_p99"),
+        ("chat events per turn", "snapshots_per_turn"),
+        ("lost", "lost"),
+    ]
+    load_rows = [
+        ("msgs/s", "msgs_per_s"),
+        ("turns/s", "turns_per_s"),
+        ("turn p50 ms (under load)", "turn_p50"),
+        ("turn p99 ms (under load)", "turn_p99"),
+        ("turns done", "turns_done"),
+        ("lost", "lost"),
+        ("late (turn timeout)", "turns_lost"),
+        ("dup", "duplicates"),
+        ("errors", "errors"),
+    ]
+    for variant, data in report["variants"].items():
+        u = data["updates"]
+        table(f"[{variant}, U={u}] round trip, 1 client", latency_rows, data["latency"])
+        for clients, columns in data["load"].items():
+            table(f"[{variant}, U={u}] load, {clients} concurrent clients", load_rows, columns)
+    idle_rows = [
+        ("connections", "connected"),
+        ("RSS idle MiB", "rss_idle_mib"),
+        ("RSS with connections MiB", "rss_connected_mib"),
+        ("KiB per connection", "kib_per_connection"),
+        ("dropped while idle", "disconnected_while_idle"),
+    ]
+    table("Idle connections", idle_rows, report["idle"])
+
+    print_ratios(report)
+
+
+def line(label: str, value: float, target: str = "", ok: bool | None = None) -> None:
+    verdict = "" if ok is None else f"  ({target}: {'met' if ok else 'MISSED'})"
+    say(f"  {label:<52}{value:8.2f}x{verdict}")
+
+
+def print_ratios(report: dict[str, Any]) -> None:
+    reply, stream = report["variants"]["reply"], report["variants"]["stream"]
+    ours, node, director = (reply["latency"][n] for n in ("ours", "node", "director"))
+    say("Ratios (ours = the real server stack with the bench engine; targets from issue 3)")
+    p50 = ratio(ours["turn_p50"], node["turn_p50"])
+    line("round trip p50, ours / node (reply)", p50, "target <= 1.5x", p50 <= 1.5)
+    p50 = ratio(director["turn_p50"], ours["turn_p50"])
+    line("round trip p50, director / ours (reply)", p50, "target >= 4x", p50 >= 4)
+    line("round trip p99, ours / node (reply)", ratio(ours["turn_p99"], node["turn_p99"]))
+    line("round trip p99, director / ours (reply)", ratio(director["turn_p99"], ours["turn_p99"]))
+    for variant, data in (("stream", stream), ("reply", reply)):
+        for clients, columns in data["load"].items():
+            rate = columns["ours"]["msgs_per_s"]
+            vs_director = ratio(rate, columns["director"]["msgs_per_s"])
+            vs_node = ratio(rate, columns["node"]["msgs_per_s"])
+            heavy = variant == "stream" and clients == "100"
+            label = f"{variant}, {clients} clients: msgs/s"
+            line(
+                f"{label}, ours / director",
+                vs_director,
+                "target >= 3x",
+                vs_director >= 3 if heavy else None,
+            )
+            line(
+                f"{label}, ours / node",
+                vs_node,
+                "target >= 0.5x",
+                vs_node >= 0.5 if heavy else None,
+            )
+    lost = {
+        name: sum(col["lost"] for data in report["variants"].values() for col in runs(data, name))
+        for name in ("ours", "ours-assistant", "director", "node")
+    }
+    mark = "met" if lost["ours"] + lost["ours-assistant"] == 0 else "MISSED"
+    say(f"  lost messages, all runs: {lost}  (target 0 for ours: {mark})")
+    idle = report["idle"]
+    count = idle["ours"]["connected"]
+    for other in ("node", "director"):
+        rss = ratio(idle["ours"]["rss_connected_mib"], idle[other]["rss_connected_mib"])
+        line(f"RSS with {count} idle connections, ours / {other}", rss)
+
+
+def runs(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Every measurement of one server in one variant (latency and each load)."""
+    found = [data["latency"][name]] if name in data["latency"] else []
+    return found + [columns[name] for columns in data["load"].values() if name in columns]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Director Desktop chat benchmark (see the module docstring)."
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short runs (about a minute): a smoke test of the bench",
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="don't pin servers to CPU 0 and the load generator to CPU 1",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument("--serve-ours", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--updates", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_ours:
+        return serve_ours(args.updates, args.data_dir)
+    if not (NODE_DIR / "node_modules").is_dir():
+        parser.error(f"run `npm ci` in {NODE_DIR} first (see bench/README.md)")
+    pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    options = Options(quick=args.quick, pinned=pinned)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
+        report = run(options, Path(tmp))
+    report["seconds"] = time.monotonic() - started
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
