@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import logging
+import os
 import signal
 import sys
 import threading
@@ -300,7 +301,10 @@ def _run_locked(
     on_page: Callable[[AppWindow], int] | None,
 ) -> int:
     launch = Launch(settings, lock, factory)
-    log.info("launch", extra={"version": version(), "data_dir": str(settings.data_dir)})
+    log.info(
+        "launch",
+        extra={"version": version(), "data_dir": str(settings.data_dir), "pid": os.getpid()},
+    )
     launch.start_server_async()
     prepare_environment(settings.env)
     try:

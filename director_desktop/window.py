@@ -205,6 +205,12 @@ class AppWindow:
     def start(self, backend: str, on_started: Callable[[AppWindow], None]) -> None:
         """Run the GUI loop on this (main) thread until the window closes."""
         self._gtk = backend == "gtk"
+        if self._gtk:
+            from gi.repository import GLib
+
+            # Before GTK starts: the WM_CLASS a .desktop file's StartupWMClass matches.
+            GLib.set_prgname("director-desktop")
+            GLib.set_application_name(APP_NAME)
         self._storage_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._webview.start(
             func=self._started,
@@ -294,33 +300,48 @@ class AppWindow:
         )
         return [str(p) for p in chosen or ()]
 
-    def confirm(self, title: str, message: str) -> bool:
-        return bool(self._window.create_confirmation_dialog(title, message))
-
-    def message(self, title: str, message: str) -> None:
-        """An informational box with one button (GTK); a confirmation dialog elsewhere."""
+    def confirm(self, title: str, message: str, action: str = "OK") -> bool:
+        """Ask; True when the user chose `action`. Blocks the calling (worker) thread."""
         if not self._gtk:
-            self.confirm(title, message)
-            return
+            return bool(self._window.create_confirmation_dialog(title, message))
+        return self._gtk_dialog(title, message, action) == "action"
+
+    def _gtk_dialog(self, title: str, message: str, action: str | None) -> str:
+        """A modal GTK message box (pywebview's shows no title and focuses OK/Cancel oddly)."""
         done = threading.Event()
+        answer = ["close"]
 
         def show() -> None:
             from gi.repository import Gtk
 
+            kind = Gtk.MessageType.QUESTION if action else Gtk.MessageType.INFO
             dialog: Any = Gtk.MessageDialog(
-                transient_for=self._window.native,
-                modal=True,
-                message_type=Gtk.MessageType.INFO,
-                buttons=Gtk.ButtonsType.CLOSE,
-                text=title,
+                transient_for=self._window.native, modal=True, message_type=kind, text=title
             )
             dialog.format_secondary_text(message)
-            dialog.run()
-            dialog.destroy()
-            done.set()
+            if action:
+                dialog.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+                dialog.add_button(f"_{action}", Gtk.ResponseType.OK)
+                dialog.set_default_response(Gtk.ResponseType.CANCEL)
+            else:
+                dialog.add_button("_Close", Gtk.ResponseType.CLOSE)
+            try:
+                if dialog.run() == Gtk.ResponseType.OK:
+                    answer[0] = "action"
+            finally:
+                dialog.destroy()
+                done.set()
 
         self._gtk_call(show)
         done.wait()
+        return answer[0]
+
+    def message(self, title: str, message: str) -> None:
+        """An informational box with one button; blocks the calling (worker) thread."""
+        if not self._gtk:
+            self.confirm(title, message)
+            return
+        self._gtk_dialog(title, message, None)
 
     # --- events ----------------------------------------------------------------------------
 
@@ -341,8 +362,9 @@ class AppWindow:
             log.exception("could not tell whether a run is active; closing")
             active = False
         if active and not self.confirm(
-            "Quit Director Desktop?",
-            "A reply is still being written. Quit anyway? It is stopped and kept as it is.",
+            f"Quit {APP_NAME}?",
+            "A reply is still being written. If you quit now, it stops and is kept as it is.",
+            "Quit",
         ):
             return
         self._close_approved.set()
