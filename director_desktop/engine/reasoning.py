@@ -137,12 +137,17 @@ class ReasoningLoop:
         out = turn.output
         separator = "\n\n" if str(out.content[out.text_index(ANSWER)].get("text") or "") else ""
         stream = self.provider.stream_chat(messages, tools, max_tokens=self.limits.answer_tokens)
+        first = True
         async with contextlib.aclosing(stream):
             async for event in stream:
                 if isinstance(event, TextDelta):
                     out.append_text(separator + event.text, ANSWER)
                     separator = ""
-                    await out.push()
+                    if first:  # the first words go out at once, whatever the throttle says
+                        first = False
+                        await out.flush()
+                    else:
+                        await out.push()
                 elif isinstance(event, Finish):
                     return event
         return Finish(reason="stop")

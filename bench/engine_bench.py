@@ -1,0 +1,292 @@
+"""The engine benchmark: tokens per second through the whole app against xllamacpp called
+directly on the same model, and the time from sending a message to the first snapshot, in one run.
+
+    .venv/bin/python bench/engine_bench.py [--turns 5] [--size tiny|small|both] [--json out.json]
+
+For each model size a random-weight GGUF is written (no download; tests/fixtures/tiny_gguf.py)
+whose end-of-turn token is never sampled, so every answer is exactly as long as the app's
+answer budget (`reasoning.Limits.answer_tokens`, 1024 tokens), on both sides:
+
+- ``tiny``: the test suite's model (64-wide, 2 layers; thousands of tokens/s): the app's
+  per-token overhead at its most visible.
+- ``small``: 512-wide, 8 layers (~40 MB in F16): closer to the pace of a real local model.
+
+**direct**: `xllamacpp.Server(...).handle_chat_completions(request, callback)` streaming on a
+thread, in this process, with exactly the messages and tools the app sends (the reasoning loop's
+system prompt and agent tools), timed from the call: first token and last token.
+
+**app**: the shipped app, `python -m director_desktop --headless` (tests/live_server.py) with the
+model chosen in its settings.json, driven by a python-socketio client over a websocket: `chat`
+emitted, snapshots received. Timed from the emit to the first snapshot (the stored input echo),
+the first snapshot carrying answer text, and the final snapshot. The answer's length in tokens
+is taken from the direct runs (same model, same tokens per character).
+
+Throughput: tokens / (last token - first token) — generation speed, prompt processing excluded,
+the same window on both sides. Targets (issue 7): app ≥ 90% of direct, first token + < 20 ms.
+Each side gets a warm-up turn first (the model's first call builds its compute graphs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import socketio  # noqa: E402
+import xllamacpp  # noqa: E402
+
+from director_desktop.engine.agents import default_registry  # noqa: E402
+from director_desktop.engine.reasoning import Limits, ReasoningLoop, user_text  # noqa: E402
+from tests.fixtures.tiny_gguf import write_model  # noqa: E402
+from tests.live_server import HeadlessServer, start_headless  # noqa: E402
+
+SIZES = {
+    "tiny": {},
+    "small": {"n_embd": 512, "n_layer": 8, "n_head": 8, "n_ff": 1024, "f16": True},
+}
+PROMPT = "Tell me a long story about my videos."
+WAIT = 120.0
+
+
+@dataclass
+class Timing:
+    first: float  # s from send to the first snapshot (app) / first chunk (direct)
+    first_text: float  # s from send to the first answer text
+    last_text: float  # s from send to the last answer text
+    chars: int
+    tokens: int | None = None
+
+
+def system_messages() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The messages and tools the app's reasoning loop sends for PROMPT in a new chat."""
+    loop = ReasoningLoop(provider=None, agents=default_registry(), store=None)  # type: ignore[arg-type]
+
+    class _Input:
+        text, agents, collection_id, video_id = PROMPT, [], None, None
+
+    class _Turn:
+        input = _Input()
+
+    turn: Any = _Turn()
+    messages = [
+        {"role": "system", "content": loop.system_prompt(turn)},
+        {"role": "user", "content": user_text(turn)},
+    ]
+    return messages, loop.tools()
+
+
+def direct_turn(server: Any, tokens: int) -> Timing:
+    messages, tools = system_messages()
+    request = {"messages": messages, "tools": tools, "stream": True, "max_tokens": tokens}
+    marks: dict[str, float] = {}
+    chars = [0]
+    count = [0]
+    start = time.perf_counter()
+
+    def on_chunk(chunk: Any) -> bool:
+        now = time.perf_counter()
+        marks.setdefault("first", now)
+        for choice in chunk.get("choices") or []:
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                marks.setdefault("first_text", now)
+                marks["last_text"] = now
+                chars[0] += len(content)
+                count[0] += 1
+        return False
+
+    worker = threading.Thread(target=server.handle_chat_completions, args=(request, on_chunk))
+    worker.start()
+    worker.join()
+    return Timing(
+        marks["first"] - start,
+        marks["first_text"] - start,
+        marks["last_text"] - start,
+        chars[0],
+        count[0],
+    )
+
+
+class AppClient:
+    def __init__(self, app: HeadlessServer) -> None:
+        self.sio = socketio.Client(reconnection=False)
+        self._cond = threading.Condition()
+        self._events: list[tuple[float, dict[str, Any]]] = []
+        self.sio.on("chat", self._on_chat, namespace="/chat")
+        self.sio.connect(
+            app.base_url, auth={"token": app.token}, namespaces=["/chat"], transports=["websocket"]
+        )
+
+    def _on_chat(self, data: dict[str, Any]) -> None:
+        with self._cond:
+            self._events.append((time.perf_counter(), data))
+            self._cond.notify_all()
+
+    def turn(self) -> Timing:
+        with self._cond:
+            self._events.clear()
+        payload = {
+            "content": [{"type": "text", "text": PROMPT}],
+            "session_id": str(uuid.uuid4()),
+            "conv_id": str(uuid.uuid4()),
+        }
+        start = time.perf_counter()
+        self.sio.emit("chat", payload, namespace="/chat")
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: any(
+                    e.get("msg_type") == "output" and e.get("status") != "progress"
+                    for _, e in self._events
+                ),
+                WAIT,
+            )
+            events = list(self._events)
+        if not ok:
+            raise RuntimeError("the app's turn did not finish in time")
+        final = next(
+            e for _, e in events if e.get("msg_type") == "output" and e["status"] != "progress"
+        )
+        if final["status"] != "success":
+            raise RuntimeError(f"the app's turn ended {final['status']}: {final['content']}")
+        with_text = [(t, answer(e)) for t, e in events if answer(e)]
+        return Timing(
+            first=events[0][0] - start,
+            first_text=with_text[0][0] - start,
+            last_text=with_text[-1][0] - start,
+            chars=len(answer(final)),
+        )
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+def answer(message: dict[str, Any]) -> str:
+    for item in message.get("content") or []:
+        if item.get("type") == "text" and item.get("agent_name") == "assistant":
+            return str(item.get("text") or "")
+    return ""
+
+
+def direct_server(path: Path) -> Any:
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = 4096
+    params.n_parallel = 1
+    params.use_jinja = True
+    params.warmup = False
+    params.verbosity = -1
+    params.api_keys = [uuid.uuid4().hex]
+    return xllamacpp.Server(params)
+
+
+def start_app(workdir: Path, model: Path) -> HeadlessServer:
+    data = workdir / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model.name).symlink_to(model)
+    (data / "settings.json").write_text(
+        json.dumps({"llm": {"provider": "embedded", "model": model.name}})
+    )
+    app = start_headless(data)
+    deadline = time.monotonic() + WAIT
+    with httpx.Client(base_url=app.base_url, headers=app.auth_headers) as http:
+        while http.get("/config/models/status").json()["state"] != "ready":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the app's model did not load")
+            time.sleep(0.05)  # a readiness poll with a deadline, not a race
+    return app
+
+
+def tokens_per_second(timings: list[Timing], tokens_per_char: float) -> float:
+    rates = [
+        t.chars * tokens_per_char / (t.last_text - t.first_text)
+        for t in timings
+        if t.last_text > t.first_text
+    ]
+    return statistics.median(rates)
+
+
+def ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def bench(size: str, turns: int, tokens: int, workdir: Path) -> dict[str, Any]:
+    workdir.mkdir(parents=True)
+    model = workdir / f"{size}.gguf"
+    write_model(str(model), eos_bias=-30.0, **SIZES[size])  # type: ignore[arg-type]
+    server = direct_server(model)
+    app = start_app(workdir / "app", model)
+    client = AppClient(app)
+    try:
+        direct_turn(server, tokens)  # warm-up
+        client.turn()
+        direct: list[Timing] = []
+        through_app: list[Timing] = []
+        for _ in range(turns):  # interleaved, so drift in machine load hits both sides alike
+            direct.append(direct_turn(server, tokens))
+            through_app.append(client.turn())
+    finally:
+        client.close()
+        app.stop()
+        del server
+    per_char = statistics.median(t.tokens / t.chars for t in direct if t.tokens and t.chars)
+    direct_rate = tokens_per_second(direct, per_char)
+    app_rate = tokens_per_second(through_app, per_char)
+    return {
+        "size": size,
+        "model_mib": round(model.stat().st_size / 2**20, 1),
+        "tokens": tokens,
+        "turns": turns,
+        "direct_tok_s": round(direct_rate),
+        "app_tok_s": round(app_rate),
+        "ratio": round(app_rate / direct_rate, 3),
+        "direct_first_token_ms": round(ms([t.first_text for t in direct]), 1),
+        "app_first_snapshot_ms": round(ms([t.first for t in through_app]), 1),
+        "app_first_token_ms": round(ms([t.first_text for t in through_app]), 1),
+        "added_first_token_ms": round(
+            ms([t.first_text for t in through_app]) - ms([t.first_text for t in direct]), 1
+        ),
+        "app_chars_per_turn": statistics.median(t.chars for t in through_app),
+        "direct_chars_per_turn": statistics.median(t.chars for t in direct),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--size", choices=[*SIZES, "both"], default="both")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    sizes = list(SIZES) if args.size == "both" else [args.size]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="engine-bench-") as tmp:
+        for size in sizes:
+            result = bench(size, args.turns, Limits().answer_tokens, Path(tmp) / size)
+            results.append(result)
+            print(
+                f"{size:>5} ({result['model_mib']} MiB): direct {result['direct_tok_s']} tok/s, "
+                f"app {result['app_tok_s']} tok/s, ratio {result['ratio']:.2f} (target >= 0.90); "
+                f"first token direct {result['direct_first_token_ms']} ms, "
+                f"app {result['app_first_token_ms']} ms "
+                f"(+{result['added_first_token_ms']} ms, target < 20); "
+                f"send -> first snapshot {result['app_first_snapshot_ms']} ms",
+                flush=True,
+            )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
