@@ -62,6 +62,8 @@ export function useChatSocket(options: ChatSocketOptions) {
     logs: {} as Record<string, MessageLog>,
     /** Output message ids acked for a run whose final snapshot has not arrived yet. */
     awaiting: {} as Record<string, string[]>,
+    /** Inputs not yet acked by the server (shown in the banner while disconnected). */
+    queued: 0,
   })
   const queue: Outgoing[] = []
   const offlineAfter = options.offlineAfter ?? 5
@@ -112,6 +114,7 @@ export function useChatSocket(options: ChatSocketOptions) {
     socket.emit('chat', input, (ack: Ack<ChatAck>) => {
       const at = queue.indexOf(item)
       if (at >= 0) queue.splice(at, 1)
+      state.queued = queue.length
       const shown = log(input.session_id).find(input.msg_id)
       if (ack?.ok) {
         if (shown) delete shown.pending
@@ -179,6 +182,7 @@ export function useChatSocket(options: ChatSocketOptions) {
       const target = log(input.session_id)
       target.apply({ ...input, status: 'success', actions: [], pending: socket.connected ? 'sending' : 'queued' })
       queue.push({ input, inFlight: false })
+      state.queued = queue.length
       flush()
     },
     stop(sessionId: string, convId: string): Promise<boolean> {

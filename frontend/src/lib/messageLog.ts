@@ -70,6 +70,7 @@ export class MessageLog {
 
   /** Older messages from `GET /session/{id}?before=`: put before what is shown. */
   prepend(older: Message[], hasMore: boolean): void {
+    this.hasMore = false // the window now reaches back to these
     for (const m of older) this.apply(m)
     this.hasMore = hasMore
   }

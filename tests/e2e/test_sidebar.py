@@ -1,0 +1,79 @@
+"""The sidebar in a real browser against the real server: rename, delete with confirmation,
+full-text search that jumps to the hit."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import App
+from tests.e2e.helpers import api, import_session, turn
+
+pytestmark = pytest.mark.e2e
+
+
+def test_rename_a_chat_inline(app: App) -> None:
+    sid = import_session(app.server, "old name", turn("hi", "hello"))
+    app.open()
+    page = app.page
+    row = page.locator(f"[data-session-id='{sid}']")
+    row.get_by_role("button", name="Rename old name").click()
+    field = row.get_by_role("textbox", name="Chat name")
+    field.fill("Holiday plans")
+    with page.expect_response(lambda r: f"/session/{sid}" in r.url and r.request.method == "PATCH"):
+        field.press("Enter")
+    row.get_by_role("button", name="Holiday plans", exact=True).wait_for()
+    assert api(app.server, "GET", f"/session/{sid}")["name"] == "Holiday plans"
+    # Esc cancels an edit.
+    row.get_by_role("button", name="Rename Holiday plans").click()
+    row.get_by_role("textbox", name="Chat name").fill("nope")
+    row.get_by_role("textbox", name="Chat name").press("Escape")
+    row.get_by_role("button", name="Holiday plans", exact=True).wait_for()
+    assert api(app.server, "GET", f"/session/{sid}")["name"] == "Holiday plans"
+    app.assert_clean()
+
+
+def test_delete_asks_first(app: App) -> None:
+    keep = import_session(app.server, "keep me", turn("a", "b"))
+    doomed = import_session(app.server, "delete me", turn("c", "d"))
+    app.open()
+    page = app.page
+    row = page.locator(f"[data-session-id='{doomed}']")
+    row.get_by_role("button", name="Delete delete me").click()
+    row.get_by_role("button", name="Cancel delete").click()
+    row.get_by_role("button", name="delete me", exact=True).wait_for()
+    row.get_by_role("button", name="Delete delete me").click()
+    row.get_by_role("button", name="Confirm delete").click()
+    row.wait_for(state="detached")
+    response = httpx.get(
+        f"{app.server.base_url}/session/{doomed}", headers=app.server.auth_headers, timeout=10
+    )
+    assert response.status_code == 404
+    page.locator(f"[data-session-id='{keep}']").wait_for()
+    app.assert_clean()
+
+
+def test_search_jumps_to_the_message(app: App) -> None:
+    messages = []
+    for n in range(40):
+        reply = "the zebra crossing is by the bakery" if n == 5 else f"filler reply {n}"
+        messages += turn(f"filler question {n}", reply)
+    sid = import_session(app.server, "a long talk", messages)
+    import_session(app.server, "another chat", turn("nothing here", "nor here"))
+    app.open()
+    page = app.page
+    page.get_by_test_id("search").fill("zebra")
+    hit = page.get_by_test_id("search-hits").get_by_role("button").first
+    hit.wait_for()
+    assert "a long talk" in hit.inner_text()
+    hit.click()
+    target = page.locator("article.message.highlighted", has_text="zebra crossing")
+    target.wait_for()
+    assert target.is_visible()
+    assert api(app.server, "GET", "/prefs")["current_session"] == sid
+    # The hit sits in the middle of the chat: older turns are there above it.
+    page.locator("article.message", has_text="filler question 4").first.wait_for(state="attached")
+    # An empty search box shows the chats again.
+    page.get_by_test_id("search").fill("")
+    page.get_by_test_id("sessions").wait_for()
+    app.assert_clean()
