@@ -74,7 +74,9 @@ def system_messages() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     loop = ReasoningLoop(provider=None, agents=default_registry(), store=None)  # type: ignore[arg-type]
 
     class _Input:
-        text, agents, collection_id, video_id = PROMPT, [], None, None
+        text = PROMPT
+        agents: list[str] = []
+        collection_id = video_id = None
 
     class _Turn:
         input = _Input()

@@ -161,7 +161,7 @@ def test_import_by_path_copies_or_links_with_progress(
 
     def done() -> bool:
         job.update(app.request("GET", f"/config/models/imports/{job_id}").json())
-        return job["state"] != "running"
+        return bool(job["state"] != "running")
 
     wait_until(done, "the import to finish")
     assert job["state"] == "done"

@@ -8,12 +8,13 @@ import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.brain import build_brain
-from director_desktop.engine.llm.base import ToolSpec
+from director_desktop.engine.llm.base import Finish, ToolSpec
 from director_desktop.engine.llm.llamacpp import LlamaCppProvider
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
 from director_desktop.errors import ModelError
@@ -39,7 +40,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def answer(snapshot: dict) -> dict:
+def answer(snapshot: dict[str, Any]) -> dict[str, Any]:
     return next(i for i in snapshot["content"] if i.get("agent_name") == "assistant")
 
 
@@ -120,7 +121,7 @@ class OfferingLoop(ReasoningLoop):
         return self.offered
 
 
-def tool(name: str, properties: dict) -> ToolSpec:
+def tool(name: str, properties: dict[str, Any]) -> ToolSpec:
     schema = {"type": "object", "properties": properties, "required": list(properties)}
     return {
         "type": "function",
@@ -191,6 +192,7 @@ async def test_stop_mid_stream_keeps_the_partial_text_and_stops_the_model(
                 [{"role": "user", "content": "hi"}], [], max_tokens=4
             )
         ]
+        assert isinstance(events[-1], Finish)
         assert events[-1].reason == "length"
     finally:
         await provider.close()
