@@ -21,6 +21,7 @@ from director_desktop.errors import ModelError
 from director_desktop.settings import build_settings
 from director_desktop.store import Store
 from director_desktop.user_settings import UserSettings
+from tests.fixtures.tiny_gguf import write_model
 from tests.unit.llm_support import Recording, Snapshots, make_turn, models
 from tests.unit.store_support import input_message, new_store
 
@@ -285,3 +286,20 @@ async def test_old_turns_are_trimmed_to_fit_a_small_context(
     assert sent[-1] == {"role": "user", "content": "and now?"}
     assert 2 < len(sent) < 2 + len(history), "some, not all, old turns were kept"
     assert "question 29" in sent[-3]["content"], "the newest turns are the ones kept"
+
+
+async def test_a_model_writing_invalid_utf8_does_not_break_the_turn(
+    tmp_path: Path, store: Store
+) -> None:
+    path = tmp_path / "bytes.gguf"
+    write_model(str(path), raw_byte_biases={0xFF: 30.0})  # lone 0xFF bytes: never valid UTF-8
+    provider = LlamaCppProvider(path)
+    snapshots = Snapshots()
+    try:
+        loop = ReasoningLoop(provider, default_registry(), store, limits=Limits(answer_tokens=16))
+        await loop.run(make_turn("hello", snapshots))
+    finally:
+        await provider.close()
+    final = answer(snapshots.items[-1])
+    assert final["status"] == "success"
+    assert set(final["text"]) == {"\ufffd"}, "undecodable bytes arrive as U+FFFD"

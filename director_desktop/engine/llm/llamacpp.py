@@ -6,9 +6,10 @@ Generation runs on a worker thread through the direct `handle_chat_completions(r
 API; cancelling the consuming task makes the next callback return True, which stops llama.cpp.
 
 xllamacpp's `Server` also listens on a loopback HTTP port (it always does); it gets a random API
-key so no other local program can use it. The direct path raises `RuntimeError` on output that is
-not valid UTF-8 (the HTTP path substitutes U+FFFD): the rest of such an answer is fetched over
-that HTTP port instead. The one user of `xllamacpp` besides the tests.
+key so no other local program can use it. Builds of xllamacpp have raised `RuntimeError` on the
+direct path for output that is not valid UTF-8 (the HTTP path substitutes U+FFFD); the pinned
+build substitutes U+FFFD on both (a test pins that), and should a build raise again, the rest of
+such an answer is fetched over that HTTP port. The one user of `xllamacpp` besides the tests.
 """
 
 from __future__ import annotations
