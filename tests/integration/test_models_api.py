@@ -22,8 +22,8 @@ from director_desktop.settings import Settings, build_settings
 from director_desktop.store import Store
 from director_desktop.user_settings import UserSettings
 from director_desktop.web.app import create_app
-from tests.fixtures.tiny_gguf import write_chat_model
-from tests.integration.support import WAIT, ChatClient, chat_payload, wait_until
+from tests.fixtures.tiny_gguf import write_chat_model, write_model
+from tests.integration.support import WAIT, ChatClient, chat_payload, text_of, wait_until
 
 
 @dataclass
@@ -256,3 +256,32 @@ def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[s
     key_file = app.settings.data_dir / "secrets.json"
     if app.brain.secrets.backend == "file":
         assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_stop_mid_stream_keeps_the_partial_text_of_a_real_model(app: App) -> None:
+    app.settings.models_dir.mkdir(parents=True)
+    write_model(str(app.settings.models_dir / "endless.gguf"), eos_bias=-30.0)  # never ends
+    choice = {"provider": "embedded", "model": "endless.gguf"}
+    assert app.request("PUT", "/config/models/choice", json=choice).status_code == 200
+    assert wait_state(app, "ready", "error")["state"] == "ready"
+    client = ChatClient(app.base_url)
+    try:
+        client.connect(app.settings.token)
+        ids = {"session_id": str(uuid.uuid4()), "conv_id": str(uuid.uuid4())}
+        ack = client.call("chat", chat_payload("talk", **ids))
+        out_id = ack["data"]["output_msg_id"]
+        client.wait_for(
+            lambda ms: any(m.get("msg_id") == out_id and text_of(m) for m in ms),
+            "the first streamed words",
+        )
+        stopped = client.call("stop", ids)
+        assert stopped == {"ok": True, "data": {"stopped": True}}
+        final = client.final(out_id)
+    finally:
+        client.close()
+    assert final["status"] == "not_generated"
+    assert final["metadata"]["stopped"] is True
+    assert text_of(final), "the partial answer is kept"
+    # stopping a turn does not unload or break the model
+    status = app.request("GET", "/config/models/status").json()
+    assert status["state"] == "ready"

@@ -42,7 +42,7 @@ def gguf(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return models(tmp_path_factory.mktemp("models"))
 
 
-def serve(path: Path, key: str) -> object:
+def serve(path: Path, key: str | None) -> object:
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
     params.n_parallel = 1
@@ -50,7 +50,8 @@ def serve(path: Path, key: str) -> object:
     params.warmup = False
     params.verbosity = -1
     params.port = 0
-    params.api_keys = [key]
+    if key is not None:
+        params.api_keys = [key]
     return xllamacpp.Server(params)
 
 
@@ -154,10 +155,19 @@ async def test_a_prompt_larger_than_the_context_is_a_context_overflow(
     assert raised.value.code == "context_overflow"
 
 
-async def test_detection_finds_nothing_quickly_when_no_server_runs() -> None:
-    servers = await detect_local_servers(probe_seconds=0.3)
-    assert isinstance(servers, list)
-    assert all({"name", "base_url", "models"} <= s.keys() for s in servers)
+async def test_detection_finds_a_running_server_and_skips_closed_ports(
+    gguf: dict[str, Path],
+) -> None:
+    server = serve(gguf["chat"], None)
+    port = int(server.listening_address.rsplit(":", 1)[1])  # type: ignore[attr-defined]
+    try:
+        found = await detect_local_servers(2.0, [("closed", 9), ("llama.cpp server", port)])
+    finally:
+        del server
+    assert len(found) == 1
+    assert found[0]["name"] == "llama.cpp server"
+    assert found[0]["base_url"] == f"http://127.0.0.1:{port}/v1"
+    assert len(found[0]["models"]) == 1
 
 
 def test_base_urls_are_normalized() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -196,7 +196,10 @@ async def _http_error(response: httpx.Response) -> ModelError:
     return ModelError(f"the model server answered HTTP {response.status_code}")
 
 
-async def detect_local_servers(probe_seconds: float = 0.4) -> list[dict[str, Any]]:
+async def detect_local_servers(
+    probe_seconds: float = 0.4,
+    candidates: Sequence[tuple[str, int]] = LOCAL_SERVERS,
+) -> list[dict[str, Any]]:
     """OpenAI-compatible servers answering on the usual loopback ports, with their models.
 
     Every probe runs at once with a short timeout, so this takes about `probe_seconds` at most.
@@ -213,5 +216,5 @@ async def detect_local_servers(probe_seconds: float = 0.4) -> list[dict[str, Any
         ids = [str(m.get("id")) for m in models if m.get("id")]
         return {"name": label, "base_url": provider.base_url, "models": ids}
 
-    found = await asyncio.gather(*(probe(label, port) for label, port in LOCAL_SERVERS))
+    found = await asyncio.gather(*(probe(label, port) for label, port in candidates))
     return [server for server in found if server is not None]
