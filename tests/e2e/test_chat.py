@@ -138,3 +138,31 @@ def test_a_long_session_opens_at_its_end_and_loads_older_on_scroll(app: App) -> 
     page.locator("article.message", has_text="question 000").wait_for()
     assert page.locator("article.message").count() == 120
     app.assert_clean()
+
+
+def test_sidebar_collapses_and_is_a_drawer_on_narrow_windows(app: App, artifacts_dir: Path) -> None:
+    first = import_session(app.server, "first chat", turn("one", "uno"))
+    import_session(app.server, "second chat", turn("two", "dos"))
+    app.open()
+    page = app.page
+    sidebar = page.get_by_role("navigation", name="Chats")
+    page.get_by_role("button", name="Collapse sidebar").click()
+    sidebar.wait_for(state="hidden")
+    page.get_by_role("button", name="Show chats").click()
+    sidebar.wait_for(state="visible")
+
+    page.set_viewport_size({"width": 600, "height": 800})
+    page.wait_for_function(
+        "() => document.querySelector('nav.sidebar').getBoundingClientRect().right <= 0"
+    )
+    page.get_by_role("button", name="Show chats").click()
+    page.wait_for_function(
+        "() => document.querySelector('nav.sidebar').getBoundingClientRect().left >= 0"
+    )
+    page.screenshot(path=str(artifacts_dir / "e2e-narrow-drawer.png"))
+    page.locator(f"[data-session-id='{first}'] .session-open").click()
+    page.locator("article.message", has_text="uno").wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('nav.sidebar').getBoundingClientRect().right <= 0"
+    )
+    app.assert_clean()

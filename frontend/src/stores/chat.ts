@@ -42,6 +42,13 @@ export const useChatStore = defineStore('chat', () => {
       url: window.location.origin + '/chat',
       getToken: () => token,
       onUpdate: onUpdate,
+      // After a reconnect the lists may have changed while we were away (another window, a restart).
+      onConnect: () => {
+        if (ready.value) {
+          void refreshSessions()
+          void refreshPrefs()
+        }
+      },
     })
     const [p] = await Promise.all([
       api.value.prefs().catch(() => ({}) as Prefs),
@@ -152,6 +159,15 @@ export const useChatStore = defineStore('chat', () => {
     }
     link.value.send(input)
     setDraft(sid, '')
+    bump(sid)
+  }
+
+  /** Newest-updated first: the chat just written to moves to the top at once. */
+  function bump(sid: string): void {
+    const at = sessions.value.findIndex((s) => s.session_id === sid)
+    if (at <= 0) return
+    const [session] = sessions.value.splice(at, 1)
+    sessions.value.unshift({ ...session, updated_at: Math.floor(Date.now() / 1000) })
   }
 
   async function stop(): Promise<void> {
