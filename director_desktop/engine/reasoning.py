@@ -36,7 +36,7 @@ from director_desktop.engine.llm.base import (
     estimate_tokens,
 )
 from director_desktop.engine.llm.stream import ContextOverflow
-from director_desktop.errors import ModelError
+from director_desktop.errors import DirectorError, ModelError
 from director_desktop.protocol import JSONDict
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class ReasoningLoop:
         tools = self.tools()
         history = history_messages(turn.history)
         exchange: list[ChatMessage] = [{"role": "user", "content": user_text(turn)}]
-        system = self.system_prompt(turn)
+        system = self.system_prompt(turn, await self._session(turn.session_id))
         # A stop cancels this task inside an await below; the handler then settles the output
         # as `not_generated`, keeping the text streamed so far.
         for iteration in range(self.limits.max_iterations):
@@ -222,17 +222,24 @@ class ReasoningLoop:
         return text[:limit] + f"… [cut: {len(text) - limit} more characters]"
 
     # --- the prompt ----------------------------------------------------------------------------
-    def system_prompt(self, turn: Turn) -> str:
+    def system_prompt(self, turn: Turn, session: JSONDict | None = None) -> str:
+        """The agents, and the media the session is about (from the input, else the session)."""
         agents = "\n".join(f"- {a.name}: {a.description}" for a in self._agents) or "- (none)"
         prompt = SYSTEM_PROMPT.format(agents=agents)
-        media = []
-        if turn.input.collection_id:
-            media.append(f"collection {turn.input.collection_id}")
-        if turn.input.video_id:
-            media.append(f"video {turn.input.video_id}")
+        session = session or {}
+        collection = turn.input.collection_id or session.get("collection_id")
+        video = turn.input.video_id or session.get("video_id")
+        media = [f"collection {collection}"] if collection else []
+        media += [f"video {video}"] if video else []
         if media:
             prompt += "\n\nThe user is looking at " + " and ".join(media) + "."
         return prompt
+
+    async def _session(self, session_id: str) -> JSONDict | None:
+        try:
+            return await self._store.get_session(session_id)
+        except DirectorError:  # the prompt can do without it
+            return None
 
 
 # --- pure helpers (tested directly) ------------------------------------------------------------
@@ -311,21 +318,53 @@ def fit_to_budget(
 ) -> list[ChatMessage]:
     """System + as many of the newest history turns as fit + this turn's exchange.
 
-    When even this turn's exchange does not fit, its tool results are cut, then the user's text
-    (the model then sees the start and the end of it)."""
+    Turns that do not fit are summarised in one line of the system prompt (what the user asked
+    in them), when that line fits. When even this turn's exchange does not fit, its tool results
+    are cut, then the user's text (the model then sees the start and the end of it)."""
     head: list[ChatMessage] = [{"role": "system", "content": system}]
     current = [dict(m) for m in exchange]
     used = count_tokens(head + current, tools)
+    reserve = budget // 10 if history else 0  # room for the summary of what is left out
     kept: list[ChatMessage] = []
+    dropped = len(history)
     for old_turn in reversed(history):
         cost = count_tokens(old_turn, [])
-        if used + cost > budget:
+        if used + cost > budget - reserve:
             break
         kept[:0] = old_turn
         used += cost
+        dropped -= 1
+    if dropped:
+        note = summary_of(history[:dropped], max_tokens=budget - used)
+        if note:
+            head = [{"role": "system", "content": f"{system}\n\n{note}"}]
+            used += estimate_tokens(note)
     if used > budget:
         current = _shrink(current, head, tools, budget)
     return head + kept + current
+
+
+SUMMARY_CHARS = 80
+SUMMARY_TURNS = 12
+
+
+def summary_of(turns: Sequence[list[ChatMessage]], *, max_tokens: int) -> str:
+    """One line about turns left out of the prompt: the start of what the user asked in the
+    most recent of them (a summary that costs no model call), within `max_tokens`; "" if none."""
+    asked: list[str] = []
+    lead = "Earlier in this chat, in turns no longer shown, the user asked: "
+    for turn in reversed(turns[-SUMMARY_TURNS:]):
+        text = " ".join(str(turn[0].get("content") or "").split())
+        cut = text[:SUMMARY_CHARS] + ("…" if len(text) > SUMMARY_CHARS else "")
+        line = "; ".join([f'"{cut}"', *asked])
+        if not text or estimate_tokens(lead + line) + 12 > max_tokens:
+            break
+        asked.insert(0, f'"{cut}"')
+    if not asked:
+        return ""
+    earlier = len(turns) - len(asked)
+    more = f" Before that: {earlier} more turns." if earlier > 0 else ""
+    return lead + "; ".join(asked) + "." + more
 
 
 def _shrink(

@@ -273,7 +273,7 @@ async def test_old_turns_are_trimmed_to_fit_a_small_context(
                 "content": [{"type": "text", "agent_name": "assistant", "text": "y" * 400}],
             }
         )
-    provider = Recording(LlamaCppProvider(gguf["chat"], context_length=2048))
+    provider = Recording(LlamaCppProvider(gguf["chat"], context_length=4096))
     snapshots = Snapshots()
     try:
         loop = ReasoningLoop(provider, default_registry(), store, limits=Limits(answer_tokens=64))
@@ -286,6 +286,7 @@ async def test_old_turns_are_trimmed_to_fit_a_small_context(
     assert sent[-1] == {"role": "user", "content": "and now?"}
     assert 2 < len(sent) < 2 + len(history), "some, not all, old turns were kept"
     assert "question 29" in sent[-3]["content"], "the newest turns are the ones kept"
+    assert "Earlier in this chat" in sent[0]["content"], "the turns left out are summarised"
 
 
 async def test_a_model_writing_invalid_utf8_does_not_break_the_turn(

@@ -124,3 +124,36 @@ def test_model_file_names_are_made_safe(name: str, clean: str) -> None:
 def test_other_files_are_not_models(name: str) -> None:
     with pytest.raises(InvalidPayload):
         safe_file_name(name)
+
+
+def test_turns_left_out_are_summarised_in_the_system_prompt() -> None:
+    history = [
+        [
+            {"role": "user", "content": f"topic {n} " + "z" * 300},
+            {"role": "assistant", "content": "ok"},
+        ]
+        for n in range(20)
+    ]
+    fitted = fit_to_budget("system", history, [{"role": "user", "content": "now"}], [], budget=1200)
+    system = fitted[0]["content"]
+    kept = len(fitted) - 2
+    assert 0 < kept < 40
+    assert system.startswith("system\n\nEarlier in this chat")
+    newest_dropped = 20 - kept // 2 - 1
+    assert f"topic {newest_dropped} " in system, "the newest left-out turn is named"
+    assert f"topic {newest_dropped + 1} " not in system, "kept turns are not repeated"
+    assert "more turns." in system, "beyond what fits, only their count is given"
+
+
+def test_the_system_prompt_names_the_agents_and_the_sessions_media() -> None:
+    from director_desktop.engine.agents import default_registry
+    from director_desktop.engine.reasoning import ReasoningLoop
+    from tests.unit.llm_support import Snapshots, make_turn
+
+    loop = ReasoningLoop(provider=None, agents=default_registry(), store=None)  # type: ignore[arg-type]
+    turn = make_turn("hi", Snapshots())
+    plain = loop.system_prompt(turn)
+    assert "- search_chats: " in plain
+    assert "looking at" not in plain
+    with_media = loop.system_prompt(turn, {"video_id": "v-1", "collection_id": "c-9"})
+    assert with_media.endswith("The user is looking at collection c-9 and video v-1.")
