@@ -48,6 +48,9 @@ What each printed number means:
   plus output snapshots, 1+U per turn), counted at the clients; **turns/s** likewise for turns.
   The load phase lasts ``--duration`` seconds (no turn starts after it) plus the time the turns
   in flight need to finish.
+- **server CPU ms per msg**: user+system CPU time of the server process (all its threads, from
+  /proc/<pid>/stat) during the load phase, divided by the messages delivered. Unlike msgs/s it
+  hardly moves when other programs share the machine: it is what one message costs the server.
 - **lost**: snapshots the clients never received. Every stored change carries the session's
   ``metadata.seq`` 1, 2, 3...; lost = turns started x (1+U) - distinct seq values received
   (for ``ours-assistant``, whose count per turn varies: gaps below the highest seq seen plus
@@ -55,6 +58,10 @@ What each printed number means:
   finish within the timeout; **dup** = seq values received twice.
 - **RSS**: VmRSS of the server process from /proc/<pid>/status, idle with no client and with N
   idle ``/chat`` connections (1,000; 200 with --quick). ``ours`` here is the shipped headless app.
+
+Each measurement runs ``rounds`` times (3; 1 with --quick), the servers taking turns in a rotating
+order. Round trips pool the samples of every round; for a load, the round with the median msgs/s
+is shown, and lost/late/dup/errors add up over all rounds.
 
 Ratios are printed against the targets of issue 3: round trip p50 within 1.5x of Node's and at
 least 4x below Director's; at 100 streaming clients at least 3x Director's msgs/s and at least
@@ -308,6 +315,12 @@ def pin(pid: int, cpu: int) -> None:
             os.sched_setaffinity(int(task.name), {cpu})
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the whole process (every thread) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -326,12 +339,17 @@ class Options:
     pinned: bool
 
     @property
+    def rounds(self) -> int:
+        """Each measurement is repeated, the servers taking turns, to even out a busy machine."""
+        return 1 if self.quick else 3
+
+    @property
     def latency_turns(self) -> int:
-        return 60 if self.quick else 300
+        return 60 if self.quick else 150
 
     @property
     def duration(self) -> float:
-        return 2.0 if self.quick else 6.0
+        return 2.0 if self.quick else 4.0
 
     @property
     def idle_clients(self) -> int:
@@ -388,9 +406,9 @@ def per_turn(server: str, updates: int) -> int:
     return 0 if server == "ours-assistant" else 1 + updates
 
 
-def measure_latency(server: ServerProcess, updates: int, options: Options) -> dict[str, Any]:
+def latency_round(server: ServerProcess, updates: int, options: Options) -> dict[str, Any]:
     turns = options.latency_turns
-    raw = run_loadgen(
+    return run_loadgen(
         server,
         "latency",
         options,
@@ -402,24 +420,31 @@ def measure_latency(server: ServerProcess, updates: int, options: Options) -> di
         str(per_turn(server.name, updates)),
         timeout=120 + turns,
     )
-    samples = raw.pop("samples")
+
+
+def combine_latency(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    samples = [s for r in rounds for s in r["samples"]]
     acks = [s[0] for s in samples]
     firsts = [s[1] for s in samples]
     turn_ms = [max(s[0], s[2]) for s in samples]
+    started = sum(r["turns_started"] for r in rounds)
     return {
-        **raw,
+        "turns": len(samples),
         "ack_p50": percentile(acks, 50),
         "first_p50": percentile(firsts, 50),
         "first_p99": percentile(firsts, 99),
         "turn_p50": percentile(turn_ms, 50),
         "turn_p99": percentile(turn_ms, 99),
-        "snapshots_per_turn": raw["events"] / max(1, raw["turns_started"]),
+        "snapshots_per_turn": sum(r["events"] for r in rounds) / max(1, started),
+        "lost": sum(r["lost"] for r in rounds),
+        "turns_lost": sum(r["turns_lost"] for r in rounds),
     }
 
 
 def measure_load(
     server: ServerProcess, updates: int, clients: int, options: Options
 ) -> dict[str, Any]:
+    cpu_before = cpu_seconds(server.pid)
     raw = run_loadgen(
         server,
         "load",
@@ -434,6 +459,7 @@ def measure_load(
         "30",
         timeout=options.duration + 120,
     )
+    cpu = cpu_seconds(server.pid) - cpu_before
     latencies = raw.pop("final_ms")
     elapsed = raw["elapsed_s"]
     return {
@@ -442,7 +468,20 @@ def measure_load(
         "turns_per_s": raw["turns_done"] / elapsed,
         "turn_p50": percentile(latencies, 50),
         "turn_p99": percentile(latencies, 99),
+        "server_cpu_s": cpu,
+        "cpu_ms_per_msg": 1000 * cpu / max(1, raw["events"]),
     }
+
+
+def combine_loads(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median msgs/s stands for them all; losses add up over every round."""
+    ordered = sorted(rounds, key=lambda r: r["msgs_per_s"])
+    result = dict(ordered[len(ordered) // 2])
+    for key in ("lost", "turns_lost", "duplicates", "errors", "disconnected"):
+        result[key] = sum(r[key] for r in rounds)
+    result["cpu_ms_per_msg"] = sorted(r["cpu_ms_per_msg"] for r in rounds)[len(rounds) // 2]
+    result["msgs_per_s_rounds"] = [round(r["msgs_per_s"]) for r in rounds]
+    return result
 
 
 def measure_idle(server: ServerProcess, options: Options) -> dict[str, Any]:
@@ -509,6 +548,13 @@ def servers(
                 server.stop()
 
 
+def rotated(procs: dict[str, ServerProcess], index: int) -> list[tuple[str, ServerProcess]]:
+    """The servers in a different order each round, so none always runs first or last."""
+    items = list(procs.items())
+    shift = index % len(items)
+    return items[shift:] + items[:shift]
+
+
 def say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -523,15 +569,19 @@ def run(options: Options, workdir: Path) -> dict[str, Any]:
         data: dict[str, Any] = {"updates": updates, "latency": {}, "load": {}}
         report["variants"][variant] = data
         with servers(names, updates, workdir, options) as procs:
-            for name, server in procs.items():
-                say(f"[{variant}] {name}: round trip, 1 client, {options.latency_turns} turns")
-                data["latency"][name] = measure_latency(server, updates, options)
+            latency: dict[str, list[dict[str, Any]]] = {name: [] for name in procs}
+            for index in range(options.rounds):
+                for name, server in rotated(procs, index):
+                    say(f"[{variant}] {name}: round trip, 1 client, round {index + 1}")
+                    latency[name].append(latency_round(server, updates, options))
+            data["latency"] = {name: combine_latency(r) for name, r in latency.items()}
             for clients in (1, 10, 100):
-                for name, server in procs.items():
-                    say(f"[{variant}] {name}: load, {clients} clients, {options.duration:g} s")
-                    data["load"].setdefault(str(clients), {})[name] = measure_load(
-                        server, updates, clients, options
-                    )
+                loads: dict[str, list[dict[str, Any]]] = {name: [] for name in procs}
+                for index in range(options.rounds):
+                    for name, server in rotated(procs, index):
+                        say(f"[{variant}] {name}: {clients} clients, round {index + 1}")
+                        loads[name].append(measure_load(server, updates, clients, options))
+                data["load"][str(clients)] = {n: combine_loads(r) for n, r in loads.items()}
     report["idle"] = {}
     for name in ("ours-assistant", "director", "node"):
         say(f"[idle] {name}: RSS with {options.idle_clients} idle connections")
@@ -587,6 +637,7 @@ def print_report(report: dict[str, Any]) -> None:
         ("turns/s", "turns_per_s"),
         ("turn p50 ms (under load)", "turn_p50"),
         ("turn p99 ms (under load)", "turn_p99"),
+        ("server CPU ms per msg", "cpu_ms_per_msg"),
         ("turns done", "turns_done"),
         ("lost", "lost"),
         ("late (turn timeout)", "turns_lost"),
