@@ -183,6 +183,7 @@ class Launch:
                 open_data_folder=lambda: open_path(self.settings.data_dir),
                 open_logs_folder=lambda: open_path(self.settings.log_dir),
                 about_text=self.about_text,
+                settings_text=self.settings_text,
             ),
         )
         self.lock.listen(window.raise_and_focus)
@@ -239,6 +240,14 @@ class Launch:
         return (
             f"Version {version()}\n\nThe VideoDB Director chat experience, on this computer.\n\n"
             f"Data: {self.settings.data_dir}\nLogs: {self.settings.log_dir}"
+        )
+
+    def settings_text(self) -> str:
+        s = self.settings
+        return (
+            f"Models: put a GGUF file in {s.models_dir} to run it on this computer, or connect "
+            "an OpenAI-compatible server (Ollama, LM Studio, llama.cpp's server, vLLM).\n\n"
+            f"Your choices are kept in {s.user_settings_path}.\nChats: {s.db_path}"
         )
 
     # --- browser fallback ------------------------------------------------------------------

@@ -16,7 +16,7 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -29,8 +29,9 @@ ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 DEFAULT_SIZE = (1180, 800)
 MIN_SIZE = (640, 480)
 NEW_SESSION_JS = "window.director && window.director.newSession && window.director.newSession()"
+# True when the page has a settings view to show.
 OPEN_SETTINGS_JS = (
-    "window.director && window.director.openSettings && window.director.openSettings()"
+    "!!(window.director && window.director.openSettings && (window.director.openSettings(), true))"
 )
 READY_JS = "document.documentElement.dataset.ready === '1'"
 # `window.directorDesktop` in the page: the native side of the UI. Calls are posted to the
@@ -99,7 +100,7 @@ class WindowHooks:
     open_data_folder: Callable[[], None] = lambda: None
     open_logs_folder: Callable[[], None] = lambda: None
     about_text: Callable[[], str] = lambda: APP_NAME
-    extra: dict[str, Callable[[], None]] = field(default_factory=dict)
+    settings_text: Callable[[], str] = lambda: APP_NAME
 
 
 def prepare_environment(env: Mapping[str, str]) -> None:
@@ -236,6 +237,9 @@ class AppWindow:
         return self._closed.is_set()
 
     def navigate(self, url: str) -> None:
+        # Let pywebview finish with the loading page first: its script injection runs in two
+        # steps and fails noisily when the page changes between them.
+        self._window.events.loaded.wait(5)
         self._window.load_url(url)
 
     def show_html(self, html: str) -> None:
@@ -250,13 +254,37 @@ class AppWindow:
             "JSON.stringify((function(){try{return {ok:true,value:(" + body + ")}}"
             "catch(e){return {ok:false,error:String(e)}}})())"
         )
-        raw = self._window.run_js(wrapped)
+        raw = self._run_js(wrapped)
         if not isinstance(raw, str):
             raise PageError(f"no answer from the page ({raw!r})")
         answer = json.loads(raw)
         if not answer.get("ok"):
             raise PageError(str(answer.get("error")))
         return answer.get("value")
+
+    def _run_js(self, script: str, timeout: float = 30.0) -> Any:
+        """pywebview's run_js waits for the GUI loop without a deadline, and never returns once
+        the window has gone; a non-daemon thread stuck there would keep the process alive after
+        Quit. So the call runs on a daemon thread and is abandoned when the window closes."""
+        result: list[Any] = []
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                result.append(self._window.run_js(script))
+            except Exception as exc:
+                result.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=call, name="run-js", daemon=True).start()
+        deadline = _monotonic() + timeout
+        while not done.wait(0.05):
+            if self._closed.is_set() or _monotonic() > deadline:
+                raise PageError("the page did not answer")
+        if isinstance(result[0], Exception):
+            raise PageError(str(result[0]))
+        return result[0]
 
     def page_ready(self) -> bool:
         try:
@@ -425,7 +453,8 @@ class AppWindow:
         hooks = self._hooks
 
         def settings() -> None:
-            self.evaluate(OPEN_SETTINGS_JS)
+            if not self.evaluate(OPEN_SETTINGS_JS):
+                self.message("Settings", hooks.settings_text())
 
         def about() -> None:
             self.message(f"About {APP_NAME}", hooks.about_text())
@@ -478,6 +507,24 @@ class AppWindow:
         manager.connect("script-message-received::director", self._gtk_bridge_message)
         manager.register_script_message_handler("director")
         view.connect("decide-policy", self._gtk_decide_policy)
+        self._gtk_quit_on_signals()
+
+    def _gtk_quit_on_signals(self) -> None:
+        """SIGTERM (logout, `kill`) and SIGINT (Ctrl+C in a terminal) quit like File > Quit, minus
+        the question. A Python signal handler would wait for the GTK loop to return."""
+        if sys.platform == "win32":
+            return
+        import signal
+
+        from gi.repository import GLib
+
+        def quit_now() -> bool:
+            log.info("quitting on a signal")
+            threading.Thread(target=self.close, kwargs={"force": True}, daemon=True).start()
+            return True
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            GLib.unix_signal_add(GLib.PRIORITY_HIGH, sig, quit_now)
 
     def _gtk_bridge_message(self, _manager: Any, message: Any) -> None:
         raw = message.get_js_value().to_string()

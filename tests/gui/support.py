@@ -187,15 +187,16 @@ class App:
 
     def wait_log(self, message_prefix: str, deadline: float = START_DEADLINE) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
-            if self.process.poll() is not None:
+            exited = self.process.poll() is not None  # before reading: no line can be missed
+            for record in self.log_records():
+                if str(record.get("message", "")).startswith(message_prefix):
+                    return record
+            if exited:
                 log = self.log_path.read_text() if self.log_path.exists() else ""
                 raise AssertionError(
                     f"app exited with {self.process.returncode} before logging "
                     f"{message_prefix!r}; log:\n{log}"
                 )
-            for record in self.log_records():
-                if str(record.get("message", "")).startswith(message_prefix):
-                    return record
             return None
 
         return wait_until(f"log line {message_prefix!r}", found, deadline)

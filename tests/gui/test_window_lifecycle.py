@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -152,3 +153,33 @@ def test_a_launch_after_kill_9_recovers_without_a_prompt(
     )
     assert output["status"] == "error"
     assert "Interrupted" in str(output["content"])
+
+
+def test_sigterm_quits_like_quit(apps: Callable[..., App], tmp_path: Path) -> None:
+    app = apps(tmp_path / "data")
+    app.wait_log("page ready after")
+    children = descendants(app.process.pid)
+    app.process.send_signal(signal.SIGTERM)
+    assert app.wait_exit(EXIT_DEADLINE) == 0
+    app.wait_log("server stopped", 1)
+    wait_until("no process of the app to survive it", lambda: not any(map(alive, children)), 5)
+
+
+def test_a_failed_start_shows_a_dialog_naming_the_log_file(
+    apps: Callable[..., App], tmp_path: Path, artifacts_dir: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = apps(tmp_path / "data", f"--port={port}")
+        main = app.window_id()
+        dialog = wait_until("the start-up failure dialog", lambda: app.other_window(main), 30)
+        app.display.screenshot(artifacts_dir / "gui-startup-failure-dialog.png")
+        app.wait_log("the server could not start", 5)
+        press(app.display, dialog, "Escape")
+        wait_until("the dialog to close", lambda: not app.other_window(main), 10)
+        app.display.screenshot(artifacts_dir / "gui-startup-failure-page.png")
+        assert app.process.poll() is None, "the window stays, showing what went wrong"
+        press(app.display, main, "ctrl+q")
+        assert app.wait_exit(10) == 1
