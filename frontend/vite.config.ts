@@ -10,6 +10,12 @@ const outDir = process.env.DIRECTOR_DIST_DIR ?? fileURLToPath(new URL('../fronte
 export default defineConfig({
   base: '/',
   plugins: [vue()],
+  // The app uses the Composition API only: dropping the Options API and devtools hooks trims Vue.
+  define: {
+    __VUE_OPTIONS_API__: 'false',
+    __VUE_PROD_DEVTOOLS__: 'false',
+    __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+  },
   build: {
     outDir,
     emptyOutDir: true,
