@@ -160,9 +160,10 @@ class Brain:
             }
         else:
             state = self._provider.state.as_dict()
-        detected = self._detect.result() if self._detect and self._detect.done() else None
-        if self._detect and self._detect.done() and self._detect.cancelled():
-            detected = []
+        detected: list[JSONDict] | None = None
+        if self._detect is not None and self._detect.done():
+            failed = self._detect.cancelled() or self._detect.exception() is not None
+            detected = [] if failed else self._detect.result()
         return {
             **state,
             "loaded": state["state"] == "ready",
@@ -178,6 +179,11 @@ class Brain:
         if provider is None:
             await self.assistant.run(turn)
             return
+        if provider.state.state == "error":
+            # Try again from scratch: the server may be back, or the file replaced.
+            await self._use(self._config)
+            provider = self._provider
+            assert provider is not None
         if provider.state.state == "loading":
             turn.output.add_action(f"Loading the model {provider.state.model}...")
             await turn.output.flush()
@@ -204,6 +210,8 @@ class Brain:
     async def test(self, raw: object | None = None, *, api_key: str | None = None) -> JSONDict:
         """Ask the chosen (or the given) model for a few tokens: {ok, latency_ms, error, ...}."""
         if raw is None:
+            if self._provider is not None and self._provider.state.state == "error":
+                await self._use(self._config)  # a test is a fresh attempt
             provider, temporary = self._provider, False
             config = self._config
         else:

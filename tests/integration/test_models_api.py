@@ -198,6 +198,10 @@ def test_a_corrupt_chosen_model_makes_llm_configured_false_with_the_reason(
     final = app.chat("hello")
     assert final["status"] == "error"
     assert final["metadata"]["error_type"] in ("model_corrupt", "model_error")
+    # the user replaces the file: the next turn tries again from scratch and is answered
+    (app.settings.models_dir / "broken.gguf").write_bytes(chat_gguf.read_bytes())
+    assert app.chat("hello again")["status"] == "success"
+    assert app.request("GET", "/config/check").json()["llm_configured"] is True
 
 
 def test_choosing_an_unknown_model_or_provider_changes_nothing(app: App) -> None:

@@ -134,9 +134,7 @@ class LlamaCppProvider:
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        for stop in list(self._running):
-            stop.set()
+        self._closed = True  # no new generation starts; running ones finish (a stop ends them)
         if self._http is not None:
             await self._http.close()
         if self._load is not None and not self._load.done():
@@ -145,7 +143,7 @@ class LlamaCppProvider:
             self._executor.shutdown(wait=False, cancel_futures=True)
             return
         # xllamacpp has no stop(): dropping the last reference shuts the server down, once the
-        # worker threads (stopping at their next token) have let go of it.
+        # worker threads have let go of it.
         await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
 
     def _shutdown(self) -> None:
