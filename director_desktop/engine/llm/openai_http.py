@@ -94,7 +94,7 @@ class OpenAICompatProvider:
             self._failed(exc)
             return
         ids = [str(m.get("id")) for m in models]
-        if ids and self.model not in ids:
+        if ids and not any(i == self.model or i == f"{self.model}:latest" for i in ids):
             message = f"the server has no model {self.model!r} (it has {', '.join(ids)})"
             self._failed(ModelError(message, code="model_not_found"))
             return
