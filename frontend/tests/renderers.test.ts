@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import corpus from '../../tests/e2e/xss_corpus.json'
 import ContentItem from '../src/components/ContentItem.vue'
 import MessageItem from '../src/components/MessageItem.vue'
+import { OPEN_SESSION } from '../src/lib/keys'
 import { renderMarkdown } from '../src/lib/markdown'
 import type { Message } from '../src/types'
 
@@ -132,5 +133,19 @@ describe('content items', () => {
       },
     })
     expect(wrapper.find('[role=alert]').text()).toContain('content must not be empty')
+  })
+})
+
+describe('in-app links', () => {
+  it('opens #session= links in the app instead of a new window', async () => {
+    const opened: [string, string | undefined][] = []
+    const wrapper = mount(ContentItem, {
+      props: { item: { type: 'text', status: 'success', text: '- [Holiday](#session=s%201&msg=m1)' } },
+      global: { provide: { [OPEN_SESSION as symbol]: (sid: string, msg?: string) => opened.push([sid, msg]) } },
+    })
+    const a = wrapper.find('a')
+    expect(a.attributes('target')).toBeUndefined()
+    await a.trigger('click')
+    expect(opened).toEqual([['s 1', 'm1']])
   })
 })

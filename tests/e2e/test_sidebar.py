@@ -77,3 +77,21 @@ def test_search_jumps_to_the_message(app: App) -> None:
     page.get_by_test_id("search").fill("")
     page.get_by_test_id("sessions").wait_for()
     app.assert_clean()
+
+
+def test_an_agent_answer_links_to_the_chat_it_found(app: App) -> None:
+    found = import_session(app.server, "trip notes", turn("where to go", "the zebra museum"))
+    app.open()
+    page = app.page
+    app.send("@search_chats zebra")
+    answer = page.locator("article.message.assistant[data-status=success]")
+    answer.wait_for()
+    log = answer.locator("details.actions")
+    assert log.get_attribute("open") is None  # the run's log folds away once it has finished
+    log.locator("summary").click()
+    log.get_by_text("Running @search_chats agent").wait_for()
+    answer.get_by_role("link", name="trip notes").first.click()
+    page.locator("article.message", has_text="the zebra museum").wait_for()
+    assert page.get_by_test_id("session-title").inner_text() == "trip notes"
+    assert api(app.server, "GET", "/prefs")["current_session"] == found
+    app.assert_clean()

@@ -60,8 +60,10 @@ purifier.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
     const href = node.getAttribute('href') ?? ''
     if (!/^(https?:|mailto:|#)/i.test(href) && !href.startsWith('/')) node.removeAttribute('href')
-    node.setAttribute('target', '_blank')
-    node.setAttribute('rel', 'noopener noreferrer')
+    if (!href.startsWith('#')) {
+      node.setAttribute('target', '_blank')
+      node.setAttribute('rel', 'noopener noreferrer')
+    }
   }
   if (node.tagName === 'IMG' && !isLocalUrl(node.getAttribute('src'))) {
     node.setAttribute('data-blocked-src', node.getAttribute('src') ?? '')
@@ -80,4 +82,11 @@ export function sanitize(html: string): string {
 
 export function renderMarkdown(text: string): string {
   return sanitize(md.render(text ?? ''))
+}
+
+/** `#session=<id>[&msg=<id>]`, the in-app link agents answer with (e.g. @search_chats). */
+export function parseSessionLink(href: string | null): { sessionId: string; msgId?: string } | null {
+  const m = /^#session=([^&]+)(?:&msg=([^&]+))?$/.exec(href ?? '')
+  if (!m) return null
+  return { sessionId: decodeURIComponent(m[1]), msgId: m[2] ? decodeURIComponent(m[2]) : undefined }
 }
