@@ -10,12 +10,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-# The text a message contributes to search: its `text` content items, newline-joined.
-_BODY = (
-    "(SELECT group_concat(json_extract(item.value, '$.text'), char(10)) "
-    "FROM json_each(NEW.content) AS item "
-    "WHERE json_extract(item.value, '$.type') = 'text')"
-)
+
+def body_of(column: str) -> str:
+    """SQL for the text a message contributes to search: its `text` items, newline-joined."""
+    concat = "group_concat(json_extract(item.value, '$.text'), char(10))"
+    only_text = "json_extract(item.value, '$.type') = 'text'"
+    return f"(SELECT {concat} FROM json_each({column}) AS item WHERE {only_text})"  # noqa: S608
+
+
+_BODY = body_of("NEW.content")
 
 _V1 = f"""
 CREATE TABLE sessions (
@@ -93,6 +96,28 @@ _V2 = """
 CREATE INDEX messages_in_progress ON messages (session_id) WHERE status = 'progress';
 """
 
+# v3: indexing a message's text inside its own transaction cost more than the rest of the append
+# (FTS5 writes a new segment per commit). New and changed messages are now queued in fts_pending,
+# and the worker indexes the queue in one transaction when idle, every 256 writes, before every
+# search and at open and close, so a search never misses a stored message.
+_V3 = """
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+CREATE TABLE fts_pending (id INTEGER PRIMARY KEY);
+CREATE TRIGGER messages_text_new AFTER INSERT ON messages BEGIN
+    INSERT OR IGNORE INTO fts_pending (id) VALUES (NEW.id);
+END;
+CREATE TRIGGER messages_text_changed AFTER UPDATE OF content ON messages
+WHEN NEW.content IS NOT OLD.content BEGIN
+    INSERT OR IGNORE INTO fts_pending (id) VALUES (NEW.id);
+END;
+CREATE TRIGGER messages_text_gone AFTER DELETE ON messages BEGIN
+    DELETE FROM message_fts WHERE rowid = OLD.id;
+    DELETE FROM fts_pending WHERE id = OLD.id;
+END;
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -116,7 +141,11 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2)]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _script(_V1),
+    _script(_V2),
+    _script(_V3),
+]
 """MIGRATIONS[i] upgrades version i to version i + 1."""
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -3,7 +3,7 @@
 User text never reaches FTS5 as syntax: every word becomes a quoted phrase, so `AND`, `"`, `*`, `(`
 or `NEAR` are searched for, not parsed. Matches are plain text with hits wrapped in `**`
 (markdown bold: the UI renders it through its sanitized markdown path).
-Imports `protocol`.
+Imports `protocol` and the store's own `schema`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from director_desktop.protocol import JSONDict
+from director_desktop.store.schema import body_of
 
 MARK = "**"
 _SNIPPET_WORDS = 12
@@ -24,6 +25,22 @@ def fts_query(text: str) -> str | None:
     phrases = ['"' + word.replace('"', '""') + '"' for word in words]
     phrases[-1] += "*"
     return " ".join(phrases)
+
+
+_PENDING_TEXT = (
+    f"SELECT m.id, coalesce({body_of('m.content')}, '')"  # noqa: S608 (constant SQL)
+    " FROM fts_pending AS p JOIN messages AS m ON m.id = p.id"
+)
+_INDEX_PENDING = "INSERT OR REPLACE INTO message_fts (rowid, body) " + _PENDING_TEXT
+
+
+def index_pending(conn: sqlite3.Connection) -> bool:
+    """Index the text of messages stored since the last call, in the caller's transaction."""
+    if conn.execute("SELECT 1 FROM fts_pending LIMIT 1").fetchone() is None:
+        return False
+    conn.execute(_INDEX_PENDING)
+    conn.execute("DELETE FROM fts_pending")
+    return True
 
 
 def search(conn: sqlite3.Connection, text: str, limit: int) -> list[JSONDict]:

@@ -1,17 +1,16 @@
 """`Store`: the async face of the chat database, one connection owned by one worker thread.
 
-Every call is a job on a single-thread executor that owns the sqlite3 connection; the event loop
-awaits its asyncio future, so SQLite never blocks the loop and never sees two threads. Each write
-is one transaction on that thread. Imports `errors`, `protocol` and the store's own modules.
+Every call is a job for the store's one worker thread (`worker.Worker`), which owns the sqlite3
+connection; the event loop awaits an asyncio future, so SQLite never blocks the loop and never sees
+two threads. Each write is one transaction on that thread.
+Imports `errors`, `protocol` and the store's own modules.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +28,7 @@ from director_desktop.store import (
 )
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
+from director_desktop.store.worker import Worker, WorkerStopped
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Store:
         self.keep_backups = keep_backups
         self.busy_timeout = busy_timeout
         self.health = StoreHealth(ok=False, message="not opened yet")
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: Worker | None = None
         self._conn: sqlite3.Connection | None = None
         self._closed = False
 
@@ -68,15 +68,15 @@ class Store:
         """Blocking: check, recover, migrate and sweep the file; start the worker thread."""
         if self._closed:
             raise StoreClosed("this store was closed; make a new Store to open it again")
-        if self._executor is not None:
+        if self._worker is not None:
             return self.health
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="director-store")
+        worker = Worker("director-store", idle=self._tidy_on_worker)
         try:
-            self.health = executor.submit(self._open_on_worker).result()
+            self.health = worker.call(self._open_on_worker)
         except BaseException as error:
-            executor.shutdown(wait=True)
+            worker.stop()
             raise translate(error) from error
-        self._executor = executor
+        self._worker = worker
         if not self.health.ok:
             log.warning("chat database: %s", self.health.message)
         return self.health
@@ -88,14 +88,14 @@ class Store:
             keep_backups=self.keep_backups,
             busy_timeout=self.busy_timeout,
         )
-        self._conn = opened.conn
         try:
             with transaction(opened.conn):
                 swept = messages.sweep_interrupted(opened.conn)
+                search.index_pending(opened.conn)  # text a crash left unindexed
         except BaseException:
             opened.conn.close()
-            self._conn = None
             raise
+        self._conn = opened.conn
         return StoreHealth(
             ok=opened.damage is None,
             message=opened.message,
@@ -104,37 +104,42 @@ class Store:
         )
 
     def close(self) -> None:
-        """Idempotent: checkpoint the WAL into the file, close the connection, stop the worker."""
+        """Idempotent: index pending text, checkpoint the WAL, close the connection, stop."""
         self._closed = True
-        executor, self._executor = self._executor, None
-        if executor is None:
+        worker, self._worker = self._worker, None
+        if worker is None:
             return
         try:
-            executor.submit(self._close_on_worker).result()
+            worker.call(self._close_on_worker)
         finally:
-            executor.shutdown(wait=True)
+            worker.stop()
 
     def _close_on_worker(self) -> None:
         conn, self._conn = self._conn, None
         if conn is None:
             return
         try:
+            with transaction(conn):
+                search.index_pending(conn)
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as error:  # another reader may hold the WAL; closing still works
-            log.info("WAL checkpoint at close skipped: %s", error)
+        except sqlite3.Error as error:  # e.g. a full disk: what is committed stays committed
+            log.warning("tidying the chat database at close failed: %s", error)
         finally:
             conn.close()
 
-    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        executor = self._executor
-        if executor is None:
+    def _tidy_on_worker(self) -> None:
+        if self._conn is not None:
+            with transaction(self._conn):
+                search.index_pending(self._conn)
+
+    async def _run(self, job: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+        worker = self._worker
+        if worker is None:
             raise StoreClosed("the chat database is closed" if self._closed else "not opened")
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, self._job, job)
-        except RuntimeError as error:  # the executor shut down between the check and the submit
-            if self._executor is None:
-                raise StoreClosed("the chat database is closed") from error
-            raise
+            return await worker.run(lambda: self._job(job), write=write)
+        except WorkerStopped as error:  # closed between the check and the submit
+            raise StoreClosed("the chat database is closed") from error
 
     def _job(self, job: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._conn
@@ -150,7 +155,7 @@ class Store:
             with transaction(conn):
                 return job(conn)
 
-        return await self._run(in_transaction)
+        return await self._run(in_transaction, write=True)
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -218,7 +223,12 @@ class Store:
     # --- search, export, import -------------------------------------------------------------
 
     async def search(self, query: str, limit: int = 50) -> list[JSONDict]:
-        return await self._run(lambda conn: search.search(conn, query, limit))
+        def job(conn: sqlite3.Connection) -> list[JSONDict]:
+            with transaction(conn):
+                search.index_pending(conn)  # so a search never misses a stored message
+            return search.search(conn, query, limit)
+
+        return await self._run(job)
 
     async def export_session(self, session_id: str) -> JSONDict:
         return await self._run(lambda conn: portable.export_session(conn, session_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -410,3 +411,23 @@ async def test_close_is_idempotent_and_use_after_close_raises(data_dir: Path) ->
         await store.list_sessions()
     with pytest.raises(StoreClosed):
         store.open()
+
+
+async def test_new_text_is_indexed_for_search_in_batches_when_the_store_is_idle(
+    data_dir: Path,
+) -> None:
+    store = new_store(data_dir)
+    store.open()
+    for n in range(5):
+        await start_session(store, f"s{n}", f"topic number {n}")
+    db = sqlite3.connect(data_dir / "director.sqlite3")
+    deadline = time.monotonic() + 30
+    # Readiness signal: the queue of unindexed messages empties without any search asking.
+    while db.execute("SELECT count(*) FROM fts_pending").fetchone()[0]:
+        assert time.monotonic() < deadline, "the idle worker never indexed the new text"
+        await asyncio.sleep(0.05)
+    indexed = db.execute("SELECT count(*) FROM message_fts").fetchone()[0]
+    db.close()
+    assert indexed == 5
+    assert len(await store.search("topic")) == 10  # 5 names + 5 messages
+    store.close()

@@ -118,7 +118,8 @@ async def test_the_file_is_backed_up_before_a_migration(tmp_path: Path) -> None:
     store.open()
     store.close()
     found = backups.backups(tmp_path / "data" / "backups")
-    before = [p for p in found if p.name.endswith("-before-v2-from-v1.sqlite3")]
+    suffix = f"-before-v{schema.CURRENT_VERSION}-from-v1.sqlite3"
+    before = [p for p in found if p.name.endswith(suffix)]
     assert len(before) == 1
     assert rows(before[0], "PRAGMA user_version") == [(1,)]
     assert rows(before[0], "SELECT * FROM messages ORDER BY id") == fixture_rows
