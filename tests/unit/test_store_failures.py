@@ -10,6 +10,7 @@ DIRECTOR_TEST_ALL=1) instead of faking the condition.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import selectors
 import shutil
@@ -160,7 +161,10 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], check=True)
+        # A failed test may leave a file open there; detach the mount anyway (lazy) so no test
+        # run leaves mounts behind.
+        if subprocess.run(["umount", str(where)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(where)], check=True)
 
 
 def remount(where: Path, options: str) -> None:
@@ -287,3 +291,49 @@ def test_unique_mount_points_do_not_leak(tmp_path: Path) -> None:
     with tmpfs(where, "1m"):
         assert os.path.ismount(where)
     assert not os.path.ismount(where)
+
+
+async def test_a_daily_backup_that_does_not_fit_is_reported_but_the_chats_open(
+    tmp_path: Path,
+) -> None:
+    with tmpfs(tmp_path / "mnt", "1m") as mnt:
+        data = mnt / "data"
+        store = new_store(data)
+        store.open()
+        first, _, _ = await store.add_input(input_message("s1", "start"), session_name="s1")
+        for n in range(5):
+            await store.put_message(output_message("s1", f"c{n}", "y" * 40_000))
+        store.close()
+        shutil.rmtree(data / "backups")
+        # Other files take the disk until less is free than a copy of the database needs.
+        db_size = (data / "director.sqlite3").stat().st_size
+        free = shutil.disk_usage(mnt).free
+        (mnt / "ballast").write_bytes(b"\0" * (free - db_size // 2))
+        store = new_store(data)
+        try:
+            health = store.open()
+            assert health.ok  # the chats opened cleanly; only the copy failed
+            assert health.message is not None
+            assert "daily backup failed" in health.message
+            assert list((data / "backups").iterdir()) == []  # no half-written copy left
+            assert await store.get_message("s1", first["msg_id"]) == first
+        finally:
+            store.close()
+
+
+async def test_a_cancelled_caller_never_leaves_a_half_write(tmp_path: Path) -> None:
+    store = new_store(tmp_path / "data")
+    store.open()
+    await store.add_input(input_message("s1", "start"), session_name="s1")
+    outs = [output_message("s1", f"c{n}", f"text {n}") for n in range(50)]
+    tasks = [asyncio.create_task(store.put_message(m)) for m in outs]
+    await asyncio.sleep(0)  # let them submit their jobs
+    for task in tasks[::2]:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    stored = [await store.get_message("s1", m["msg_id"]) for m in outs]
+    # Each write happened whole or not at all, and the seqs have no gaps.
+    seqs = sorted(m["metadata"]["seq"] for m in stored if m is not None)
+    assert seqs == list(range(2, 2 + len(seqs)))
+    assert await store.last_seq("s1") == 1 + len(seqs)
+    store.close()
