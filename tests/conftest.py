@@ -15,7 +15,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 # Each tier's tools: (what is missing, when it is missing) checks.
 TIER_TOOLS: dict[str, list[str]] = {
     "e2e": ["chromium"],
-    "gui": ["Xvfb", "xdotool", "import"],
+    "gui": ["Xvfb", "xdotool", "import", "openbox", "xprop", "xwininfo"],
     "frozen": ["Xvfb", "xdotool"],
 }
 
