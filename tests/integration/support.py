@@ -151,6 +151,12 @@ class ChatClient:
         if self.sio.connected:
             self.sio.disconnect()
         self.sio.shutdown()
+        # When the server ends the connection, python-engineio's client leaves its websocket
+        # object's socket open (its read loop exits without closing it, and websocket-client's
+        # close() skips a connection it already saw end): shut it down here.
+        ws = getattr(self.sio.eio, "ws", None)
+        if ws is not None:
+            ws.shutdown()
 
 
 def text_of(message: dict[str, Any]) -> str:
