@@ -105,7 +105,6 @@ export interface Prefs {
   current_session?: string | null
   drafts?: Record<string, string>
   theme?: 'light' | 'dark' | 'system' | null
-  sidebar_collapsed?: boolean | null
   [key: string]: unknown
 }
 

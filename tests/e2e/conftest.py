@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.live_server import HeadlessServer, start_headless
 
@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
 # Slow enough that a test can act while a reply is streaming, quick enough for the suite.
 ASSISTANT_PACE = "0.05"
 READY_TIMEOUT_MS = 15_000
+# How Chromium reports a server that is gone (not the page's doing).
+DISCONNECT_NOISE = ("ERR_CONNECTION_REFUSED", "WebSocket connection to", "ERR_EMPTY_RESPONSE")
 # A reply is streaming: an assistant message still in progress already shows some text.
 STREAMING = """() => {
     const a = document.querySelector(
@@ -48,6 +50,7 @@ class PageWatch:
     errors: list[str] = field(default_factory=list)
     csp: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
 
     def attach(self, page: Page) -> None:
         def on_dialog(dialog: object) -> None:
@@ -63,6 +66,12 @@ class PageWatch:
             ),
         )
         page.on("request", self._on_request)
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        if "Content Security Policy" in msg.text:
+            self.csp.append(msg.text)
+        elif msg.type == "error":
+            self.console_errors.append(msg.text)
 
     def _on_request(self, request: object) -> None:
         url = getattr(request, "url", "")
@@ -124,7 +133,13 @@ class App:
         self.composer().fill(text)
         self.composer().press("Enter")
 
-    def assert_clean(self) -> None:
+    def assert_clean(self, *, server_went_away: bool = False) -> None:
+        """Nothing ran that should not have, and the console has no errors (when the server was
+        killed on purpose, Chromium's own reports of the refused connections are expected)."""
+        errors = self.watch.console_errors
+        if server_went_away:
+            errors = [e for e in errors if not any(s in e for s in DISCONNECT_NOISE)]
+        assert errors == [], errors
         assert self.watch.dialogs == [], self.watch.dialogs
         assert self.watch.errors == [], self.watch.errors
         assert self.watch.csp == [], self.watch.csp

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from tests.e2e.conftest import App
 from tests.e2e.helpers import api, import_session, turn
+from tests.live_server import HeadlessServer
 
 pytestmark = pytest.mark.e2e
 
@@ -166,3 +168,18 @@ def test_sidebar_collapses_and_is_a_drawer_on_narrow_windows(app: App, artifacts
         "() => document.querySelector('nav.sidebar').getBoundingClientRect().right <= 0"
     )
     app.assert_clean()
+
+
+def test_the_theme_follows_the_system_until_chosen(
+    browser: Browser, server: HeadlessServer
+) -> None:
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        page.goto(server.page_url)
+        page.wait_for_function("() => document.documentElement.dataset.ready === '1'")
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        page.emulate_media(color_scheme="light")
+        page.wait_for_function("() => document.documentElement.dataset.theme === 'light'")
+    finally:
+        context.close()

@@ -84,7 +84,7 @@ def test_server_restart_mid_run_recovers_without_reload(slow_app: App, artifacts
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("article.message.user").count() == 2
     assert page.locator("article.message.assistant").count() == 2
-    app.assert_clean()
+    app.assert_clean(server_went_away=True)
 
 
 def test_stop_ends_the_run_keeping_its_text(slow_app: App) -> None:

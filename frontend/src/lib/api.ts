@@ -27,11 +27,10 @@ export function createApi(getToken: () => string, base = ''): Api {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${getToken()}` }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
-    const res = await fetch(base + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
+    const text = body === undefined ? undefined : JSON.stringify(body)
+    // keepalive lets a draft saved as the page unloads still arrive (browsers cap it at 64 KiB).
+    const keepalive = method !== 'GET' && (text?.length ?? 0) < 60_000
+    const res = await fetch(base + path, { method, headers, body: text, keepalive })
     const data: unknown = res.status === 204 ? null : await res.json().catch(() => null)
     if (!res.ok) {
       const err = (data as { error?: { code?: string; message?: string } } | null)?.error
