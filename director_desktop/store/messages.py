@@ -27,13 +27,16 @@ _JSON_ROW = (
 _SELECT_JSON = f"SELECT {_JSON_ROW} FROM messages"  # noqa: S608 (constant SQL)
 
 
+_CHUNK = 1000  # rows decoded per json call: big pages never hold their whole text twice
+
+
 def _fetch(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[JSONDict]:
-    """The messages `where` selects, in its order, decoded in one go."""
-    texts = [text for (text,) in conn.execute(f"{_SELECT_JSON} {where}", params)]
-    if not texts:
-        return []
-    decoded: list[JSONDict] = loads("[" + ",".join(texts) + "]")
-    return decoded
+    """The messages `where` selects, in its order, decoded a chunk of rows at a time."""
+    cursor = conn.execute(f"{_SELECT_JSON} {where}", params)
+    found: list[JSONDict] = []
+    while rows := cursor.fetchmany(_CHUNK):
+        found += loads("[" + ",".join([text for (text,) in rows]) + "]")
+    return found
 
 
 def row_to_message(row: tuple[Any, ...]) -> JSONDict:
@@ -259,8 +262,13 @@ INTERRUPTED = "Interrupted"
 
 def sweep_interrupted(conn: sqlite3.Connection) -> list[JSONDict]:
     """PROTOCOL section 4: every output still in progress becomes an error, as a new change."""
+    # Without statistics the planner would rather walk messages_by_seq for the ORDER BY, which
+    # reads every message; the partial index holds only the few still in progress.
     running = _fetch(
-        conn, "WHERE status = 'progress' AND msg_type = 'output' ORDER BY session_id, seq", ()
+        conn,
+        "INDEXED BY messages_in_progress WHERE status = 'progress' AND msg_type = 'output'"
+        " ORDER BY session_id, seq",
+        (),
     )
     return [put(conn, interrupted(message)) for message in running]
 
