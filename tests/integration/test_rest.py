@@ -1,5 +1,6 @@
 """The HTTP API of PROTOCOL section 5 against the live server: sessions, paging, search,
-export/import, rename, delete, prefs with their broadcasts, health, config check, agents, metrics."""
+export/import, rename, delete, prefs and their broadcasts, health, config check, agents, metrics.
+"""
 
 from __future__ import annotations
 
