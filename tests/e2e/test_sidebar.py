@@ -69,7 +69,14 @@ def test_search_jumps_to_the_message(app: App) -> None:
     hit.click()
     target = page.locator("article.message.highlighted", has_text="zebra crossing")
     target.wait_for()
-    assert target.is_visible()
+    # Scrolled into view inside the thread, not just present somewhere in it.
+    page.wait_for_function(
+        """() => {
+            const hit = document.querySelector('.message.highlighted').getBoundingClientRect()
+            const view = document.querySelector('.thread').getBoundingClientRect()
+            return hit.top >= view.top && hit.bottom <= view.bottom
+        }"""
+    )
     assert api(app.server, "GET", "/prefs")["current_session"] == sid
     # The hit sits in the middle of the chat: older turns are there above it.
     page.locator("article.message", has_text="filler question 4").first.wait_for(state="attached")
