@@ -183,3 +183,41 @@ def test_the_theme_follows_the_system_until_chosen(
         page.wait_for_function("() => document.documentElement.dataset.theme === 'light'")
     finally:
         context.close()
+
+
+def test_a_refused_message_shows_the_servers_error_and_keeps_the_text(app: App) -> None:
+    app.open()
+    page = app.page
+    too_long = "x" * (257 * 1024)  # over the 256 KiB text limit: refused before anything is stored
+    page.get_by_test_id("composer").fill(too_long)
+    page.get_by_test_id("composer").press("Enter")
+    error = page.locator("article.message.assistant [role=alert]")
+    error.wait_for()
+    assert "Error in chat handler" in error.inner_text()
+    mine = page.locator("article.message.user")
+    mine.get_by_text("Not sent.").wait_for()
+    assert len(mine.locator(".bubble").inner_text()) == len(too_long)
+    app.assert_clean()
+
+
+def test_every_control_has_a_name(app: App) -> None:
+    import_session(app.server, "named", turn("q", "```python\nprint(1)\n```"))
+    app.open()
+    page = app.page
+    page.locator("[data-testid=sessions] .session-open").first.click()
+    page.locator(".code-block").wait_for()
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('button, input, textarea, a[href]')]
+            .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim()
+                              || (el.labels && el.labels.length) || el.getAttribute('title')))
+            .map((el) => el.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
+    # Tab reaches the composer from the sidebar without a mouse.
+    page.get_by_test_id("new-chat").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.testid") == "composer":
+            break
+    assert page.evaluate("document.activeElement.dataset.testid") == "composer"
+    app.assert_clean()
