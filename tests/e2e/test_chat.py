@@ -94,6 +94,12 @@ def test_at_opens_an_agent_picker(app: App) -> None:
     composer.type("x")
     page.keyboard.press("Escape")
     assert page.get_by_role("listbox", name="Agents").count() == 0
+    # Shift+Enter adds a line instead of sending.
+    composer.fill("line one")
+    composer.press("Shift+Enter")
+    composer.type("line two")
+    assert composer.input_value() == "line one\nline two"
+    assert page.locator("article.message").count() == 0
     # Clicking an agent in the sidebar inserts it too.
     composer.fill("")
     page.get_by_role("button", name="Insert @search_chats").click()
@@ -206,6 +212,10 @@ def test_every_control_has_a_name(app: App) -> None:
     page = app.page
     page.locator("[data-testid=sessions] .session-open").first.click()
     page.locator(".code-block").wait_for()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy code").click()
+    page.get_by_role("button", name="Copy code").get_by_text("Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == "print(1)\n"
     unnamed = page.evaluate(
         """() => [...document.querySelectorAll('button, input, textarea, a[href]')]
             .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim()
