@@ -136,7 +136,7 @@ def test_a_launch_after_kill_9_recovers_without_a_prompt(
     session_id = ctrl_k_new_session(crashed, window)
     type_text(crashed.display, window, "Interrupted by a crash")
     press(crashed.display, window, "Return")
-    crashed.wait_log("input stored", 20)
+    wait_until("the reply to be in progress", lambda: reply_in_progress(crashed, session_id), 20)
     os.kill(crashed.process.pid, signal.SIGKILL)
     crashed.process.wait(timeout=10)
     assert (data / "director.lock").exists()
@@ -183,3 +183,15 @@ def test_a_failed_start_shows_a_dialog_naming_the_log_file(
         assert app.process.poll() is None, "the window stays, showing what went wrong"
         press(app.display, main, "ctrl+q")
         assert app.wait_exit(10) == 1
+
+
+def reply_in_progress(app: App, session_id: str) -> bool:
+    """The run's output is stored and still streaming (what a crash interrupts)."""
+    with app.client() as client:
+        answer = client.get(f"/session/{session_id}")
+    if answer.status_code != 200:
+        return False
+    return any(
+        m["msg_type"] == "output" and m["status"] == "progress"
+        for m in answer.json()["conversation"]
+    )

@@ -1,0 +1,63 @@
+"""The page side of the window: the JavaScript the app runs in the Vue page, and how answers
+come back. Everything runs through pywebview's run_js, never its evaluate_js or js_api: those
+use eval() and `new Function`, which the app's Content-Security-Policy (script-src 'self')
+refuses, and rightly so; a script the browser engine runs for its embedder is not subject to
+the page's CSP. Imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+NEW_SESSION_JS = "window.director && window.director.newSession && window.director.newSession()"
+# True when the page has a settings view to show.
+OPEN_SETTINGS_JS = (
+    "!!(window.director && window.director.openSettings && (window.director.openSettings(), true))"
+)
+READY_JS = "document.documentElement.dataset.ready === '1'"
+# `window.directorDesktop` in the page: the native side of the UI. Calls are posted to the
+# `director` message handler (GTK); answers come back through `_answer`.
+BRIDGE_JS = r"""
+(() => {
+  if (window.directorDesktop) return true;
+  const pending = new Map();
+  let next = 1;
+  const call = (method, args) => new Promise((resolve, reject) => {
+    const id = next++;
+    pending.set(id, {resolve, reject});
+    window.webkit.messageHandlers.director.postMessage(JSON.stringify({id, method, args}));
+  });
+  window.directorDesktop = {
+    chooseFiles: (options) => call('chooseFiles', options || {}),
+    openExternal: (url) => call('openExternal', String(url)),
+    _answer: (id, ok, value) => {
+      const p = pending.get(id); pending.delete(id);
+      if (p) (ok ? p.resolve : p.reject)(value);
+    },
+  };
+  return true;
+})()
+"""
+
+
+class PageError(RuntimeError):
+    """A script in the page failed, or the page did not answer."""
+
+
+def wrap(expression: str) -> str:
+    """A script answering `{ok, value}` or `{ok: false, error}` for a JavaScript expression."""
+    body = expression.strip().rstrip(";")
+    return (
+        "JSON.stringify((function(){try{return {ok:true,value:(" + body + ")}}"
+        "catch(e){return {ok:false,error:String(e)}}})())"
+    )
+
+
+def unwrap(raw: object) -> Any:
+    if not isinstance(raw, str):
+        raise PageError(f"no answer from the page ({raw!r})")
+    answer = json.loads(raw)
+    if not answer.get("ok"):
+        raise PageError(str(answer.get("error")))
+    return answer.get("value")
