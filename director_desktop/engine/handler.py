@@ -277,6 +277,11 @@ class ChatHandler:
             *(self.stop(sid, conv) for sid, conv in list(self._runs) if sid == session_id)
         )
 
+    async def wait_idle(self) -> None:
+        """Return once every run started so far has stored its final snapshot."""
+        while drivers := [run.driver for run in self._runs.values() if run.driver is not None]:
+            await asyncio.wait(drivers)
+
     async def close(self) -> None:
         """Stop every run, storing each one's final snapshot; refuses new turns from now on."""
         self._closing = True

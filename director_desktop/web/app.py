@@ -184,7 +184,10 @@ def _lifespan(state: AppState) -> Callable[[Starlette], AbstractAsyncContextMana
         except DirectorError as exc:  # the UI shows it (health, /config/check); we keep serving
             state.store_error = exc
             log.error("store did not open", extra={"code": exc.code})
-        await state.engine.start()
+        try:
+            await state.engine.start()
+        except Exception as exc:  # a broken model setup must not keep the window from opening
+            log.error("engine did not start", exc_info=exc)
         try:
             yield
         finally:

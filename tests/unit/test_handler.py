@@ -1,0 +1,249 @@
+"""ChatHandler over a real Store: store-then-emit, runs keyed by conversation, stop, failures
+ending in a stored non-progress message, emit retries, shutdown. The publisher is the callback
+`web/` would hand in; here it records what would be emitted (and fails on demand)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from director_desktop.engine.agents import default_registry
+from director_desktop.engine.assistant import BuiltinAssistant
+from director_desktop.engine.base import Engine, Turn
+from director_desktop.engine.handler import ChatHandler, room_of, session_name
+from director_desktop.errors import AgentFailed, Conflict, DuplicateId
+from director_desktop.metrics import Metrics
+from director_desktop.protocol import JSONDict, parse_chat_input
+from director_desktop.store import Store
+
+
+class Published:
+    """Records publishes; `fail` makes the next N raise, as a dropped transport would."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, JSONDict, str | None]] = []
+        self.fail = 0
+        self.changed = asyncio.Event()
+
+    async def __call__(self, event: str, payload: JSONDict, room: str | None) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("transport gone")
+        self.items.append((event, payload, room))
+        self.changed.set()
+
+    def chats(self) -> list[JSONDict]:
+        return [p for e, p, _ in self.items if e == "chat"]
+
+    async def wait(self, check: Callable[[], bool]) -> None:
+        async with asyncio.timeout(15):
+            while not check():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+class FailingEngine:
+    """An Engine whose run streams a little text and then fails with `error`."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    async def run(self, turn: Turn) -> None:
+        turn.output.append_text("half an ans")
+        await turn.output.flush()
+        raise self.error
+
+    def status(self) -> JSONDict:
+        return {}
+
+    @property
+    def llm_configured(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def streamed(message: JSONDict) -> bool:
+    """An output snapshot that already carries some answer text."""
+    return message["msg_type"] == "output" and any(i.get("text") for i in message["content"])
+
+
+def chat(text: str, **ids: str) -> Any:
+    return ChatHandler.with_ids(
+        parse_chat_input({"content": [{"type": "text", "text": text}], **ids})
+    )
+
+
+def run_with(
+    tmp_path: Path,
+    body: Callable[[ChatHandler, Store, Published, Metrics], Awaitable[None]],
+    *,
+    engine: Callable[[Store], Engine] | None = None,
+    pace: float = 0.0,
+) -> None:
+    async def main() -> None:
+        store = Store(tmp_path / "director.sqlite3", backups_dir=tmp_path / "backups")
+        await asyncio.to_thread(store.open)
+        published, metrics = Published(), Metrics()
+        chosen = engine(store) if engine else BuiltinAssistant(store, default_registry(), pace=pace)
+        handler = ChatHandler(store, chosen, published, metrics=metrics, secrets=("tok-secret",))
+        try:
+            await body(handler, store, published, metrics)
+        finally:
+            await handler.close()
+            await asyncio.to_thread(store.close)
+
+    asyncio.run(main())
+
+
+async def finished(handler: ChatHandler) -> None:
+    async with asyncio.timeout(15):
+        await handler.wait_idle()
+
+
+def test_a_turn_is_stored_then_emitted(tmp_path: Path) -> None:
+    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+        ack = await handler.submit(chat("hello", session_id="s1"))
+        await finished(handler)
+        chats = published.chats()
+        assert chats[0]["msg_id"] == ack["msg_id"]
+        assert all(room == room_of("s1") for e, _, room in published.items if e == "chat")
+        assert published.items[1] == (
+            "event",
+            {"event_type": "update_data", "update": "sessions"},
+            None,
+        )
+        seqs = [m["metadata"]["seq"] for m in chats]
+        assert seqs == list(range(1, len(chats) + 1))  # every stored change was emitted, in order
+        stored = await store.messages_since("s1", 0)
+        assert stored == [chats[0], chats[-1]]  # what was emitted is what is stored
+        assert chats[-1]["status"] == "success"
+        assert chats[-1]["msg_id"] == ack["output_msg_id"]
+
+    run_with(tmp_path, body)
+
+
+def test_stop_keeps_partial_text(tmp_path: Path) -> None:
+    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+        ack = await handler.submit(chat("go on", session_id="s1", conv_id="c1"))
+        await published.wait(lambda: any(streamed(c) for c in published.chats()))
+        assert await handler.stop("s1", "c1") is True
+        stored = await store.get_message("s1", ack["output_msg_id"])
+        assert stored is not None
+        assert stored["status"] == "not_generated"
+        assert stored["metadata"]["stopped"] is True
+        assert stored["content"][0]["text"]
+        assert stored["content"][0]["status"] == "not_generated"
+        assert not handler.is_running("s1")
+        assert await handler.stop("s1", "c1") is False
+
+    run_with(tmp_path, body, pace=0.05)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "shown"),
+    [
+        (RuntimeError("disk /home/me/x.db broke tok-secret"), "internal", "Something went wrong"),
+        (
+            AgentFailed("the agent gave up at /home/me/x.db"),
+            "agent_failed",
+            "the agent gave up at [path]",
+        ),
+    ],
+)
+def test_engine_failure_ends_in_a_stored_error(
+    tmp_path: Path, error: Exception, code: str, shown: str
+) -> None:
+    async def body(
+        handler: ChatHandler, store: Store, published: Published, metrics: Metrics
+    ) -> None:
+        ack = await handler.submit(chat("fail please", session_id="s1"))
+        await finished(handler)
+        stored = await store.get_message("s1", ack["output_msg_id"])
+        assert stored is not None
+        assert stored["status"] == "error"
+        assert stored["metadata"]["error_type"] == code
+        assert stored["content"][0] == {
+            "type": "text",
+            "status": "error",
+            "status_message": "Failed",
+            "agent_name": "assistant",
+            "text": "half an ans",
+        }
+        assert shown in stored["content"][1]["text"]
+        assert "/home/me" not in str(stored)
+        assert "tok-secret" not in str(stored)
+        assert metrics.runs["error"] == 1
+
+    run_with(tmp_path, body, engine=lambda _store: FailingEngine(error))
+
+
+def test_emit_is_retried_then_given_up_without_losing_anything(tmp_path: Path) -> None:
+    async def body(
+        handler: ChatHandler, store: Store, published: Published, metrics: Metrics
+    ) -> None:
+        published.fail = 2  # the input's emit fails twice, then gets through
+        ack = await handler.submit(chat("hi", session_id="s1"))
+        assert metrics.emit_retries == 2
+        assert published.chats()[0]["msg_id"] == ack["msg_id"]
+        await finished(handler)
+        published.fail = 4  # every attempt of the next input's emit fails
+        second = await handler.submit(chat("again", session_id="s1"))
+        assert metrics.emit_failures == 1
+        assert second["msg_id"] not in [c["msg_id"] for c in published.chats()]
+        assert await store.get_message("s1", second["msg_id"]) is not None  # stored anyway
+        await finished(handler)
+
+    run_with(tmp_path, body)
+
+
+def test_conflict_resend_and_duplicate(tmp_path: Path) -> None:
+    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+        first = await handler.submit(chat("one", session_id="s1", conv_id="c1", msg_id="m1"))
+        assert (
+            await handler.submit(chat("one", session_id="s1", conv_id="c1", msg_id="m1")) == first
+        )
+        with pytest.raises(Conflict):
+            await handler.submit(chat("two", session_id="s1", conv_id="c1", msg_id="m2"))
+        await handler.stop("s1", "c1")
+        assert (
+            await handler.submit(chat("one", session_id="s1", conv_id="c1", msg_id="m1")) == first
+        )
+        with pytest.raises(DuplicateId):
+            await handler.submit(chat("one", session_id="s1", conv_id="c2", msg_id="m1"))
+        assert len(await store.messages_since("s1", 0)) == 2
+
+    run_with(tmp_path, body, pace=0.05)
+
+
+def test_close_interrupts_runs_with_a_stored_error(tmp_path: Path) -> None:
+    async def body(
+        handler: ChatHandler, store: Store, published: Published, metrics: Metrics
+    ) -> None:
+        ack = await handler.submit(chat("long", session_id="s1"))
+        await published.wait(lambda: len(published.chats()) >= 2)
+        await handler.close()
+        stored = await store.get_message("s1", ack["output_msg_id"])
+        assert stored is not None
+        assert stored["status"] == "error"
+        assert stored["metadata"]["error_type"] == "interrupted"
+        assert metrics.runs["interrupted"] == 1
+        with pytest.raises(Exception, match="shutting down"):
+            await handler.submit(chat("too late", session_id="s1"))
+
+    run_with(tmp_path, body, pace=0.05)
+
+
+def test_session_name() -> None:
+    assert session_name(chat("  many   words\nhere ")) == "many words here"
+    assert session_name(chat("x" * 100)) == "x" * 60
+    empty = ChatHandler.with_ids(parse_chat_input({"content": [{"type": "image", "image": {}}]}))
+    assert session_name(empty) == "New chat"

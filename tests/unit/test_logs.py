@@ -1,0 +1,37 @@
+"""Logs: JSON lines in the log dir, the previous run kept, the token redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from director_desktop import logs
+
+
+def test_json_lines_and_previous_run_kept(tmp_path: Path) -> None:
+    first = logs.configure(tmp_path, secrets=["sekret-token"])
+    logging.getLogger("director_desktop.test").info("first run", extra={"session_id": "s1"})
+    first.close()
+    second = logs.configure(tmp_path, secrets=["sekret-token"])
+    logging.getLogger("director_desktop.test").warning("second run token=%s", "sekret-token")
+    second.close()
+
+    current = [json.loads(line) for line in (tmp_path / logs.LOG_NAME).read_text().splitlines()]
+    previous = [
+        json.loads(line) for line in (tmp_path / f"{logs.LOG_NAME}.1").read_text().splitlines()
+    ]
+    assert [e["message"] for e in previous] == ["first run"]
+    assert previous[0]["session_id"] == "s1"
+    assert previous[0]["level"] == "INFO"
+    assert current[0]["message"] == "second run token=[redacted]"
+    assert "sekret-token" not in (tmp_path / logs.LOG_NAME).read_text()
+
+
+def test_close_removes_the_handler(tmp_path: Path) -> None:
+    before = list(logging.getLogger().handlers)
+    setup = logs.configure(tmp_path / "new" / "dir")
+    assert setup.handler in logging.getLogger().handlers
+    setup.close()
+    assert logging.getLogger().handlers == before
+    setup.close()  # idempotent

@@ -1,0 +1,70 @@
+"""server.py: a pre-bound loopback socket, clean start and stop, and a windowed build's
+`sys.stdout = None` does not matter (uvicorn runs with log_config=None)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from director_desktop.server import Server, ServerError
+from director_desktop.settings import build_settings
+from director_desktop.web.app import compose
+
+
+def test_start_and_stop_with_no_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    settings = build_settings(data_dir=tmp_path / "data", log_dir=tmp_path / "logs", environ={})
+    server = Server.bind("127.0.0.1", 0)
+    assert server.port > 0
+    server.start(compose(settings, server.port))
+    try:
+        assert server.running
+        response = httpx.get(
+            f"http://127.0.0.1:{server.port}/health",
+            headers={"Authorization": f"Bearer {settings.token}"},
+            timeout=10,
+        )
+        assert response.json()["status"] == "ok"
+    finally:
+        server.stop()
+    assert not server.running
+    assert "director-server" not in [t.name for t in threading.enumerate()]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{server.port}/", timeout=2)
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    first = Server.bind("127.0.0.1", 0)
+    try:
+        with pytest.raises(ServerError, match="cannot listen"):
+            Server.bind("127.0.0.1", first.port)
+    finally:
+        first.stop()
+
+
+def test_a_failing_startup_is_reported_at_once(tmp_path: Path) -> None:
+    # A data dir that is a file: the store cannot open; the app still serves and says so.
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    settings = build_settings(data_dir=blocked, log_dir=tmp_path / "logs", environ={})
+    server = Server.bind("127.0.0.1", 0)
+    server.start(compose(settings, server.port))
+    try:
+        headers = {"Authorization": f"Bearer {settings.token}"}
+        base = f"http://127.0.0.1:{server.port}"
+        assert httpx.get(f"{base}/config/check", headers=headers).json()["db_configured"] is False
+        assert httpx.get(f"{base}/health", headers=headers).json()["db"] == "error"
+    finally:
+        server.stop()
+
+
+def test_stop_without_start_closes_the_socket() -> None:
+    server = Server.bind("127.0.0.1", 0)
+    server.stop()
+    rebound = Server.bind("127.0.0.1", server.port)  # the port is free again
+    rebound.stop()
