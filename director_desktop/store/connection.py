@@ -32,6 +32,10 @@ SQLITE_CANTOPEN = 14
 SQLITE_NOTADB = 26
 
 
+WAL_AUTOCHECKPOINT_PAGES = 8192  # ~32 MiB
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # what a reset WAL file is truncated back to
+
+
 def connect(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
     """Open `path` in autocommit mode (transactions are explicit) with the pragmas of DESIGN.md."""
     return configure(open_plain(path, busy_timeout=busy_timeout))
@@ -53,6 +57,11 @@ def configure(conn: sqlite3.Connection) -> sqlite3.Connection:
             raise StoreLocked(f"could not switch the database to WAL mode (it stays {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # A checkpoint syncs the file to disk; left to SQLite it happens every 1,000 pages, inside
+        # whichever append crosses the mark (a stall of the chat path). The worker checkpoints when
+        # idle instead; this larger mark is only the safety net of a long burst.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     except BaseException:
         conn.close()
         raise

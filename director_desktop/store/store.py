@@ -127,10 +127,14 @@ class Store:
         finally:
             conn.close()
 
-    def _tidy_on_worker(self) -> None:
-        if self._conn is not None:
-            with transaction(self._conn):
-                search.index_pending(self._conn)
+    def _tidy_on_worker(self, idle: bool) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        with transaction(conn):
+            search.index_pending(conn)
+        if idle:  # nobody is waiting: the moment for the disk sync a checkpoint costs
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def _run(self, job: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
         worker = self._worker

@@ -1,9 +1,10 @@
 """The store's one thread: runs jobs in order, hands results to asyncio futures, tidies when idle.
 
 The thread owns the sqlite3 connection, so SQLite never sees two threads and the event loop never
-blocks on it. When no job has come for `idle_after` seconds after a write, or after
-`batch` writes in a row, it runs the `idle` job (the store indexes new text for search then, in one
-transaction for many messages). Imports nothing from the project.
+blocks on it. When no job has come for `idle_after` seconds after a write (`idle(True)`), or after
+`batch` writes in a row (`idle(False)`), it runs the `idle` job: the store indexes new text for
+search then, in one transaction for many messages, and checkpoints the WAL when truly idle.
+Imports nothing from the project.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Worker:
         self,
         name: str,
         *,
-        idle: Callable[[], None],
+        idle: Callable[[bool], None],
         idle_after: float = 0.2,
         batch: int = 256,
     ) -> None:
@@ -92,7 +93,7 @@ class Worker:
             try:
                 item = self._jobs.get(timeout=self._idle_after if writes else None)
             except queue.Empty:
-                writes = self._tidy()
+                writes = self._tidy(idle=True)
                 continue
             if item is _STOP:
                 return
@@ -105,11 +106,11 @@ class Worker:
                 deliver(True, result)
             writes += write
             if writes >= self._batch:
-                writes = self._tidy()
+                writes = self._tidy(idle=False)
 
-    def _tidy(self) -> int:
+    def _tidy(self, *, idle: bool) -> int:
         try:
-            self._idle()
+            self._idle(idle)
         except Exception:  # never let housekeeping end the thread; the next try may work
             log.exception("store housekeeping failed")
         return 0
