@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from director_desktop.errors import BadHost, BadOrigin, DirectorError, Unauthorized
-from director_desktop.protocol import JSONDict, error_envelope
+from director_desktop.protocol import error_envelope
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -205,11 +205,6 @@ class Guard:
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, error: DirectorError
     ) -> None:
-        if scope["type"] == "websocket":
-            # Closing before accepting answers the upgrade with HTTP 403.
-            await receive()
-            await send({"type": "websocket.close", "code": 1008})
-            return
         body = json.dumps(error_envelope(error)).encode()
         headers = [
             (b"content-type", b"application/json"),
@@ -217,14 +212,16 @@ class Guard:
         ]
         if isinstance(error, Unauthorized):
             headers.append((b"www-authenticate", b"Bearer"))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.http_status,
-                "headers": headers + self._headers,
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        headers += self._headers
+        if scope["type"] == "http":
+            prefix = "http.response"
+        elif "websocket.http.response" in scope.get("extensions", {}):
+            prefix = "websocket.http.response"  # answer the upgrade with our status and envelope
+        else:  # no denial-response extension: closing before accepting answers HTTP 403
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send({"type": f"{prefix}.start", "status": error.http_status, "headers": headers})
+        await send({"type": f"{prefix}.body", "body": body})
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -232,7 +229,3 @@ def _headers(scope: Scope) -> dict[str, str]:
         name.decode("latin-1").lower(): value.decode("latin-1")
         for name, value in scope.get("headers", [])
     }
-
-
-def refusal_body(error: DirectorError) -> JSONDict:
-    return error_envelope(error)

@@ -4,6 +4,8 @@ websocket), and no refusal leaks a path, a traceback or the token."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 import socketio
@@ -114,10 +116,16 @@ def test_polling_handshake_refuses_another_host_and_origin(live: Live) -> None:
 
 def test_websocket_handshake_refuses_another_host_and_origin(live: Live) -> None:
     url = f"ws://127.0.0.1:{live.port}/socket.io/?EIO=4&transport=websocket"
-    for options in ({"host": EVIL_HOST}, {"origin": EVIL_ORIGIN}, {"origin": "null"}):
+    cases = [
+        ({"host": EVIL_HOST}, 400, "bad_host"),
+        ({"origin": EVIL_ORIGIN}, 403, "bad_origin"),
+        ({"origin": "null"}, 403, "bad_origin"),
+    ]
+    for options, status, code in cases:
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
             websocket.create_connection(url, timeout=5, **options)
-        assert refused.value.status_code == 403
+        assert refused.value.status_code == status
+        assert json.loads(refused.value.resp_body)["error"]["code"] == code
     accepted = websocket.create_connection(url, timeout=5, origin=f"http://127.0.0.1:{live.port}")
     accepted.close()
 
