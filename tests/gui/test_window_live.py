@@ -82,3 +82,17 @@ def test_a_screenshot_of_the_window_is_kept(running: App, artifacts_dir: Path) -
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None
     assert len(colours) > 50, "the screenshot is (nearly) blank"
+
+
+def test_the_file_menu_new_session_makes_a_new_session_current(running: App) -> None:
+    window = running.window_id()
+    before = current_session(running)
+    press(running.display, window, "F10")  # GTK opens the menu bar's first menu, File
+    running.display.xdotool("key", "--clearmodifiers", "Down", "Return")  # its first item
+    after = wait_until(
+        "File > New Session to make a new session current",
+        lambda: (s := current_session(running)) and s != before and s,
+        20,
+    )
+    assert after != before
+    running.wait_log("new session from the menu or its accelerator", 5)
