@@ -58,6 +58,10 @@ def unwrap(raw: object) -> Any:
     if not isinstance(raw, str):
         raise PageError(f"no answer from the page ({raw!r})")
     answer = json.loads(raw)
+    if isinstance(answer, str):  # WebView2 hands back the script's value JSON-encoded once more
+        answer = json.loads(answer)
+    if not isinstance(answer, dict):
+        raise PageError(f"unexpected answer from the page ({raw!r})")
     if not answer.get("ok"):
         raise PageError(str(answer.get("error")))
     return answer.get("value")

@@ -56,3 +56,16 @@ def test_dmabuf_renderer_is_disabled_unless_the_user_chose(
     assert "WEBKIT_DISABLE_DMABUF_RENDERER" not in os.environ
     prepare_environment({})
     assert os.environ["WEBKIT_DISABLE_DMABUF_RENDERER"] == "1"
+
+
+def test_page_answers_unwrap_values_and_errors() -> None:
+    from director_desktop.window.page import PageError, unwrap, wrap
+
+    assert wrap("1 + 1;").startswith("JSON.stringify(")
+    assert unwrap('{"ok": true, "value": [1, "a"]}') == [1, "a"]
+    assert unwrap('"{\\"ok\\": true, \\"value\\": 2}"') == 2  # encoded twice (WebView2)
+    assert unwrap('{"ok": true}') is None  # undefined
+    with pytest.raises(PageError, match="ReferenceError"):
+        unwrap('{"ok": false, "error": "ReferenceError: x is not defined"}')
+    with pytest.raises(PageError):
+        unwrap(None)
