@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -404,9 +405,12 @@ async def test_close_is_idempotent_and_use_after_close_raises(data_dir: Path) ->
     store = new_store(data_dir)
     with pytest.raises(StoreClosed):
         await store.list_sessions()  # not opened yet
+    before = set(threading.enumerate())
     store.open()
+    assert [t.name for t in set(threading.enumerate()) - before] == ["director-store"]
     store.close()
     store.close()
+    assert set(threading.enumerate()) - before == set()  # the worker thread is gone
     with pytest.raises(StoreClosed):
         await store.list_sessions()
     with pytest.raises(StoreClosed):
