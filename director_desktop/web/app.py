@@ -19,6 +19,7 @@ from pathlib import Path
 
 import socketio
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from director_desktop.engine.agents import AgentRegistry, default_registry
 from director_desktop.engine.assistant import DEFAULT_PACE, BuiltinAssistant
@@ -91,9 +92,11 @@ def frontend_dir() -> Path:
 class DirectorApp:
     """The ASGI app (guard outermost) plus what its owner may ask of it."""
 
-    def __init__(self, asgi: ASGIApp, state: AppState) -> None:
+    def __init__(self, asgi: ASGIApp, state: AppState, routes: list[tuple[str, set[str]]]) -> None:
         self._asgi = asgi
         self.state = state
+        self.routes = routes
+        """Every HTTP route as (path template, methods): tests walk them all."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)
@@ -172,7 +175,8 @@ def create_app(
         extra_host=None if settings.is_loopback else settings.host,
         on_refused=metrics.error,
     )
-    return DirectorApp(guard, state)
+    routes = [(r.path, set(r.methods or ())) for r in starlette.routes if isinstance(r, Route)]
+    return DirectorApp(guard, state, routes)
 
 
 def _lifespan(state: AppState) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
