@@ -51,19 +51,23 @@ def test_closing_the_window_exits_0_within_3_s_with_an_intact_database(
     ), "the store was not checkpointed and closed"
 
 
-def test_the_window_size_is_remembered_between_launches(
+def test_the_window_size_and_position_are_remembered_between_launches(
     apps: Callable[..., App], tmp_path: Path
 ) -> None:
     app = apps(tmp_path / "data")
     app.wait_log("page ready after")
     window = app.window_id()
     app.display.xdotool("windowsize", "--sync", window, "900", "640")
+    app.display.xdotool("windowmove", "--sync", window, "120", "90")
+    moved = app.display.xdotool("getwindowgeometry", window)
     press(app.display, window, "ctrl+q")
     assert app.wait_exit(10) == 0
     again = apps(tmp_path / "data")
     window = again.window_id()
     geometry = again.display.xdotool("getwindowgeometry", window)
     assert "Geometry: 900x640" in geometry, geometry
+    position = next(line for line in moved.splitlines() if "Position" in line)
+    assert position in geometry, f"moved to {position.strip()}, reopened at {geometry}"
 
 
 def test_a_second_launch_raises_the_first_window_and_exits_0(
