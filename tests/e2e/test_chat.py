@@ -231,3 +231,28 @@ def test_every_control_has_a_name(app: App) -> None:
             break
     assert page.evaluate("document.activeElement.dataset.testid") == "composer"
     app.assert_clean()
+
+
+def test_a_second_window_on_the_same_chat_sees_the_turn_live(app: App) -> None:
+    app.open()
+    page = app.page
+    app.send("first words")
+    page.locator(f"{ASSISTANT}[data-status=success]").wait_for()
+    sid = api(app.server, "GET", "/prefs")["current_session"]
+
+    other = page.context.new_page()
+    other.goto(app.server.page_url)  # reopens current_session
+    other.wait_for_function("() => document.documentElement.dataset.ready === '1'")
+    other.locator("article.message.user", has_text="first words").wait_for()
+
+    app.send("second words")
+    # The other window gets the input and the streamed reply through the session's room.
+    other.locator("article.message.user", has_text="second words").wait_for()
+    other.wait_for_function(
+        "() => document.querySelectorAll("
+        "'article.message.assistant[data-status=success]').length === 2"
+    )
+    assert other.locator("article.message").count() == 4
+    assert api(app.server, "GET", "/prefs")["current_session"] == sid
+    other.close()
+    app.assert_clean()
