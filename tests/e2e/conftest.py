@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Playwright, sync_playwright
 
 from tests.live_server import HeadlessServer, start_headless
 
@@ -126,7 +126,7 @@ class App:
     def wait_streaming(self) -> None:
         self.page.wait_for_function(STREAMING)
 
-    def composer(self):  # type: ignore[no-untyped-def]
+    def composer(self) -> Locator:
         return self.page.get_by_test_id("composer")
 
     def send(self, text: str) -> None:
