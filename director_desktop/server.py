@@ -9,6 +9,7 @@ build has `sys.stdout = None` and uvicorn's default config would write to it. Im
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -29,6 +30,7 @@ ASGIApp = Callable[
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
+DRAIN_TIMEOUT = 1.0
 GRACEFUL_SHUTDOWN = 2  # seconds; a long-polling client otherwise holds shutdown for 15-26 s
 
 
@@ -58,8 +60,10 @@ class _Uvicorn(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
         super().__init__(config)
         self._ready = ready
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
         await super().startup(sockets)
         self._ready.set()
 
@@ -73,6 +77,7 @@ class Server:
         self.host, self.port = sock.getsockname()[:2]
         self._thread: threading.Thread | None = None
         self._uvicorn: _Uvicorn | None = None
+        self._app: ASGIApp | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
 
@@ -99,6 +104,7 @@ class Server:
             ws="auto",  # websockets-sansio where installed; never a silent fall-back to polling
             server_header=False,
         )
+        self._app = app
         self._uvicorn = _Uvicorn(config, self._ready)
         self._thread = threading.Thread(target=self._serve, name="director-server", daemon=True)
         self._thread.start()
@@ -128,6 +134,7 @@ class Server:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Ask uvicorn to finish (graceful for `GRACEFUL_SHUTDOWN` s), then join its thread."""
         if self._uvicorn is not None:
+            self._drain()
             self._uvicorn.should_exit = True
         if self._thread is None:
             self._socket.close()
@@ -138,6 +145,18 @@ class Server:
             self._thread.join(timeout)
         if self._thread.is_alive():
             raise ServerError(f"server thread did not stop within {2 * timeout} s")
+
+    def _drain(self) -> None:
+        """Let the app end its long-lived connections first (`before_shutdown`), so a pending
+        long poll does not hold shutdown for the whole graceful timeout."""
+        drain = getattr(self._app, "before_shutdown", None)
+        loop = self._uvicorn.loop if self._uvicorn is not None else None
+        if drain is None or loop is None or not self.running or loop.is_closed():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=DRAIN_TIMEOUT)
+        except Exception as exc:  # shutdown goes on; uvicorn's graceful timeout still bounds it
+            log.warning("connections not drained: %s", type(exc).__name__)
 
     @property
     def failure(self) -> BaseException | None:

@@ -101,6 +101,12 @@ class DirectorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._asgi(scope, receive, send)
 
+    async def before_shutdown(self) -> None:
+        """Close every Socket.IO connection (server.py calls this before stopping uvicorn): a
+        pending long poll would otherwise hold shutdown for the whole graceful timeout."""
+        await self.state.sio.shutdown()
+        await self.state.sio.eio.disconnect()
+
     def run_active(self) -> bool:
         """A reply is being written (the window asks before closing)."""
         return bool(self.state.handler.running)

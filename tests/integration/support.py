@@ -68,12 +68,18 @@ class ChatClient:
     def _on_connect_error(self, data: Any) -> None:
         self.connect_errors.append(data)
 
-    def connect(self, token: str | None, *, headers: dict[str, str] | None = None) -> None:
+    def connect(
+        self,
+        token: str | None,
+        *,
+        headers: dict[str, str] | None = None,
+        transports: tuple[str, ...] = ("websocket",),
+    ) -> None:
         self.sio.connect(
             self.base_url,
             namespaces=[NS],
             auth=None if token is None else {"token": token},
-            transports=["websocket"],
+            transports=list(transports),
             headers=headers or {},
             wait_timeout=WAIT,
         )
@@ -149,7 +155,11 @@ class ChatClient:
 
     def close(self) -> None:
         if self.sio.connected:
-            self.sio.disconnect()
+            if self.sio.eio.current_transport == "polling":
+                # a polling client's disconnect() waits out its pending long poll (~30 s)
+                self.sio.eio.disconnect(abort=True)
+            else:
+                self.sio.disconnect()
         self.sio.shutdown()
         # When the server ends the connection, python-engineio's client leaves its websocket
         # object's socket open (its read loop exits without closing it, and websocket-client's

@@ -52,6 +52,21 @@ def test_sigint_exits_0_with_a_client_connected(tmp_path: Path) -> None:
         server.kill()
 
 
+def test_sigterm_with_a_long_polling_client_exits_0_within_3_s(tmp_path: Path) -> None:
+    server = start_headless(tmp_path / "data")
+    client = ChatClient(server.base_url)
+    try:
+        client.connect(server.token, transports=("polling",))
+        assert client.call("reconnect", {"session_id": "none-yet"})["error"]["code"] == "not_found"
+        started = time.monotonic()  # the client's next long poll is pending on the server now
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 3
+    finally:
+        client.close()
+        server.kill()
+
+
 def test_a_second_server_on_a_taken_port_fails_clearly(tmp_path: Path) -> None:
     with start_headless(tmp_path / "one") as first:
         taken = ["--port", str(first.port)]
