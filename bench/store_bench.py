@@ -197,9 +197,9 @@ async def atimed(fn: Callable[[], Awaitable[object]], repeat: int) -> Timing:
 
 
 def fmt(seconds: float) -> str:
-    if seconds < 1e-3:
+    if seconds < 0.99995e-3:
         return f"{seconds * 1e6:8.1f} µs"
-    if seconds < 1:
+    if seconds < 0.999995:
         return f"{seconds * 1e3:8.2f} ms"
     return f"{seconds:8.2f} s "
 
