@@ -40,6 +40,8 @@ def open_database(
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # a copied-in file: the chats are the user's alone (WAL/SHM follow it)
     try:
         opened = Opened(_connect_checked(path, busy_timeout))
     except StoreCorrupt as damage:

@@ -60,6 +60,11 @@ def test_open_creates_a_private_dir_and_file_at_the_current_schema(data_dir: Pat
     assert health.recovered_from is None
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((data_dir / "director.sqlite3").stat().st_mode) == 0o600
+    (data_dir / "director.sqlite3").chmod(0o644)  # as if copied in by hand
+    again = new_store(data_dir)
+    again.open()
+    again.close()
+    assert stat.S_IMODE((data_dir / "director.sqlite3").stat().st_mode) == 0o600
     conn = sqlite3.connect(data_dir / "director.sqlite3")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == CURRENT_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
