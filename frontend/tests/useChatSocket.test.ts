@@ -35,6 +35,7 @@ describe('useChatSocket', () => {
   let fake: FakeSocket
   let token: string
   let chat: ReturnType<typeof useChatSocket>
+  let options: Record<string, unknown>
 
   beforeEach(() => {
     fake = new FakeSocket()
@@ -43,9 +44,20 @@ describe('useChatSocket', () => {
       url: 'http://127.0.0.1:1/chat',
       getToken: () => token,
       io: (_url, opts) => {
+        options = opts as Record<string, unknown>
         fake.auth = opts.auth as FakeSocket['auth']
         return fake
       },
+    })
+  })
+
+  it('asks socket.io for endless retries with exponential backoff and jitter', () => {
+    expect(options).toMatchObject({
+      reconnection: true,
+      reconnectionAttempts: Infinity,
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 5000,
+      randomizationFactor: 0.5,
     })
   })
 
