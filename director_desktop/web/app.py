@@ -105,7 +105,8 @@ class DirectorApp:
         """Close every Socket.IO connection (server.py calls this before stopping uvicorn): a
         pending long poll would otherwise hold shutdown for the whole graceful timeout."""
         await self.state.sio.shutdown()
-        await self.state.sio.eio.disconnect()
+        if self.state.sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
+            await self.state.sio.eio.disconnect()
 
     def run_active(self) -> bool:
         """A reply is being written (the window asks before closing)."""

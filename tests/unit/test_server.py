@@ -15,7 +15,9 @@ from director_desktop.settings import build_settings
 from director_desktop.web.app import compose
 
 
-def test_start_and_stop_with_no_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_start_and_stop_with_no_stdout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(sys, "stdout", None)
     monkeypatch.setattr(sys, "stderr", None)
     settings = build_settings(data_dir=tmp_path / "data", log_dir=tmp_path / "logs", environ={})
@@ -33,6 +35,7 @@ def test_start_and_stop_with_no_stdout(tmp_path: Path, monkeypatch: pytest.Monke
     finally:
         server.stop()
     assert not server.running
+    assert [r.message for r in caplog.records if r.name == "director_desktop.server"] == []
     assert "director-server" not in [t.name for t in threading.enumerate()]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{server.port}/", timeout=2)
