@@ -214,8 +214,12 @@ class ChatHandler:
         return [m for m in messages if m.get("msg_id") != msg_id][-HISTORY_LIMIT:]
 
     async def _finish(self, run: Run, output: OutputMessage, error: BaseException | None) -> None:
-        if run.interrupted and error is None:
+        if run.interrupted:
             error = asyncio.CancelledError()
+        elif run.stop_requested and error is not None:
+            # An engine may turn the cancellation into its own error; the user asked to stop.
+            log.info("stopped run ended with %s", type(error).__name__)
+            error = None
         if run.stop_requested and error is None:
             run.outcome = "stopped"
             _settle(output, "not_generated", "Stopped")

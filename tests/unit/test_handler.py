@@ -247,3 +247,36 @@ def test_session_name() -> None:
     assert session_name(chat("x" * 100)) == "x" * 60
     empty = ChatHandler.with_ids(parse_chat_input({"content": [{"type": "image", "image": {}}]}))
     assert session_name(empty) == "New chat"
+
+
+class ConvertingEngine(FailingEngine):
+    """An Engine that turns a cancellation into its own error, as a model binding may."""
+
+    def __init__(self) -> None:
+        super().__init__(RuntimeError("unused"))
+        self.streaming = asyncio.Event()
+
+    async def run(self, turn: Turn) -> None:
+        turn.output.append_text("partial")
+        await turn.output.flush()
+        self.streaming.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("generation aborted by callback") from None
+
+
+def test_stop_wins_over_an_error_the_engine_raises_when_cancelled(tmp_path: Path) -> None:
+    engine = ConvertingEngine()
+
+    async def body(handler: ChatHandler, store: Store, _p: Published, metrics: Metrics) -> None:
+        ack = await handler.submit(chat("go", session_id="s1", conv_id="c1"))
+        await engine.streaming.wait()
+        assert await handler.stop("s1", "c1") is True
+        stored = await store.get_message("s1", ack["output_msg_id"])
+        assert stored is not None
+        assert stored["status"] == "not_generated"
+        assert stored["content"][0]["text"] == "partial"
+        assert metrics.runs["stopped"] == 1
+
+    run_with(tmp_path, body, engine=lambda _store: engine)
