@@ -440,3 +440,17 @@ async def test_new_text_is_indexed_for_search_in_batches_when_the_store_is_idle(
     assert indexed == 5
     assert len(await store.search("topic")) == 10  # 5 names + 5 messages
     store.close()
+
+
+async def test_message_hits_come_newest_first_and_short_words_are_not_prefixes(
+    store: Store,
+) -> None:
+    first = await start_session(store, "s1", "a chat")
+    ids = []
+    for n in range(5):
+        out = output_message("s1", first["conv_id"], f"comet sighting number {n}")
+        ids.append((await store.put_message(out))["msg_id"])
+    hits = await store.search("comet", limit=3)
+    assert [h["msg_id"] for h in hits] == ids[::-1][:3]
+    assert await store.search("co") == []  # two letters: the word "co", not every co… word
+    assert len(await store.search("com")) == 5
