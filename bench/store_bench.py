@@ -205,6 +205,12 @@ def fmt(seconds: float) -> str:
     return f"{seconds:8.2f} s "
 
 
+def ratio(director: float, ours: float) -> str:
+    """How many times faster this store is (below 1: slower), to two significant digits."""
+    times = director / max(ours, 1e-9)
+    return f"{times:.1f}x" if times >= 10 else f"{times:.2g}x"
+
+
 class Bench:
     def __init__(self, root: Path, quick: bool) -> None:
         self.root = root
@@ -323,8 +329,8 @@ class Bench:
         ]
         for name, d, s, target in self.rows:
             lines.append(
-                f"{name:<44} {fmt(d[0]):>12} {fmt(s[0]):>12} {d[0] / s[0]:8.1f}x  "
-                f"{fmt(d[1]):>12} {fmt(s[1]):>12} {d[1] / max(s[1], 1e-9):7.1f}x  {target}"
+                f"{name:<44} {fmt(d[0]):>12} {fmt(s[0]):>12} {ratio(d[0], s[0]):>9}  "
+                f"{fmt(d[1]):>12} {fmt(s[1]):>12} {ratio(d[1], s[1]):>8}  {target}"
             )
         return "\n".join(lines)
 
