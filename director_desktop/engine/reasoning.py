@@ -52,9 +52,13 @@ class Limits:
     max_iterations: int = 6
     """Model calls per turn; the last one is offered no tools."""
     max_tool_result_chars: int = 4000
-    answer_tokens: int = 1024
-    """Tokens reserved for (and asked of) each model answer."""
+    answer_tokens: int = 2048
+    """Tokens asked of each model answer at most (and reserved for it in the context); never
+    more than a quarter of the model's context, so a small context still holds a conversation."""
     overflow_retries: int = 2
+
+    def answer_budget(self, context_length: int) -> int:
+        return max(16, min(self.answer_tokens, context_length // 4))
 
 
 SYSTEM_PROMPT = """You are Director, an assistant that helps the user with their videos and their \
@@ -113,7 +117,9 @@ class ReasoningLoop:
         tools: list[ToolSpec],
     ) -> Finish:
         """One model call, streamed into the answer; retried smaller on a context overflow."""
-        budget = self.provider.context_length - self.limits.answer_tokens
+        budget = self.provider.context_length - self.limits.answer_budget(
+            self.provider.context_length
+        )
         for _attempt in range(self.limits.overflow_retries + 1):
             messages = fit_to_budget(system, history, exchange, tools, budget)
             try:
@@ -136,7 +142,8 @@ class ReasoningLoop:
     ) -> Finish:
         out = turn.output
         separator = "\n\n" if str(out.content[out.text_index(ANSWER)].get("text") or "") else ""
-        stream = self.provider.stream_chat(messages, tools, max_tokens=self.limits.answer_tokens)
+        max_tokens = self.limits.answer_budget(self.provider.context_length)
+        stream = self.provider.stream_chat(messages, tools, max_tokens=max_tokens)
         first = True
         async with contextlib.aclosing(stream):
             async for event in stream:

@@ -174,9 +174,7 @@ async def test_stop_mid_stream_keeps_the_partial_text_and_stops_the_model(
     provider = LlamaCppProvider(gguf["endless"])
     snapshots = Snapshots()
     turn = make_turn("go on forever", snapshots)
-    loop = ReasoningLoop(
-        provider, default_registry(), store, limits=Limits(answer_tokens=100_000 // 25)
-    )
+    loop = ReasoningLoop(provider, default_registry(), store, limits=Limits(answer_tokens=4000))
     task = asyncio.create_task(loop.run(turn))
     try:
         await asyncio.wait_for(snapshots.text_seen.wait(), 30)
