@@ -623,6 +623,16 @@ def print_report(report: dict[str, Any]) -> None:
     say("=" * 100)
     say("Director Desktop /chat benchmark: ours, Director's stack (Flask-SocketIO), Node socket.io")
     say("(definitions of every number: the docstring of bench/chat_bench.py)")
+    machine = report.get("machine", {})
+    if machine:
+        say(
+            f"machine: {machine['cpus']} CPUs, servers pinned to CPU {SERVER_CPU} and the load "
+            f"generator to CPU {CLIENT_CPU}: {machine['pinned']}; 1-minute load average "
+            f"{machine['load_average_before']:.1f} before, {machine['load_average_after']:.1f} "
+            f"after, {report['seconds']:.0f} s. A load average near or above the CPU count means "
+            "other programs shared the cores: latencies then measure the scheduler as much as "
+            "the servers; CPU ms per msg stays meaningful."
+        )
     say("=" * 100)
     latency_rows = [
         ("ack p50 ms", "ack_p50"),
@@ -696,6 +706,10 @@ def print_ratios(report: dict[str, Any]) -> None:
                 "target >= 0.5x",
                 vs_node >= 0.5 if heavy else None,
             )
+    heavy = stream["load"]["100"]
+    for other in ("node", "director"):
+        cpu = ratio(heavy["ours"]["cpu_ms_per_msg"], heavy[other]["cpu_ms_per_msg"])
+        line(f"stream, 100 clients: server CPU per msg, ours / {other}", cpu)
     lost = {
         name: sum(col["lost"] for data in report["variants"].values() for col in runs(data, name))
         for name in ("ours", "ours-assistant", "director", "node")
@@ -741,9 +755,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
     options = Options(quick=args.quick, pinned=pinned)
     started = time.monotonic()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
         report = run(options, Path(tmp))
     report["seconds"] = time.monotonic() - started
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "pinned": pinned,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg()[0],
+    }
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
