@@ -5,8 +5,11 @@ Imports only `errors`.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from director_desktop.errors import InvalidPayload
@@ -31,3 +34,18 @@ def loads(text: str) -> Any:
 
 def now_micros() -> int:
     return time.time_ns() // 1000
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while building rows: JSON values and row dicts cannot form
+    reference cycles, so the collections their allocations trigger find nothing and only walk the
+    heap (a third of the CPU of loading a 100,000-message conversation, 14% of listing 10,000
+    sessions)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

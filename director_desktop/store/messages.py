@@ -6,16 +6,13 @@ Imports `errors`, `protocol` and the store's own `codec` and `sessions`.
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from director_desktop.errors import DuplicateId, InvalidPayload, NotFound
 from director_desktop.protocol import STATUSES, JSONDict, check_id, now_epoch, now_iso
 from director_desktop.store import sessions
-from director_desktop.store.codec import dumps, loads
+from director_desktop.store.codec import dumps, loads, no_cycle_collection
 
 # Each row as the JSON text of the wire message, so a page is decoded by one json call instead of
 # four per row (a 100,000-message conversation loads ~25% faster). The JSON columns hold JSON text
@@ -37,24 +34,10 @@ def _fetch(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> lis
     """The messages `where` selects, in its order, decoded a chunk of rows at a time."""
     cursor = conn.execute(f"{_SELECT_JSON} {where}", params)
     found: list[JSONDict] = []
-    with _no_cycle_collection():
+    with no_cycle_collection():
         while rows := cursor.fetchmany(_CHUNK):
             found += loads("[" + ",".join([text for (text,) in rows]) + "]")
     return found
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while decoding: JSON values cannot form reference cycles,
-    so the collections their allocations trigger find nothing and only walk the heap (a third of
-    the CPU of loading a 100,000-message conversation)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def row_to_message(row: tuple[Any, ...]) -> JSONDict:

@@ -10,7 +10,7 @@ import sqlite3
 
 from director_desktop.errors import InvalidPayload, SessionNotFound
 from director_desktop.protocol import JSONDict, check_id, now_epoch
-from director_desktop.store.codec import dumps, loads, now_micros
+from director_desktop.store.codec import dumps, loads, no_cycle_collection, now_micros
 
 SESSION_COLUMNS = "session_id, name, video_id, collection_id, created_at, updated_at, metadata"
 MAX_NAME = 200
@@ -82,12 +82,13 @@ def insert(
 
 
 def list_all(conn: sqlite3.Connection, limit: int | None) -> list[JSONDict]:
-    rows = conn.execute(
-        f"SELECT {SESSION_COLUMNS} FROM sessions"  # noqa: S608 (constant column list)
-        " ORDER BY updated_at DESC, touched DESC LIMIT ?",
-        (-1 if limit is None else max(limit, 0),),
-    ).fetchall()
-    return [row_to_session(row) for row in rows]
+    with no_cycle_collection():
+        rows = conn.execute(
+            f"SELECT {SESSION_COLUMNS} FROM sessions"  # noqa: S608 (constant column list)
+            " ORDER BY updated_at DESC, touched DESC LIMIT ?",
+            (-1 if limit is None else max(limit, 0),),
+        ).fetchall()
+        return [row_to_session(row) for row in rows]
 
 
 def rename(conn: sqlite3.Connection, session_id: str, name: str) -> JSONDict:
