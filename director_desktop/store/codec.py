@@ -1,4 +1,4 @@
-"""JSON columns: how values become TEXT and back; the microsecond clock that orders sessions.
+"""JSON columns: how values become TEXT and back, decoded in bulk; the clock ordering sessions.
 
 Imports only `errors`.
 """
