@@ -113,10 +113,20 @@ def test_upload_lists_and_chooses_a_model_that_then_answers(app: App, chat_gguf:
     assert "builtin" in listing["providers"]
     assert listing["status"]["provider"] == "builtin"
 
-    chosen = app.request(
-        "PUT", "/config/models/choice", json={"provider": "embedded", "model": job["file"]}
-    )
-    assert chosen.status_code == 200, chosen.text
+    watcher = ChatClient(app.base_url)
+    try:
+        watcher.connect(app.settings.token)
+        chosen = app.request(
+            "PUT", "/config/models/choice", json={"provider": "embedded", "model": job["file"]}
+        )
+        assert chosen.status_code == 200, chosen.text
+        # the Settings view hears when the model has loaded, without polling
+        watcher.wait_event(
+            lambda e: e.get("update") == "models" and e.get("state") == "ready",
+            "update_data models: ready",
+        )
+    finally:
+        watcher.close()
     assert wait_state(app, "ready", "error")["state"] == "ready"
     assert app.request("GET", "/config/check").json()["llm_configured"] is True
 

@@ -220,7 +220,12 @@ class Upload:
             raise DirectorError("the upload is closed", code="import_failed")
         if self.job._cancel.is_set():
             raise DirectorError("the import was cancelled", code="cancelled")
-        await asyncio.to_thread(self._handle.write, chunk)
+        try:
+            await asyncio.to_thread(self._handle.write, chunk)
+        except OSError as exc:  # disk full, folder gone
+            raise DirectorError(
+                f"could not write the model file: {exc.strerror}", code="import_failed"
+            ) from exc
         self.job.done += len(chunk)
 
     async def finish(self) -> ImportJob:
