@@ -160,13 +160,15 @@ def _read_url_line(process: subprocess.Popen[bytes], deadline: float, stderr_pat
     assert process.stdout is not None
     out = bytearray()
     end = time.monotonic() + deadline
+    closed = False
     with selectors.DefaultSelector() as sel:
         sel.register(process.stdout, selectors.EVENT_READ)
         while time.monotonic() < end and b"\n" not in out:
             if not sel.select(timeout=max(0.0, end - time.monotonic())):
                 continue
             chunk = os.read(process.stdout.fileno(), 65536)
-            if not chunk:  # stdout closed: the process is gone
+            if not chunk:  # stdout closed: the process is ending
+                closed = True
                 break
             out.extend(chunk)
     if b"\n" in out:
@@ -174,11 +176,16 @@ def _read_url_line(process: subprocess.Popen[bytes], deadline: float, stderr_pat
         if URL_LINE.match(line):
             return line
         why = f"unexpected first line {line!r}"
+    elif closed:
+        why = "exited before printing its URL line"
+        try:  # stdout closes a moment before the exit code can be read
+            process.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            why = "closed stdout without printing its URL line"
     else:
         why = f"no URL line within {deadline} s"
-    process.poll()
     raise HeadlessStartError(
-        f"{why} (exit code {process.returncode}); stdout: {_tail(bytes(out))}; "
+        f"{why} (exit code {process.poll()}); stdout: {_tail(bytes(out))}; "
         f"stderr: {_tail(stderr_path.read_bytes())}"
     )
 
