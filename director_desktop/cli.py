@@ -71,10 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_from(args)
     if settings.headless:
         return _headless(settings)
-    launcher = _launcher()
-    if launcher is None:
+    try:
+        launcher = importlib.import_module("director_desktop.launcher")
+    except ImportError as exc:  # a build without the window's libraries still serves the UI
+        missing = exc.name or "a library"
         print(
-            "The desktop window is not available in this build; serving headless instead.",
+            f"The desktop window is not available ({missing} cannot be imported); "
+            "serving headless instead.",
             file=sys.stderr,
             flush=True,
         )
@@ -86,15 +89,6 @@ def _headless(settings: Settings) -> int:
     from director_desktop import headless
 
     return headless.run(settings)
-
-
-def _launcher() -> Any:
-    try:
-        return importlib.import_module("director_desktop.launcher")
-    except ModuleNotFoundError as exc:
-        if exc.name != "director_desktop.launcher":
-            raise
-        return None
 
 
 def _factory(launcher: Any) -> Any:

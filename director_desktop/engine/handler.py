@@ -132,7 +132,7 @@ class ChatHandler:
         self._metrics.message("input")
         log.info(
             "input stored",
-            extra={"session_id": chat.session_id, "conv_id": chat.conv_id, "bytes": len(chat.text)},
+            extra={"session_id": chat.session_id, "conv_id": chat.conv_id, "chars": len(chat.text)},
         )
         await self.emit("chat", stored, room_of(chat.session_id))
         if created:
