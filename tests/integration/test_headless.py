@@ -41,12 +41,19 @@ def test_sigint_exits_0_with_a_client_connected(tmp_path: Path) -> None:
     client = ChatClient(server.base_url)
     try:
         client.connect(server.token)
-        ack = client.call("chat", chat_payload("hello"))
+        ack = client.call("chat", chat_payload("my secret plan about zebras"))
         client.final(ack["data"]["output_msg_id"])
         started = time.monotonic()
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(timeout=10) == 0
         assert time.monotonic() - started < 3
+        # the log tells what happened, never what was written, nor the token
+        log_text = (server.log_dir / "director-desktop.log").read_text()
+        assert '"message": "input stored"' in log_text
+        assert ack["data"]["session_id"] in log_text
+        assert "zebras" not in log_text
+        assert "@search_chats" not in log_text
+        assert server.token not in log_text
     finally:
         client.close()
         server.kill()
