@@ -12,7 +12,8 @@ function activeParts(root: Element): string[] {
   const found: string[] = []
   for (const el of root.querySelectorAll('*')) {
     const tag = el.tagName.toLowerCase()
-    if (['script', 'iframe', 'object', 'embed', 'base', 'meta', 'link', 'style', 'form', 'svg', 'math'].includes(tag)) found.push(`<${tag}>`)
+    const appIcon = el.closest('svg.app-icon') !== null // the app's own icons, not rendered content
+    if (!appIcon && ['script', 'iframe', 'object', 'embed', 'base', 'meta', 'link', 'style', 'form', 'svg', 'math'].includes(tag)) found.push(`<${tag}>`)
     for (const attr of el.attributes) {
       const name = attr.name.toLowerCase()
       if (name.startsWith('on')) found.push(`${tag}[${name}]`)

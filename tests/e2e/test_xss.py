@@ -22,11 +22,12 @@ CORPUS: list[str] = json.loads((Path(__file__).parent / "xss_corpus.json").read_
 ACTIVE_PARTS = """() => {
   const found = []
   const risky = ['script', 'iframe', 'object', 'embed', 'base', 'meta', 'form', 'svg', 'math']
-  // Where text from the server is shown; the app's own icons (in icon buttons) are not from it.
+  // Where text from the server is shown; the app's own icons (svg.app-icon) are not from it,
+  // though their attributes are checked like any other element's.
   const shown = '.thread *, [data-testid=sessions] *, [data-testid=search-hits] *, .topbar .title *'
   for (const el of document.querySelectorAll(shown)) {
     const tag = el.tagName.toLowerCase()
-    const icon = el.closest('.icon-btn svg')
+    const icon = el.closest('svg.app-icon')
     if (risky.includes(tag) && !icon) found.push('<' + tag + '>')
     for (const attr of el.attributes) {
       const name = attr.name.toLowerCase()
