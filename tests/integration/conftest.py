@@ -30,8 +30,12 @@ def live_factory(tmp_path: Path) -> Iterator[Callable[..., Live]]:
     children_before = child_pids()
     started: list[Live] = []
 
-    def start(pace: float = 0.0, data_dir: Path | None = None) -> Live:
-        live = start_live(data_dir or tmp_path / f"data{len(started)}", pace=pace)
+    def start(
+        pace: float = 0.0, data_dir: Path | None = None, bundle_dir: Path | None = None
+    ) -> Live:
+        live = start_live(
+            data_dir or tmp_path / f"data{len(started)}", pace=pace, bundle_dir=bundle_dir
+        )
         started.append(live)
         return live
 

@@ -213,14 +213,14 @@ class Live:
         self.server.stop()
 
 
-def start_live(data_dir: Path, *, pace: float = 0.0) -> Live:
+def start_live(data_dir: Path, *, pace: float = 0.0, bundle_dir: Path | None = None) -> Live:
     settings = build_settings(data_dir=data_dir, log_dir=data_dir / "logs", environ={})
     server = Server.bind(settings.host, 0)
     settings = settings.__class__(**{**settings.__dict__, "port": server.port})
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
     agents = default_registry()
     engine = BuiltinAssistant(store, agents, models_dir=settings.models_dir, pace=pace)
-    app = create_app(settings, store, engine, agents=agents)
+    app = create_app(settings, store, engine, agents=agents, bundle_dir=bundle_dir)
     server.start(app)
     base_url = f"http://127.0.0.1:{server.port}"
     return Live(
