@@ -53,11 +53,14 @@ def test_sessions_list_rename_and_delete(live: Live) -> None:
         "metadata",
     }
 
+    count = len(watcher.events)
     renamed = live.http.patch(
         f"/session/{older}", headers=live.headers, json={"name": "  Renamed  "}
     )
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Renamed"
+    wait_until(lambda: len(watcher.events) > count, "update_data after rename")
+    assert watcher.events[-1] == {"event_type": "update_data", "update": "sessions"}
     assert live.get(f"/session/{older}").json()["name"] == "Renamed"
 
     count = len(watcher.events)
@@ -128,8 +131,11 @@ def test_export_and_import(live: Live) -> None:
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert "export me" in markdown.text
 
+    count = len(client.events)
     imported = live.http.post("/session/import", headers=live.headers, content=exported.content)
     assert imported.status_code == 201
+    wait_until(lambda: len(client.events) > count, "update_data after import")
+    assert client.events[-1] == {"event_type": "update_data", "update": "sessions"}
     new_id = imported.json()["session_id"]
     assert new_id != session_id  # the original exists: nothing is overwritten
     original = live.get(f"/session/{session_id}").json()["conversation"]
