@@ -122,6 +122,7 @@ class ChatHandler:
                 session_name=session_name(chat),
                 video_id=chat.video_id,
                 collection_id=chat.collection_id,
+                pending_output=self._output_message(chat, run.output_msg_id),
             )
         except BaseException:
             del self._runs[key]
@@ -174,27 +175,35 @@ class ChatHandler:
             "metadata": {**chat.metadata, "output_msg_id": output_msg_id},
         }
 
+    @staticmethod
+    def _output_message(chat: ChatInput, output_msg_id: str) -> JSONDict:
+        return {
+            "session_id": chat.session_id,
+            "conv_id": chat.conv_id,
+            "msg_id": output_msg_id,
+            "msg_type": "output",
+            "status": "progress",
+            "actions": [],
+            "agents": [],
+            "content": [],
+            "metadata": {},
+        }
+
     # --- the run -------------------------------------------------------------------------------
     async def _drive(self, run: Run, chat: ChatInput, stored_input: JSONDict) -> None:
         assert chat.session_id
         assert chat.conv_id
         output = OutputMessage(
-            {
-                "session_id": chat.session_id,
-                "conv_id": chat.conv_id,
-                "msg_id": run.output_msg_id,
-                "msg_type": "output",
-                "status": "progress",
-                "actions": [],
-                "agents": [],
-                "content": [],
-                "metadata": {},
-            },
+            self._output_message(chat, run.output_msg_id),
             self._commit,
             min_interval=self._stream_interval,
         )
         error: BaseException | None = None
         try:
+            # The reply was stored (still empty) with the input; show it before it changes.
+            pending = await self._store.get_message(chat.session_id, run.output_msg_id)
+            if pending is not None:
+                await self.emit("chat", pending, room_of(chat.session_id))
             output.add_action("Reasoning the message...")
             await output.flush()
             history = await self._history(chat.session_id, chat.msg_id)

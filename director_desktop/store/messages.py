@@ -188,8 +188,10 @@ def add_input(
     session_name: str,
     video_id: str | None,
     collection_id: str | None,
+    pending_output: JSONDict | None = None,
 ) -> tuple[JSONDict, bool, bool]:
-    """Create the session if new and store the input; a re-sent input changes nothing."""
+    """Create the session if new and store the input (and its pending reply, if given);
+    a re-sent input changes nothing."""
     msg = _checked({**message, "msg_type": "input", "status": "success", "actions": []})
     existing = get(conn, msg["session_id"], msg["msg_id"])
     if existing is not None:
@@ -205,7 +207,10 @@ def add_input(
             video_id=video_id,
             collection_id=collection_id,
         )
-    return put(conn, msg), created, False
+    stored = put(conn, msg)
+    if pending_output is not None:
+        put(conn, {**pending_output, "status": "progress"})
+    return stored, created, False
 
 
 def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[JSONDict]:

@@ -188,7 +188,11 @@ class Store:
         session_name: str,
         video_id: str | None = None,
         collection_id: str | None = None,
+        pending_output: JSONDict | None = None,
     ) -> tuple[JSONDict, bool, bool]:
+        """Store an input (creating its session); with `pending_output`, also its reply, still
+        `progress`, in the same transaction: a crash before the run's first snapshot then leaves
+        a reply for the start-up sweep to mark "Interrupted", never an unanswered input."""
         return await self._write(
             lambda conn: messages.add_input(
                 conn,
@@ -196,6 +200,7 @@ class Store:
                 session_name=session_name,
                 video_id=video_id,
                 collection_id=collection_id,
+                pending_output=pending_output,
             )
         )
 

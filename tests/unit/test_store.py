@@ -406,6 +406,32 @@ async def test_crash_sweep_marks_outputs_in_progress_interrupted(data_dir: Path)
     store.close()
 
 
+async def test_an_input_stored_with_its_pending_reply_is_never_left_unanswered(
+    data_dir: Path,
+) -> None:
+    store = new_store(data_dir)
+    store.open()
+    message = input_message("s1", "hello")
+    pending = {**output_message("s1", message["conv_id"], "", status="progress"), "content": []}
+    stored, created, _ = await store.add_input(
+        message, session_name="hello", pending_output=pending
+    )
+    assert created
+    reply = await store.get_message("s1", pending["msg_id"])
+    assert reply is not None
+    assert reply["status"] == "progress"
+    assert reply["metadata"]["seq"] == stored["metadata"]["seq"] + 1  # the same transaction
+    store.close()  # the process dies before the run stores anything
+
+    store = new_store(data_dir)
+    assert store.open().swept == 1
+    swept = await store.get_message("s1", pending["msg_id"])
+    assert swept is not None
+    assert swept["status"] == "error"
+    assert swept["content"][0]["status_message"] == "Interrupted"
+    store.close()
+
+
 async def test_close_is_idempotent_and_use_after_close_raises(data_dir: Path) -> None:
     store = new_store(data_dir)
     with pytest.raises(StoreClosed):
