@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import multiprocessing
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,6 +68,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # First of all: in a frozen build a multiprocessing child re-runs this entry point, and must
+    # turn into the child here instead of starting a second app.
+    multiprocessing.freeze_support()
     args = parser().parse_args(argv)
     settings = settings_from(args)
     if settings.headless:
