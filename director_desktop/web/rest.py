@@ -7,10 +7,13 @@ engine (via AppState), store errors, protocol.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_JSON_BODY = 2 * 1024 * 1024  # /prefs allows 1 MiB serialized; leave room for escaping
 MAX_IMPORT_BODY = 64 * 1024 * 1024
+MAX_DIRECTOR_DB = 512 * 1024 * 1024
 MAX_PAGE = 1000
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
@@ -47,6 +51,7 @@ def routes(state: AppState) -> list[BaseRoute]:
         Route("/prefs", api.patch_prefs, methods=["PATCH"]),
         Route("/session", api.list_sessions, methods=["GET"]),
         Route("/session/import", api.import_session, methods=["POST"]),
+        Route("/session/import/director", api.import_director_db, methods=["POST"]),
         Route("/session/{session_id}", api.get_session, methods=["GET"]),
         Route("/session/{session_id}", api.rename_session, methods=["PATCH"]),
         Route("/session/{session_id}", api.delete_session, methods=["DELETE"]),
@@ -217,6 +222,39 @@ class Api:
         session_id = await self.store.import_session(data)
         await self.state.broadcast_update("sessions")
         return JSONResponse({"session_id": session_id}, status_code=201)
+
+    async def import_director_db(self, request: Request) -> Response:
+        """A VideoDB Director `director.db` sent as the raw body: written to a temp file in the
+        data dir (SQLite reads files, not streams), imported, and deleted whatever happens."""
+        data_dir = self.state.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".director-import-", suffix=".db", dir=data_dir)
+        path = Path(name)
+        try:
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_DIRECTOR_DB:
+                        raise TooLarge(
+                            f"a Director database may be at most {MAX_DIRECTOR_DB} bytes"
+                        )
+                    out.write(chunk)
+            if size == 0:
+                raise InvalidPayload("the request body is empty: send the director.db file")
+            try:
+                session_ids = await self.store.import_director_db(path)
+            except InvalidPayload as error:
+                # The store names the temp file; the user only needs to know what it was not.
+                raise InvalidPayload(
+                    "the file is not a VideoDB Director database (director.db)",
+                    code="not_director_db",
+                ) from error
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        await self.state.broadcast_update("sessions")
+        return JSONResponse({"session_ids": session_ids}, status_code=201)
 
     # --- search and prefs ----------------------------------------------------------------------
     async def search(self, request: Request) -> Response:
