@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 TIER_TOOLS: dict[str, list[str]] = {
     "e2e": ["chromium"],
     "gui": ["Xvfb", "xdotool", "import", "openbox", "xprop", "xwininfo"],
-    "frozen": ["Xvfb", "xdotool"],
+    "frozen": ["Xvfb", "xdotool", "pyinstaller", "dpkg-deb", "fakeroot"],
 }
 
 
@@ -28,7 +29,13 @@ test_all.__test__ = False  # type: ignore[attr-defined]
 
 
 def missing_tools(tier: str) -> list[str]:
-    return [tool for tool in TIER_TOOLS.get(tier, []) if shutil.which(tool) is None]
+    # The venv's own tools (pyinstaller) count even when .venv/bin is not on PATH.
+    venv_bin = str(Path(sys.executable).parent)
+    return [
+        tool
+        for tool in TIER_TOOLS.get(tier, [])
+        if shutil.which(tool) is None and shutil.which(tool, path=venv_bin) is None
+    ]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,7 @@
 # Turns the PyInstaller onedir (dist/director-desktop/) into dist/director-desktop_<version>_amd64.deb:
 # the app under /opt/director-desktop, /usr/bin/director-desktop (a symlink; the bootloader finds
 # its _internal/ through /proc/self/exe), the .desktop entry and hicolor icons under /usr/share.
-# The version is the one frozen into the bundle (its director_desktop-<v>.dist-info).
+# The version is the one frozen into the bundle (its package metadata).
 #   build/linux/build-deb.sh [ONEDIR] [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,10 +15,12 @@ icons="$root/build/icons"
   echo "build-deb: no onedir at $onedir; run: pyinstaller director.spec --distpath dist --workpath .pyinstaller" >&2
   exit 1
 }
-dist_info=$(find "$onedir/_internal" -maxdepth 1 -name 'director_desktop-*.dist-info' -print -quit)
-[ -n "$dist_info" ] || { echo "build-deb: $onedir carries no director_desktop metadata" >&2; exit 1; }
-version=$(basename "$dist_info" .dist-info)
-version=${version#director_desktop-}
+# copy_metadata() bundles a .dist-info (installed) or an .egg-info (editable install).
+metadata=$(find "$onedir/_internal" -maxdepth 2 -path '*/director_desktop*-info/*' \
+  \( -name METADATA -o -name PKG-INFO \) -print -quit)
+[ -n "$metadata" ] || { echo "build-deb: $onedir carries no director_desktop metadata" >&2; exit 1; }
+version=$(sed -n 's/^Version: *//p' "$metadata" | head -n1)
+[ -n "$version" ] || { echo "build-deb: no Version in $metadata" >&2; exit 1; }
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -44,6 +46,7 @@ install -m 755 "$here/debian/postinst" "$here/debian/postrm" "$pkg/DEBIAN/"
 
 mkdir -p "$outdir"
 deb="$outdir/director-desktop_${version}_amd64.deb"
-# xz at -6: the bundle is mostly shared libraries, which xz packs a third smaller than gzip.
-fakeroot dpkg-deb -Zxz -z6 --build "$pkg" "$deb" >&2
+# zstd -9: 69 MB in ~5 s of CPU for a 168 MiB bundle, where xz -6 makes 57 MB in ~105 s. Every
+# dpkg that can satisfy Depends (WebKitGTK 4.1: Debian 12, Ubuntu 22.04 and later) reads zstd.
+fakeroot dpkg-deb -Zzstd -z9 --build "$pkg" "$deb" >&2
 echo "$deb"

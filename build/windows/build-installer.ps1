@@ -15,10 +15,11 @@ if (-not $SkipFreeze) {
 $Exe = "dist\director-desktop\director-desktop.exe"
 if (-not (Test-Path $Exe)) { throw "no onedir at dist\director-desktop; run pyinstaller director.spec first" }
 
-$DistInfo = Get-ChildItem "dist\director-desktop\_internal" -Directory -Filter "director_desktop-*.dist-info" |
+# copy_metadata() bundles a .dist-info (installed) or an .egg-info (editable install).
+$Metadata = Get-ChildItem "dist\director-desktop\_internal\director_desktop*-info" -File -Include METADATA, PKG-INFO -Recurse |
     Select-Object -First 1
-if (-not $DistInfo) { throw "the onedir carries no director_desktop metadata" }
-$Version = $DistInfo.Name -replace '^director_desktop-', '' -replace '\.dist-info$', ''
+if (-not $Metadata) { throw "the onedir carries no director_desktop metadata" }
+$Version = (Select-String -Path $Metadata.FullName -Pattern '^Version: *(.+)$' | Select-Object -First 1).Matches[0].Groups[1].Value.Trim()
 
 function Invoke-Sign([string]$Path) {
     if (-not $env:WINDOWS_CERT_FILE) { return }
