@@ -19,6 +19,10 @@ Servers (each its own subprocess on a free loopback port, with a fresh data dir)
   number of snapshots per turn is whatever the throttle lets through (printed).
 - ``director``: Director's stack, ``bench/baselines/director_stack.py`` (Flask + Flask-SocketIO,
   threading mode, a new sqlite3 connection per operation, default journal mode).
+- ``director-nodelay``: the same with TCP_NODELAY set on each connection (reply variant only).
+  Director does not set it, and Werkzeug's websocket writes small frames: Nagle's algorithm then
+  holds a frame until the client's delayed ACK (~40 ms on Linux). That delay is part of
+  Director's stack as it runs; this column shows what the stack costs without it.
 - ``node``: the reference, ``bench/baselines/node/server.js`` (socket.io 4 + better-sqlite3 12,
   one connection, WAL).
 
@@ -26,7 +30,8 @@ The work per message (one "turn"), identical for ``ours``, ``director`` and ``no
 input, emit it to the session's room, ack, then U output snapshots, each stored (taking the
 session's next ``seq``) and then emitted to the room: first ``progress`` with the action
 "Reasoning the message...", then U-2 updates that each append a piece of text, then the final
-snapshot with status ``success``. Variants: **reply** U=2 (a progress snapshot and the answer,
+snapshot with status ``success`` (ours adds one snapshot of its own before these: the pending
+reply, see "chat events per turn" below). Variants: **reply** U=2 (a progress snapshot and the answer,
 as Director's handler does) and **stream** U=22 (20 streamed updates between them).
 
 The load generator is Node (``bench/baselines/node/loadgen.js``, socket.io-client 4 over
@@ -52,10 +57,13 @@ What each printed number means:
   /proc/<pid>/stat) during the load phase, divided by the messages delivered. Unlike msgs/s it
   hardly moves when other programs share the machine: it is what one message costs the server.
 - **lost**: snapshots the clients never received. Every stored change carries the session's
-  ``metadata.seq`` 1, 2, 3...; lost = turns started x (1+U) - distinct seq values received
-  (for ``ours-assistant``, whose count per turn varies: gaps below the highest seq seen plus
-  turns whose final snapshot never came within the turn timeout). **late** = turns that did not
-  finish within the timeout; **dup** = seq values received twice.
+  ``metadata.seq`` 1, 2, 3..., and a client's turns run one after another, so a missing snapshot
+  of a finished turn leaves a gap below that turn's final seq: lost = gaps below the highest seq
+  a client saw, plus one for each turn whose final snapshot never came within the turn timeout
+  (30 s; those are also counted as **late**). **dup** = seq values received twice.
+- **chat events per turn**: ``chat`` events a client received per turn (1 input + the outputs).
+  Ours is one more than the baselines': the handler stores the empty pending reply with the
+  input (crash safety) and emits it, so per turn it stores and emits one snapshot more.
 - **RSS**: VmRSS of the server process from /proc/<pid>/status, idle with no client and with N
   idle ``/chat`` connections (1,000; 200 with --quick). ``ours`` here is the shipped headless app.
 
@@ -289,10 +297,11 @@ def start_server(name: str, updates: int, workdir: Path) -> ServerProcess:
         return spawn(name, args, workdir, token, URL_LINE)
     if name == "ours-assistant":
         return start_shipped(workdir)
-    if name == "director":
+    if name in ("director", "director-nodelay"):
         script = BASELINES / "director_stack.py"
         args = [sys.executable, str(script), "--db", str(workdir / "director.db")]
-        return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
+        args += ["--updates", str(updates), *(["--nodelay"] if name == "director-nodelay" else [])]
+        return spawn(name, args, workdir, token, READY_LINE)
     if name == "node":
         args = ["node", str(NODE_DIR / "server.js"), "--db", str(workdir / "node.db")]
         return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
@@ -401,11 +410,6 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def per_turn(server: str, updates: int) -> int:
-    """Snapshots a turn emits (1 input + U outputs), or 0 where it varies."""
-    return 0 if server == "ours-assistant" else 1 + updates
-
-
 def latency_round(server: ServerProcess, updates: int, options: Options) -> dict[str, Any]:
     # Director's stack needs ~0.5 s per streamed turn: fewer turns keep the run under 15 minutes.
     turns = options.latency_turns if updates <= 2 else options.latency_turns // 3
@@ -417,8 +421,6 @@ def latency_round(server: ServerProcess, updates: int, options: Options) -> dict
         str(turns),
         "--warmup",
         "20",
-        "--per-turn",
-        str(per_turn(server.name, updates)),
         timeout=120 + turns,
     )
 
@@ -454,8 +456,6 @@ def measure_load(
         str(clients),
         "--duration",
         str(options.duration),
-        "--per-turn",
-        str(per_turn(server.name, updates)),
         "--turn-timeout",
         "30",
         timeout=options.duration + 120,
@@ -563,7 +563,7 @@ def say(text: str = "") -> None:
 def run(options: Options, workdir: Path) -> dict[str, Any]:
     report: dict[str, Any] = {"options": dataclasses.asdict(options), "variants": {}}
     plans = (
-        ("reply", 2, ("ours", "ours-assistant", "director", "node")),
+        ("reply", 2, ("ours", "ours-assistant", "director", "director-nodelay", "node")),
         ("stream", 22, ("ours", "director", "node")),
     )
     for variant, updates, names in plans:
@@ -685,6 +685,10 @@ def print_ratios(report: dict[str, Any]) -> None:
     line("round trip p50, ours / node (reply)", p50, "target <= 1.5x", p50 <= 1.5)
     p50 = ratio(director["turn_p50"], ours["turn_p50"])
     line("round trip p50, director / ours (reply)", p50, "target >= 4x", p50 >= 4)
+    if "director-nodelay" in reply["latency"]:
+        nodelay = reply["latency"]["director-nodelay"]
+        p50 = ratio(nodelay["turn_p50"], ours["turn_p50"])
+        line("round trip p50, director-nodelay / ours (reply)", p50, "same target >= 4x", p50 >= 4)
     line("round trip p99, ours / node (reply)", ratio(ours["turn_p99"], node["turn_p99"]))
     line("round trip p99, director / ours (reply)", ratio(director["turn_p99"], ours["turn_p99"]))
     for variant, data in (("stream", stream), ("reply", reply)):
@@ -710,9 +714,11 @@ def print_ratios(report: dict[str, Any]) -> None:
     for other in ("node", "director"):
         cpu = ratio(heavy["ours"]["cpu_ms_per_msg"], heavy[other]["cpu_ms_per_msg"])
         line(f"stream, 100 clients: server CPU per msg, ours / {other}", cpu)
+        turns = ratio(heavy["ours"]["turns_per_s"], heavy[other]["turns_per_s"])
+        line(f"stream, 100 clients: turns/s, ours / {other}", turns)
     lost = {
         name: sum(col["lost"] for data in report["variants"].values() for col in runs(data, name))
-        for name in ("ours", "ours-assistant", "director", "node")
+        for name in ("ours", "ours-assistant", "director", "director-nodelay", "node")
     }
     mark = "met" if lost["ours"] + lost["ours-assistant"] == 0 else "MISSED"
     say(f"  lost messages, all runs: {lost}  (target 0 for ours: {mark})")

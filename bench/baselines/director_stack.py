@@ -34,6 +34,7 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO, join_room  # type: ignore[import-untyped]
+from werkzeug.serving import WSGIRequestHandler
 
 REPLY = (
     "Here is a reply of a comparable size, streamed a few words at a time so that "
@@ -192,6 +193,12 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--updates", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--nodelay",
+        action="store_true",
+        help="set TCP_NODELAY on every connection (Director does not; without it Nagle's "
+        "algorithm and the client's delayed ACK hold small websocket frames ~40 ms)",
+    )
     args = parser.parse_args()
     if args.updates < 2:
         parser.error("--updates must be at least 2")
@@ -210,7 +217,16 @@ def main() -> None:
 
     threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
     threading.Thread(target=announce, args=(port,), daemon=True).start()
-    sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False)
+    extra: dict[str, Any] = {"request_handler": NoDelayHandler} if args.nodelay else {}
+    sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, log_output=False, **extra)
+
+
+class NoDelayHandler(WSGIRequestHandler):
+    """Werkzeug's handler with Nagle's algorithm off, as Node's ws and uvicorn have it."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@
 // the ack and the turn's final output snapshot (msg_type "output", status not "progress").
 // Each client has its own session; its turns run one after another (closed loop), each with a
 // new conv_id. Times, from the emit: ack, first output snapshot, final output snapshot.
-// Lost: every snapshot carries the session's metadata.seq (1, 2, 3... per session); a missing
+// Lost (the bench uses the first rule): every snapshot carries the session's metadata.seq (1, 2, 3... per session); a missing
 // seq value is a lost message. With --per-turn K (1 input + K-1 outputs known in advance) the
 // expected count is turns x K; otherwise gaps below the highest seq seen, plus any turn whose
 // final snapshot never came.
