@@ -31,8 +31,8 @@ input, emit it to the session's room, ack, then U output snapshots, each stored 
 session's next ``seq``) and then emitted to the room: first ``progress`` with the action
 "Reasoning the message...", then U-2 updates that each append a piece of text, then the final
 snapshot with status ``success`` (ours adds one snapshot of its own before these: the pending
-reply, see "chat events per turn" below). Variants: **reply** U=2 (a progress snapshot and the answer,
-as Director's handler does) and **stream** U=22 (20 streamed updates between them).
+reply, see "chat events per turn" below). Variants: **reply** U=2 (a progress snapshot and the
+answer, as Director's handler does) and **stream** U=22 (20 streamed updates between them).
 
 The load generator is Node (``bench/baselines/node/loadgen.js``, socket.io-client 4 over
 websocket, the client the app's page uses): on 2 shared cores a python-socketio client costs
