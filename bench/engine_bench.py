@@ -13,8 +13,9 @@ on both sides:
 - ``small``: 512-wide, 8 layers (~40 MB in F16): closer to the pace of a real local model.
 
 **direct**: `xllamacpp.Server(...).handle_chat_completions(request, callback)` streaming on a
-thread, in this process, with exactly the messages and tools the app sends (the reasoning loop's
-system prompt and agent tools), timed from the call: first token and last token.
+thread, in a worker process of its own (this script with `--direct-worker`), with exactly the
+messages and tools the app sends (the reasoning loop's system prompt and agent tools), timed
+from the call: first token and last token.
 
 **app**: the shipped app, `python -m director_desktop --headless` (tests/live_server.py) with the
 model chosen in its settings.json, driven by a python-socketio client over a websocket: `chat`
@@ -32,12 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,42 @@ def direct_turn(server: Any, tokens: int) -> Timing:
         chars[0],
         count[0],
     )
+
+
+class DirectWorker:
+    """xllamacpp called directly, in a process of its own with nothing else in it (no client
+    threads), driven turn by turn over stdin/stdout so its turns interleave with the app's."""
+
+    def __init__(self, model: Path, tokens: int) -> None:
+        command = [sys.executable, __file__, "--direct-worker", str(model), str(tokens)]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdin is not None
+        self._out, self._in = self.process.stdout, self.process.stdin
+        if self._out.readline().strip() != "ready":
+            raise RuntimeError("the direct worker did not start")
+
+    def turn(self) -> Timing:
+        self._in.write("go\n")
+        self._in.flush()
+        line = self._out.readline()
+        if not line:
+            raise RuntimeError("the direct worker died")
+        return Timing(**json.loads(line))
+
+    def close(self) -> None:
+        self._in.close()
+        self.process.wait(timeout=30)
+
+
+def direct_worker(model: str, tokens: int) -> int:
+    server = direct_server(Path(model))
+    print("ready", flush=True)
+    for _line in sys.stdin:
+        print(json.dumps(asdict(direct_turn(server, tokens))), flush=True)
+    return 0
 
 
 class AppClient:
@@ -229,21 +267,21 @@ def bench(size: str, turns: int, tokens: int, workdir: Path) -> dict[str, Any]:
     workdir.mkdir(parents=True)
     model = workdir / f"{size}.gguf"
     write_model(str(model), eos_bias=-30.0, **SIZES[size])  # type: ignore[arg-type]
-    server = direct_server(model)
+    worker = DirectWorker(model, tokens)
     app = start_app(workdir / "app", model)
     client = AppClient(app)
     try:
-        direct_turn(server, tokens)  # warm-up
+        worker.turn()  # warm-up
         client.turn()
         direct: list[Timing] = []
         through_app: list[Timing] = []
         for _ in range(turns):  # interleaved, so drift in machine load hits both sides alike
-            direct.append(direct_turn(server, tokens))
+            direct.append(worker.turn())
             through_app.append(client.turn())
     finally:
         client.close()
         app.stop()
-        del server
+        worker.close()
     per_char = statistics.median(t.tokens / t.chars for t in direct if t.tokens and t.chars)
     direct_rate = tokens_per_second(direct, per_char)
     app_rate = tokens_per_second(through_app, per_char)
@@ -267,6 +305,9 @@ def bench(size: str, turns: int, tokens: int, workdir: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--direct-worker"]:
+        return direct_worker(argv[1], int(argv[2]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=5)
     parser.add_argument("--size", choices=[*SIZES, "both"], default="both")
