@@ -6,7 +6,7 @@ import './styles.css'
 declare global {
   interface Window {
     /** Called by the desktop shell's native menu (window.py). */
-    director?: { newSession(): void }
+    director?: { newSession(): void; openSettings(): void }
   }
 }
 

@@ -82,9 +82,17 @@ export const useChatStore = defineStore('chat', () => {
     for (const [sid, text] of Object.entries(p.drafts ?? {})) if (sid !== currentId.value) drafts.value[sid] = text
   }
 
+  /** Other stores (Settings) hear the `update_data` events they care about through here. */
+  const updateListeners = new Set<(event: UpdateEvent) => void>()
+  function onUpdates(listener: (event: UpdateEvent) => void): () => void {
+    updateListeners.add(listener)
+    return () => updateListeners.delete(listener)
+  }
+
   function onUpdate(event: UpdateEvent): void {
     if (event.update === 'sessions') void refreshSessions()
     else if (event.update === 'prefs') void refreshPrefs()
+    for (const listener of updateListeners) listener(event)
   }
 
   function remember(sid: string): void {
@@ -213,6 +221,6 @@ export const useChatStore = defineStore('chat', () => {
     sessions, agents, prefs, drafts, currentId, hits, highlight, loadingOlder, composerFocus, ready,
     log, messages, running, linkStatus, currentSession, link,
     start, newSession, openSession, loadOlder, send, stop, setDraft, rename, remove, search, setTheme,
-    refreshSessions,
+    refreshSessions, onUpdates, authToken: () => token,
   }
 })

@@ -1,0 +1,198 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { useSettingsStore } from '../src/stores/settings'
+
+/** A stand-in for XMLHttpRequest: the test plays the browser's upload events and the answer. */
+class FakeXhr {
+  static last: FakeXhr | undefined
+  method = ''
+  url = ''
+  headers: Record<string, string> = {}
+  body: unknown
+  status = 0
+  statusText = ''
+  responseText = ''
+  responseType = ''
+  upload: { onprogress?: (e: { loaded: number; total: number; lengthComputable: boolean }) => void } = {}
+  onload?: () => void
+  onerror?: () => void
+  onabort?: () => void
+  constructor() {
+    FakeXhr.last = this
+  }
+  open(method: string, url: string): void {
+    this.method = method
+    this.url = url
+  }
+  setRequestHeader(k: string, v: string): void {
+    this.headers[k] = v
+  }
+  send(body: unknown): void {
+    this.body = body
+  }
+  abort(): void {
+    this.onabort?.()
+  }
+  progress(loaded: number, total: number): void {
+    this.upload.onprogress?.({ loaded, total, lengthComputable: true })
+  }
+  answer(status: number, data: unknown): void {
+    this.status = status
+    this.responseText = JSON.stringify(data)
+    this.onload?.()
+  }
+}
+
+const listing = {
+  providers: ['builtin', 'embedded', 'openai'],
+  models_dir: '/data/models',
+  models: [{ file: 'tiny.gguf', size: 473000, context_length: 4096, error: null }],
+  status: { provider: 'builtin', model: null, state: 'ready', error: null, progress: null, context_length: null, llm_configured: true, config: {}, has_api_key: false, detected: [] },
+}
+
+function json(data: unknown, status = 200): Response {
+  return new Response(JSON.stringify(data), { status, headers: { 'content-type': 'application/json' } })
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0))
+
+describe('the Settings store', () => {
+  let calls: { method: string; url: string; body?: string }[]
+  let answers: ((url: string, method: string) => Response | undefined)[]
+
+  beforeEach(() => {
+    setActivePinia(createPinia())
+    calls = []
+    answers = []
+    vi.stubGlobal('XMLHttpRequest', FakeXhr)
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
+      const method = init.method ?? 'GET'
+      calls.push({ method, url, body: init.body as string | undefined })
+      for (const a of answers) {
+        const r = a(url, method)
+        if (r) return r
+      }
+      if (url === '/config/models') return json(listing)
+      return json({ ok: false, error: { code: 'not_found', message: 'no route in this test' } }, 404)
+    })
+  })
+  afterEach(() => {
+    vi.unstubAllGlobals()
+    vi.useRealTimers()
+    delete window.directorDesktop
+  })
+
+  it('uploads with byte progress, then checking, then lists the model', async () => {
+    const s = useSettingsStore()
+    const file = new File([new Uint8Array(2000)], 'My Model.gguf')
+    const done = s.uploadModel(file)
+    const xhr = FakeXhr.last!
+    expect(xhr.method).toBe('POST')
+    expect(xhr.url).toBe('/config/models/upload?name=My%20Model.gguf')
+    expect(xhr.headers['Authorization']).toMatch(/^Bearer /)
+    expect(xhr.body).toBe(file)
+    expect(s.taskViews[0].view).toMatchObject({ label: 'Uploading My Model.gguf', value: 0 })
+    xhr.progress(1000, 2000)
+    expect(s.taskViews[0].view.value).toBe(0.5)
+    xhr.progress(2000, 2000)
+    expect(s.taskViews[0].view).toMatchObject({ label: 'Checking My Model.gguf…', value: null })
+    xhr.answer(201, { id: 'j1', file: 'My Model.gguf', method: 'upload', bytes: 2000, total: 2000, progress: 1, state: 'done', error: null })
+    await done
+    expect(s.tasks[0].phase).toBe('done')
+    expect(s.models.map((m) => m.file)).toEqual(['tiny.gguf'])
+    expect(calls.map((c) => c.url)).toEqual(['/config/models'])
+  })
+
+  it('shows a refused upload with its code and the user’s file name', async () => {
+    const s = useSettingsStore()
+    const done = s.uploadModel(new File([new Uint8Array(10)], 'cut.gguf'))
+    FakeXhr.last!.answer(400, { ok: false, error: { code: 'model_corrupt', message: '.upload-5156bd74.part: the model file is truncated' } })
+    await done
+    expect(s.tasks[0]).toMatchObject({ phase: 'error', error: { code: 'model_corrupt', message: 'cut.gguf: the model file is truncated' } })
+    expect(s.taskViews[0].view).toMatchObject({ tone: 'error', label: 'Could not import cut.gguf' })
+  })
+
+  it('refuses a name that is not .gguf without sending it', async () => {
+    FakeXhr.last = undefined
+    const s = useSettingsStore()
+    await s.uploadModel(new File(['x'], 'notes.txt'))
+    expect(FakeXhr.last).toBeUndefined()
+    expect(s.tasks[0].error?.code).toBe('not_gguf')
+  })
+
+  it('a cancelled upload is marked cancelled', async () => {
+    const s = useSettingsStore()
+    const done = s.uploadModel(new File([new Uint8Array(10)], 'big.gguf'))
+    await s.cancel(s.tasks[0].key)
+    await done
+    expect(s.tasks[0].error?.code).toBe('cancelled')
+    expect(s.taskViews[0].view.tone).toBe('info')
+  })
+
+  it('the native dialog path is copied by the server and polled until done', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    window.directorDesktop = { chooseFiles: vi.fn(async () => ['/home/me/Models/qwen.gguf']) }
+    const polls = [
+      { bytes: 500, state: 'running' },
+      { bytes: 1000, state: 'done' },
+    ]
+    answers.push((url, method) => {
+      const job = { id: 'j9', file: 'qwen.gguf', method: 'copy', total: 1000, error: null }
+      if (url === '/config/models/import' && method === 'POST') return json({ ...job, bytes: 0, progress: 0, state: 'running' }, 202)
+      if (url === '/config/models/imports/j9') return json({ ...job, ...polls.shift() })
+      return undefined
+    })
+    const s = useSettingsStore()
+    expect(s.nativeDialog).toBe(true)
+    await s.importWithDialog()
+    expect(window.directorDesktop.chooseFiles).toHaveBeenCalledWith({ multiple: true, file_types: ['GGUF models (*.gguf)'] })
+    expect(JSON.parse(calls[0].body!)).toEqual({ path: '/home/me/Models/qwen.gguf', link: false })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(s.taskViews[0].view).toMatchObject({ label: 'Copying qwen.gguf', value: 0.5 })
+    await vi.advanceTimersByTimeAsync(300)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(s.tasks[0].phase).toBe('done')
+    expect(calls.filter((c) => c.url === '/config/models/imports/j9')).toHaveLength(2)
+    expect(calls.at(-1)!.url).toBe('/config/models')
+  })
+
+  it('reports a Director import and a refused file', async () => {
+    const s = useSettingsStore()
+    let done = s.importData('director', new File([new Uint8Array(100)], 'director.db'))
+    let xhr = FakeXhr.last!
+    expect(xhr.url).toBe('/session/import/director')
+    xhr.progress(50, 100)
+    expect(s.dataView?.value).toBe(0.5)
+    xhr.answer(201, { session_ids: ['new', 'mid', 'old'] })
+    await done
+    expect(s.dataResult).toEqual({ tone: 'ok', text: 'Imported 3 chats from Director.', sessionId: 'new' })
+    expect(s.dataTask).toBeNull()
+
+    done = s.importData('director', new File(['hello'], 'notes.db'))
+    xhr = FakeXhr.last!
+    xhr.answer(400, { ok: false, error: { code: 'not_director_db', message: 'the file is not a VideoDB Director database (director.db)' } })
+    await done
+    expect(s.dataResult).toMatchObject({ tone: 'error', text: 'Could not import notes.db: the file is not a VideoDB Director database (director.db)' })
+  })
+
+  it('imports one chat export as JSON', async () => {
+    const s = useSettingsStore()
+    const done = s.importData('chat', new File(['{}'], 'chat.json'))
+    const xhr = FakeXhr.last!
+    expect(xhr.url).toBe('/session/import')
+    expect(xhr.headers['Content-Type']).toBe('application/json')
+    xhr.answer(201, { session_id: 's1' })
+    await done
+    expect(s.dataResult).toEqual({ tone: 'ok', text: 'Imported 1 chat.', sessionId: 's1' })
+  })
+
+  it('a failed choice is shown with its code, the status kept', async () => {
+    answers.push((url) => (url === '/config/models/choice' ? json({ ok: false, error: { code: 'not_found', message: 'no such model file' } }, 404) : undefined))
+    const s = useSettingsStore()
+    s.show()
+    await flush()
+    expect(await s.choose({ provider: 'embedded', model: 'gone.gguf' })).toBe(false)
+    expect(s.actionError).toEqual({ code: 'not_found', message: 'no such model file' })
+    expect(s.status?.provider).toBe('builtin')
+  })
+})
