@@ -6,14 +6,19 @@ section. Screenshots of both themes and of the error state go to `test-artifacts
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import xllamacpp
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import App
-from tests.e2e.helpers import api
+from tests.e2e.helpers import api, turn
 from tests.fixtures.tiny_gguf import write_chat_model
 from tests.integration.test_director_import import build_director_db
 
@@ -51,6 +56,23 @@ RECORDER = """() => {
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(write_chat_model(str(tmp_path_factory.mktemp("gguf") / "tiny-chat.gguf")))
+
+
+@pytest.fixture(scope="module")
+def openai_server(tiny_model: Path) -> Iterator[tuple[str, str]]:
+    """xllamacpp's own OpenAI-compatible HTTP server on loopback, with an API key."""
+    params = xllamacpp.CommonParams()
+    params.model.path = str(tiny_model)
+    params.n_parallel = 1
+    params.use_jinja = True
+    params.warmup = False
+    params.verbosity = -1
+    params.port = 0
+    key = "sk-test-" + uuid.uuid4().hex
+    params.api_keys = [key]
+    server = xllamacpp.Server(params)
+    yield server.listening_address, key
+    del server
 
 
 def shot(page: Page, name: str) -> None:
@@ -128,7 +150,7 @@ def test_upload_a_gguf_choose_it_and_chat_with_it(app: App, tiny_model: Path) ->
         row.get_by_role("button", name="Use tiny-chat.gguf").click()
     chosen = choice.value.json()
     assert (chosen["provider"], chosen["model"]) == ("embedded", "tiny-chat.gguf")
-    status = page.locator("[data-testid=model-status][data-state=ready]")
+    status = page.locator("[data-testid=model-status][data-provider=embedded][data-state=ready]")
     status.wait_for(timeout=MODEL_LOAD_TIMEOUT_MS)
     assert "tiny-chat.gguf is ready" in status.inner_text()
     record = seen(page)
@@ -237,4 +259,66 @@ def test_import_a_director_database_from_the_data_section(app: App, tmp_path: Pa
         "middle chat",
         "The old one",
     ]
+
+    # One chat exported as JSON comes in the same way, and "Open it" shows it.
+    export = tmp_path / "chat.json"
+    export.write_text(
+        json.dumps(
+            {
+                "format": "director-desktop/session",
+                "version": 1,
+                "session": {"session_id": str(uuid.uuid4()), "name": "Exported", "metadata": {}},
+                "messages": turn("a question from the export", "an answer from the export"),
+                "context": None,
+            }
+        )
+    )
+    open_settings(app)
+    page.get_by_test_id("chat-json-input").set_input_files(str(export))
+    result.get_by_text("Imported 1 chat.").wait_for()
+    result.get_by_role("button", name="Open it").click()
+    page.get_by_role("dialog", name="Settings").wait_for(state="hidden")
+    page.get_by_text("an answer from the export").wait_for()
+    assert page.get_by_test_id("session-title").inner_text() == "Exported"
+    app.assert_clean()
+
+
+def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[str, str]) -> None:
+    address, key = openai_server
+    models = httpx.get(address + "/v1/models", headers={"Authorization": f"Bearer {key}"})
+    model = models.json()["data"][0]["id"]
+    app.open()
+    page = app.page
+    open_settings(app)
+    page.get_by_role("radio", name="OpenAI-compatible server").check()
+    page.get_by_label("Server URL").fill(address)
+    page.get_by_role("textbox", name="Model", exact=True).fill(model)
+    page.get_by_label("API key").fill("wrong-key")
+    page.get_by_role("button", name="Test connection").click()
+    failed = page.locator("[data-testid=test-result][data-ok=false]")
+    failed.wait_for()
+    assert "The connection test failed" in failed.inner_text()
+    assert api(app.server, "GET", "/config/models/status")["provider"] == "builtin"
+
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Save and use").click()
+    page.locator("[data-testid=model-status][data-provider=openai][data-state=ready]").wait_for(
+        timeout=MODEL_LOAD_TIMEOUT_MS
+    )
+    field = page.get_by_label("API key")
+    assert field.input_value() == ""  # the key is stored, never shown again
+    assert "A key is stored" in (field.get_attribute("placeholder") or "")
+    assert key not in page.content()
+    status = api(app.server, "GET", "/config/models/status")
+    assert status["has_api_key"] is True
+    assert key not in json.dumps(status)
+    api(app.server, "PATCH", "/prefs", json={"theme": "dark"})
+    page.wait_for_function("() => document.documentElement.dataset.theme === 'dark'")
+    shot(page, "settings-dark-openai.png")
+
+    page.keyboard.press("Escape")
+    app.send("hello server")
+    reply = page.locator("article.message.assistant[data-status=success]")
+    reply.wait_for(timeout=REPLY_TIMEOUT_MS)
+    assert reply.locator(".markdown").inner_text().strip() != ""
     app.assert_clean()
