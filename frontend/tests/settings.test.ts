@@ -143,7 +143,10 @@ describe('the Settings store', () => {
       return undefined
     })
     const s = useSettingsStore()
-    expect(s.nativeDialog).toBe(true)
+    expect(s.hasNativeDialog()).toBe(true)
+    delete window.directorDesktop
+    expect(s.hasNativeDialog()).toBe(false) // looked up at each use: the window installs it late
+    window.directorDesktop = { chooseFiles: vi.fn(async () => ['/home/me/Models/qwen.gguf']) }
     await s.importWithDialog()
     expect(window.directorDesktop.chooseFiles).toHaveBeenCalledWith({ multiple: true, file_types: ['GGUF models (*.gguf)'] })
     expect(JSON.parse(calls[0].body!)).toEqual({ path: '/home/me/Models/qwen.gguf', link: false })

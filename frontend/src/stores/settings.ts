@@ -66,7 +66,9 @@ export const useSettingsStore = defineStore('settings', () => {
   const models = computed(() => listing.value?.models ?? [])
   const taskViews = computed(() => tasks.value.map((t) => ({ task: t, view: importView(t) })))
   const dataView = computed<ProgressView | null>(() => (dataTask.value ? importView(dataTask.value) : null))
-  const nativeDialog = computed(() => typeof window.directorDesktop?.chooseFiles === 'function')
+  /** A function, not a computed: the window installs `directorDesktop` after the page loads, and
+   * a global is not reactive. */
+  const hasNativeDialog = () => typeof window.directorDesktop?.chooseFiles === 'function'
 
   function client(): SettingsApi {
     if (!api) api = createSettingsApi(() => chat.authToken())
@@ -279,7 +281,7 @@ export const useSettingsStore = defineStore('settings', () => {
 
   return {
     open, listing, status, loadError, tasks, busy, actionError, testResult, testing, dataTask, dataResult,
-    models, taskViews, dataView, nativeDialog,
+    models, taskViews, dataView, hasNativeDialog,
     show, hide, refresh, choose, test, deleteModel, uploadModel, importWithDialog, cancel, dismiss, importData,
   }
 })
