@@ -49,6 +49,7 @@ export const useSettingsStore = defineStore('settings', () => {
   const chat = useChatStore()
   let api: SettingsApi | undefined
   const open = ref(false)
+  const shown = ref(0)
   const listing = shallowRef<ModelsListing | null>(null)
   const status = shallowRef<ModelStatus | null>(null)
   const loadError = ref('')
@@ -99,6 +100,7 @@ export const useSettingsStore = defineStore('settings', () => {
 
   function show(): void {
     open.value = true
+    shown.value++ // shows it again even if `open` never went false (Esc closes it natively first)
     void refresh()
   }
 
@@ -280,7 +282,7 @@ export const useSettingsStore = defineStore('settings', () => {
   }
 
   return {
-    open, listing, status, loadError, tasks, busy, actionError, testResult, testing, dataTask, dataResult,
+    open, shown, listing, status, loadError, tasks, busy, actionError, testResult, testing, dataTask, dataResult,
     models, taskViews, dataView, hasNativeDialog,
     show, hide, refresh, choose, test, deleteModel, uploadModel, importWithDialog, cancel, dismiss, importData,
   }
