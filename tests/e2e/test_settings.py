@@ -38,13 +38,13 @@ RECORDER = """() => {
         for (const row of document.querySelectorAll('[data-testid=import-row]')) {
             const phase = row.dataset.phase;
             if (seen.phases[seen.phases.length - 1] !== phase) seen.phases.push(phase);
-            const bar = row.querySelector('progress');
+            const bar = row.querySelector('progress, [role=progressbar]');
             if (bar) seen.bars.push({phase, value: bar.hasAttribute('value') ? bar.value : null});
         }
         const status = document.querySelector('[data-testid=model-status]');
         const state = status && status.dataset.state;
         if (state && seen.states[seen.states.length - 1] !== state) seen.states.push(state);
-        const bar = status && status.querySelector('progress');
+        const bar = status && status.querySelector('[role=progressbar]');
         if (state === 'loading' && bar && !bar.hasAttribute('value')) seen.loadingBar = true;
     };
     note();
@@ -225,6 +225,15 @@ def test_a_corrupt_model_shows_a_clear_error(app: App, tiny_model: Path, tmp_pat
     listed = page.locator("[data-testid=model-row][data-file='cut.gguf']")
     assert "truncated" in listed.get_by_test_id("model-error").inner_text()
     shot(page, "settings-light-model-error.png")
+
+    # Deleting a file asks first; the model in use cannot be deleted.
+    in_use = page.locator("[data-testid=model-row][data-file='broken.gguf']")
+    assert in_use.get_by_role("button", name="Delete broken.gguf").is_disabled()
+    listed.get_by_role("button", name="Delete cut.gguf").click()
+    listed.get_by_role("button", name="Confirm deleting cut.gguf").click()
+    listed.wait_for(state="detached")
+    files = [m["file"] for m in api(app.server, "GET", "/config/models")["models"]]
+    assert files == ["broken.gguf"]
 
     # Back to the built-in assistant: it always answers.
     page.get_by_role("radio", name="Built-in assistant").check()
