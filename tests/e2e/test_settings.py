@@ -171,6 +171,7 @@ def test_upload_a_gguf_choose_it_and_chat_with_it(app: App, tiny_model: Path) ->
 
     page.keyboard.press("Escape")
     page.get_by_role("dialog", name="Settings").wait_for(state="hidden")
+    assert page.get_by_test_id("model-notice").count() == 0  # a ready model needs no notice
     app.send("hello model")
     reply = page.locator("article.message.assistant[data-status=success]")
     reply.wait_for(timeout=REPLY_TIMEOUT_MS)
@@ -221,7 +222,12 @@ def test_a_corrupt_model_shows_a_clear_error(app: App, tiny_model: Path, tmp_pat
     # A damaged file put into the models folder by hand is listed with its error.
     (app.server.data_dir / "models" / "cut.gguf").write_bytes(cut_header.read_bytes())
     page.keyboard.press("Escape")
-    open_settings(app)
+    # Outside Settings, the chat says the model cannot answer, and why, with a way back.
+    notice = page.locator("[data-testid=model-notice][data-state=error]")
+    assert "broken.gguf" in notice.inner_text()
+    shot(page, "main-model-error-notice.png")
+    notice.get_by_role("button", name="Open Settings").click()
+    page.get_by_role("dialog", name="Settings").wait_for()
     listed = page.locator("[data-testid=model-row][data-file='cut.gguf']")
     assert "truncated" in listed.get_by_test_id("model-error").inner_text()
     shot(page, "settings-light-model-error.png")

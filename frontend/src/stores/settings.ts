@@ -82,7 +82,7 @@ export const useSettingsStore = defineStore('settings', () => {
 
   function onUpdate(event: UpdateEvent): void {
     if (event.update !== 'models') return
-    if (open.value) void refresh()
+    void (open.value ? refresh() : refreshStatus())
     const id = typeof event.import_id === 'string' ? event.import_id : undefined
     if (id && tasks.value.some((t) => t.jobId === id && isRunning(t))) void pollJob(id)
   }
@@ -95,6 +95,15 @@ export const useSettingsStore = defineStore('settings', () => {
       loadError.value = ''
     } catch (e) {
       loadError.value = wireError(e).message
+    }
+  }
+
+  /** The chosen model's state alone, for the notice in the main window. */
+  async function refreshStatus(): Promise<void> {
+    try {
+      status.value = await client().status()
+    } catch {
+      /* not shown until Settings is opened; the link banner covers a lost server */
     }
   }
 
@@ -284,6 +293,6 @@ export const useSettingsStore = defineStore('settings', () => {
   return {
     open, shown, listing, status, loadError, tasks, busy, actionError, testResult, testing, dataTask, dataResult,
     models, taskViews, dataView, hasNativeDialog,
-    show, hide, refresh, choose, test, deleteModel, uploadModel, importWithDialog, cancel, dismiss, importData,
+    show, hide, refresh, refreshStatus, choose, test, deleteModel, uploadModel, importWithDialog, cancel, dismiss, importData,
   }
 })
