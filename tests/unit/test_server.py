@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,3 +73,38 @@ def test_stop_without_start_closes_the_socket() -> None:
     server.stop()
     rebound = Server.bind("127.0.0.1", server.port)  # the port is free again
     rebound.stop()
+
+
+def test_websockets_are_not_compressed() -> None:
+    # permessage-deflate costs CPU on every frame of a loopback socket for nothing: a client
+    # that offers it must not get it.
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    server = Server.bind("127.0.0.1", 0)
+    server.start(app)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+            conn.sendall(
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\n"
+                b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            )
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = conn.recv(4096)
+                assert chunk, head
+                head += chunk
+    finally:
+        server.stop()
+    status, *lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    assert status.startswith("HTTP/1.1 101")
+    assert not [line for line in lines if line.lower().startswith("sec-websocket-extensions")]
