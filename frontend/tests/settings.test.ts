@@ -1,6 +1,8 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { useChatStore } from '../src/stores/chat'
 import { useSettingsStore } from '../src/stores/settings'
+import type { UpdateEvent } from '../src/types'
 
 /** A stand-in for XMLHttpRequest: the test plays the browser's upload events and the answer. */
 class FakeXhr {
@@ -187,6 +189,27 @@ describe('the Settings store', () => {
     xhr.answer(201, { session_id: 's1' })
     await done
     expect(s.dataResult).toEqual({ tone: 'ok', text: 'Imported 1 chat.', sessionId: 's1' })
+  })
+
+  it('re-reads the model state on update_data models events (the listing while Settings is open)', async () => {
+    const chat = useChatStore()
+    const subscribe = vi.spyOn(chat, 'onUpdates')
+    answers.push((url) => (url === '/config/models/status' ? json({ ...listing.status, provider: 'embedded', model: 'tiny.gguf', state: 'error', error: 'tiny.gguf: the model file is truncated', llm_configured: false }) : undefined))
+    const s = useSettingsStore()
+    await s.refreshStatus()
+    const listener = subscribe.mock.calls[0][0] as (e: UpdateEvent) => void
+    const urls = () => calls.map((c) => c.url)
+    expect(urls()).toEqual(['/config/models/status'])
+    listener({ event_type: 'update_data', update: 'sessions' })
+    listener({ event_type: 'update_data', update: 'models', state: 'error' })
+    await flush()
+    expect(urls()).toEqual(['/config/models/status', '/config/models/status'])
+    expect(s.status).toMatchObject({ state: 'error', error: 'tiny.gguf: the model file is truncated' })
+    s.show()
+    await flush()
+    listener({ event_type: 'update_data', update: 'models' })
+    await flush()
+    expect(urls().slice(2)).toEqual(['/config/models', '/config/models'])
   })
 
   it('a failed choice is shown with its code, the status kept', async () => {
