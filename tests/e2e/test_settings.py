@@ -19,8 +19,8 @@ from playwright.sync_api import Page
 
 from tests.e2e.conftest import App
 from tests.e2e.helpers import api, turn
+from tests.fixtures.director_db import build_director_db
 from tests.fixtures.tiny_gguf import write_chat_model
-from tests.integration.test_director_import import build_director_db
 
 pytestmark = pytest.mark.e2e
 

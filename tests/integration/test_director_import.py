@@ -5,49 +5,11 @@ the uploaded temp file never stays in the data dir."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
+from tests.fixtures.director_db import build_director_db
 from tests.integration.support import Live, text_of
-
-# VideoDB Director's own DDL (the same as tests/unit/test_store_portable.py's).
-DIRECTOR_DDL = """
-CREATE TABLE sessions (session_id TEXT PRIMARY KEY, video_id TEXT, collection_id TEXT,
-    created_at INTEGER, updated_at INTEGER, metadata JSON);
-CREATE TABLE conversations (session_id TEXT, conv_id TEXT, msg_id TEXT PRIMARY KEY,
-    msg_type TEXT, agents JSON, actions JSON, content JSON, status TEXT,
-    created_at INTEGER, updated_at INTEGER, metadata JSON);
-CREATE TABLE context_messages (session_id TEXT PRIMARY KEY, context_data JSON,
-    created_at INTEGER, updated_at INTEGER, metadata JSON);
-"""
-
-
-def build_director_db(path: Path) -> None:
-    """Three Director sessions: 'new' (updated last, two messages), 'mid', 'old' (named)."""
-    conn = sqlite3.connect(path)
-    conn.executescript(DIRECTOR_DDL)
-
-    def msg(sid: str, msg_id: str, kind: str, text: str, when: int) -> None:
-        content = [{"type": "text", "text": text, "status": "success", "agent_name": None}]
-        conn.execute(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sid, "conv-" + msg_id, msg_id, kind, "[]", "[]", json.dumps(content), "success",
-             when, when, "{}"),
-        )  # fmt: skip
-
-    conn.execute(
-        "INSERT INTO sessions VALUES ('old', NULL, NULL, 1000, 1000, ?)",
-        (json.dumps({"name": "The old one"}),),
-    )
-    conn.execute("INSERT INTO sessions VALUES ('new', NULL, NULL, 2000, 3000, NULL)")
-    conn.execute("INSERT INTO sessions VALUES ('mid', NULL, NULL, 1500, 2000, '{}')")
-    msg("new", "n1", "input", "what is in the keynote video", 2000)
-    msg("old", "o1", "input", "first question", 1000)
-    msg("new", "n2", "output", "a keynote about launches", 2001)
-    msg("mid", "m1", "input", "middle chat", 1500)
-    conn.commit()
-    conn.close()
 
 
 def leftover_uploads(data_dir: Path) -> list[str]:
