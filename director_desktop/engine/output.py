@@ -95,8 +95,7 @@ class OutputMessage:
     def snapshot(self) -> JSONDict:
         """A copy later changes to the live message cannot reach (it is stored and emitted
         while the run goes on changing `message`)."""
-        copied: JSONDict = _json_copy(self.message)
-        return copied
+        return {key: _json_copy(item) for key, item in self.message.items()}
 
     # --- pushing -----------------------------------------------------------------------------
     async def push(self) -> bool:
