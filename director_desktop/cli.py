@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         launcher = importlib.import_module("director_desktop.launcher")
     except ImportError as exc:  # a build without the window's libraries still serves the UI
         missing = exc.name or "a library"
+        if settings.smoke_test:  # the smoke test is about the window: serving forever is a hang
+            print(f"smoke test failed: {missing} cannot be imported", file=sys.stderr, flush=True)
+            return 1
         print(
             f"The desktop window is not available ({missing} cannot be imported); "
             "serving headless instead.",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,38 @@ def test_url_line() -> None:
 def test_non_loopback_host_warns(capsys: pytest.CaptureFixture[str]) -> None:
     headless.warn_not_loopback("0.0.0.0")
     assert "not loopback" in capsys.readouterr().err
+
+
+def run_cli(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["DIRECTOR_LOG_DIR"] = str(tmp_path / "logs")
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize(
+    ("missing", "reason"),
+    [
+        # `sys.modules[name] = None` makes `import name` fail as a missing module does.
+        ("director_desktop.launcher", "director_desktop.launcher cannot be imported"),
+        ("webview", "no window could be opened here"),
+    ],
+)
+def test_a_smoke_test_with_no_window_fails_instead_of_serving(
+    tmp_path: Path, missing: str, reason: str
+) -> None:
+    code = (
+        f"import sys; sys.modules[{missing!r}] = None\n"
+        "from director_desktop import cli\n"
+        f"sys.exit(cli.main(['--smoke-test', '--data-dir', {str(tmp_path / 'data')!r}]))\n"
+    )
+    done = run_cli(code, tmp_path)
+    assert done.returncode != 0
+    assert f"smoke test failed: {reason}" in done.stderr
+    assert "serving at" not in done.stdout + done.stderr
