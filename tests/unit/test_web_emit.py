@@ -1,0 +1,45 @@
+"""web/app.py's emit path: the packet class's binary check agrees with python-socketio's, and
+only messages with media items are copied to sign their paths."""
+
+from __future__ import annotations
+
+import pytest
+from socketio.packet import BINARY_EVENT, EVENT, Packet
+
+from director_desktop.protocol import JSONDict, text_item
+from director_desktop.web.app import JSONPacket, _text_only
+
+CASES: list[object] = [
+    None,
+    "text",
+    3,
+    1.5,
+    True,
+    ["chat", {"content": [text_item("hi")], "metadata": {"seq": 1}}],
+    ["chat", {"content": [{"type": "video", "data": {"raw": b"\x00"}}]}],
+    {"a": [1, [2, [bytearray(b"x")]]]},
+    [{"a": {}}, [], {}],
+    b"bytes",
+]
+
+
+@pytest.mark.parametrize("data", CASES)
+def test_binary_check_matches_python_socketio(data: object) -> None:
+    assert JSONPacket.data_is_binary(data) == Packet.data_is_binary(data)
+
+
+def test_a_packet_with_bytes_is_still_a_binary_event() -> None:
+    assert JSONPacket(EVENT, data=["chat", {"x": b"1"}]).packet_type == BINARY_EVENT
+    assert JSONPacket(EVENT, data=["chat", {"x": "1"}]).encode() == '2["chat",{"x":"1"}]'
+
+
+def _message(*content: JSONDict) -> JSONDict:
+    return {"msg_id": "m1", "session_id": "s1", "content": list(content), "metadata": {}}
+
+
+def test_only_messages_with_media_items_need_signing() -> None:
+    assert _text_only(_message(text_item("/media/not-a-path-in-text")))
+    assert _text_only(_message())
+    assert not _text_only(_message(text_item("a"), {"type": "video", "video": {}}))
+    assert not _text_only({"event_type": "update_data", "update": "sessions"})
+    assert not _text_only({"messages": [_message(text_item("a"))]})
