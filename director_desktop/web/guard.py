@@ -160,6 +160,11 @@ class Guard:
                 self._on_refused(error.code)
             await self._refuse(scope, receive, send, error)
             return
+        if scope["type"] == "websocket":
+            # The wrapper only touches `http.response.start`, which a websocket never sends:
+            # wrapping its `send` would cost a call per frame for nothing.
+            await self._app(scope, receive, send)
+            return
         await self._app(scope, receive, self._with_headers(send))
 
     def _check(self, scope: Scope) -> None:
