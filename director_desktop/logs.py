@@ -3,14 +3,19 @@
 Each launch starts a fresh `director-desktop.log` and keeps the previous run's as `.log.1` (and
 older ones up to `BACKUPS`), so a user reporting a crash can send the run that crashed. Message
 text and tokens are never logged at INFO: code logs ids and sizes only, and a filter redacts the
-launch token wherever it might appear anyway. Imports nothing from the project.
+launch token wherever it might appear anyway. Records are handed to a queue on the logging
+thread and formatted and written by a listener thread (`director-log`), so the event loop never
+waits on the disk; `LogSetup.close()` writes what is queued and stops that thread. Imports nothing
+from the project.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import logging.handlers
+import queue
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,22 +66,47 @@ class RedactFilter(logging.Filter):
         return True
 
 
-class LogSetup:
-    """The handler `configure` installed; `close()` removes it (tests, and a clean shutdown)."""
+class _Enqueue(logging.handlers.QueueHandler):
+    """Queue a record with its message rendered now (its arguments may change later), but not
+    formatted: the stock `prepare` formats it on the caller's thread, and would fold the
+    traceback into the message where `JsonFormatter` keeps it apart."""
 
-    def __init__(self, handler: logging.Handler, path: Path, level: int) -> None:
-        self.handler = handler
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        copied = copy.copy(record)
+        copied.msg, copied.args = record.getMessage(), None
+        return copied
+
+
+class LogSetup:
+    """What `configure` installed; `close()` writes what is queued, stops the listener thread
+    and removes the handler (tests, and a clean shutdown). Idempotent."""
+
+    def __init__(self, file_handler: logging.Handler, path: Path, level: int) -> None:
+        self.file_handler = file_handler
         self.path = path
+        records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self.handler: logging.Handler = _Enqueue(records)
+        self._listener: logging.handlers.QueueListener | None = logging.handlers.QueueListener(
+            records, file_handler
+        )
+        self._listener.start()
+        thread = getattr(self._listener, "_thread", None)
+        if thread is not None:
+            thread.name = "director-log"
         self._previous_level = logging.getLogger().level
         logging.getLogger().setLevel(level)
-        logging.getLogger().addHandler(handler)
+        logging.getLogger().addHandler(self.handler)
 
     def close(self) -> None:
         root = logging.getLogger()
         if self.handler in root.handlers:
             root.removeHandler(self.handler)
             root.setLevel(self._previous_level)
+        if self._listener is not None:
+            self._listener.stop()  # writes every record queued before it, then joins
+            self._listener = None
         self.handler.close()
+        self.file_handler.close()
 
 
 def configure(log_dir: Path, *, secrets: Iterable[str] = (), level: int = logging.INFO) -> LogSetup:

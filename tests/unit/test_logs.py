@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 from director_desktop import logs
@@ -35,3 +36,28 @@ def test_close_removes_the_handler(tmp_path: Path) -> None:
     setup.close()
     assert logging.getLogger().handlers == before
     setup.close()  # idempotent
+
+
+def test_written_off_the_caller_thread_and_stopped_by_close(tmp_path: Path) -> None:
+    setup = logs.configure(tmp_path)
+    assert "director-log" in [t.name for t in threading.enumerate()]
+    assert setup.handler is not setup.file_handler  # the caller only queues
+    log = logging.getLogger("director_desktop.test")
+    args = ["before"]
+    log.info("n=%d %s", 1, args)
+    args[0] = "after"  # the message is rendered when logged, not when written
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed", extra={"session_id": "s1"})
+    for i in range(200):
+        log.info("many %d", i)
+    setup.close()
+    assert "director-log" not in [t.name for t in threading.enumerate()]
+
+    entries = [json.loads(line) for line in setup.path.read_text().splitlines()]
+    assert entries[0]["message"] == "n=1 ['before']"
+    assert entries[1]["message"] == "failed"
+    assert entries[1]["session_id"] == "s1"
+    assert "ValueError: boom" in entries[1]["exception"]
+    assert [e["message"] for e in entries[2:]] == [f"many {i}" for i in range(200)]
