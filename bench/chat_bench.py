@@ -123,6 +123,7 @@ class BenchEngine:
     emitted) at once. The handler adds the first (progress) and the final snapshot."""
 
     provider = "bench"
+    wants_history = False  # it never reads turn.history (nor do the baselines)
 
     def __init__(self, updates: int) -> None:
         self._pieces = updates - 2

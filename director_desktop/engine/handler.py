@@ -117,7 +117,7 @@ class ChatHandler:
         run = Run(key=key, output_msg_id=new_id())
         self._runs[key] = run
         try:
-            stored, created, duplicate = await self._store.add_input(
+            stored, pending, created, duplicate = await self._store.add_turn(
                 self._input_message(chat, run.output_msg_id),
                 session_name=session_name(chat),
                 video_id=chat.video_id,
@@ -138,7 +138,7 @@ class ChatHandler:
         await self.emit("chat", stored, room_of(chat.session_id))
         if created:
             await self.emit("event", {"event_type": "update_data", "update": "sessions"}, None)
-        run.driver = asyncio.create_task(self._drive(run, chat, stored), name=f"run {key}")
+        run.driver = asyncio.create_task(self._drive(run, chat, stored, pending), name=f"run {key}")
         return self._ack(stored, run.output_msg_id)
 
     async def _resend_or_conflict(self, chat: ChatInput, run: Run) -> JSONDict:
@@ -190,7 +190,9 @@ class ChatHandler:
         }
 
     # --- the run -------------------------------------------------------------------------------
-    async def _drive(self, run: Run, chat: ChatInput, stored_input: JSONDict) -> None:
+    async def _drive(
+        self, run: Run, chat: ChatInput, stored_input: JSONDict, pending: JSONDict | None
+    ) -> None:
         assert chat.session_id
         assert chat.conv_id
         output = OutputMessage(
@@ -199,15 +201,20 @@ class ChatHandler:
             min_interval=self._stream_interval,
         )
         error: BaseException | None = None
+        # The history read is queued on the store now, so it runs while the pending reply and
+        # the first snapshot are emitted instead of after them. An engine that declares
+        # `wants_history = False` (one that never reads `turn.history`) skips it.
+        history: asyncio.Task[list[JSONDict]] | None = None
+        if getattr(self._engine, "wants_history", True):
+            history = asyncio.create_task(self._history(chat.session_id, chat.msg_id))
         try:
             # The reply was stored (still empty) with the input; show it before it changes.
-            pending = await self._store.get_message(chat.session_id, run.output_msg_id)
             if pending is not None:
                 await self.emit("chat", pending, room_of(chat.session_id))
             output.add_action("Reasoning the message...")
             await output.flush()
-            history = await self._history(chat.session_id, chat.msg_id)
-            turn = Turn(chat.session_id, chat.conv_id, chat, stored_input, output, history)
+            past = await history if history is not None else []
+            turn = Turn(chat.session_id, chat.conv_id, chat, stored_input, output, past)
             if not run.stop_requested:
                 run.engine_task = asyncio.create_task(self._engine.run(turn))
                 await run.engine_task
@@ -216,6 +223,10 @@ class ChatHandler:
                 error = asyncio.CancelledError()  # the driver itself was cancelled: shutdown
         except Exception as exc:
             error = exc
+        finally:
+            if history is not None:  # the turn failed before it needed the history: drop it
+                history.cancel()
+                await asyncio.gather(history, return_exceptions=True)
         await self._finish(run, output, error)
 
     async def _history(self, session_id: str, msg_id: str | None) -> list[JSONDict]:

@@ -192,12 +192,34 @@ def add_input(
 ) -> tuple[JSONDict, bool, bool]:
     """Create the session if new and store the input (and its pending reply, if given);
     a re-sent input changes nothing."""
+    stored, _, created, duplicate = add_turn(
+        conn,
+        message,
+        session_name=session_name,
+        video_id=video_id,
+        collection_id=collection_id,
+        pending_output=pending_output,
+    )
+    return stored, created, duplicate
+
+
+def add_turn(
+    conn: sqlite3.Connection,
+    message: JSONDict,
+    *,
+    session_name: str,
+    video_id: str | None,
+    collection_id: str | None,
+    pending_output: JSONDict | None = None,
+) -> tuple[JSONDict, JSONDict | None, bool, bool]:
+    """`add_input` that also answers the stored pending reply (None when not given, or when
+    the input is a re-send and nothing was stored): `(input, pending, created, duplicate)`."""
     msg = _checked({**message, "msg_type": "input", "status": "success", "actions": []})
     existing = get(conn, msg["session_id"], msg["msg_id"])
     if existing is not None:
         if existing["conv_id"] != msg["conv_id"]:
             raise DuplicateId(f"msg_id {msg['msg_id']!r} already belongs to another conversation")
-        return existing, False, True
+        return existing, None, False, True
     created = sessions.get(conn, msg["session_id"]) is None
     if created:
         sessions.insert(
@@ -208,9 +230,10 @@ def add_input(
             collection_id=collection_id,
         )
     stored = put(conn, msg)
+    pending = None
     if pending_output is not None:
-        put(conn, {**pending_output, "status": "progress"})
-    return stored, created, False
+        pending = put(conn, {**pending_output, "status": "progress"})
+    return stored, pending, created, False
 
 
 def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[JSONDict]:

@@ -204,6 +204,29 @@ class Store:
             )
         )
 
+    async def add_turn(
+        self,
+        message: JSONDict,
+        *,
+        session_name: str,
+        video_id: str | None = None,
+        collection_id: str | None = None,
+        pending_output: JSONDict,
+    ) -> tuple[JSONDict, JSONDict | None, bool, bool]:
+        """`add_input` with a pending reply, answering both as stored in one transaction:
+        `(input, pending, created, duplicate)`; `pending` is None for a re-sent input (nothing
+        stored). Saves the chat handler a read of the reply it just stored."""
+        return await self._write(
+            lambda conn: messages.add_turn(
+                conn,
+                message,
+                session_name=session_name,
+                video_id=video_id,
+                collection_id=collection_id,
+                pending_output=pending_output,
+            )
+        )
+
     async def put_message(self, message: JSONDict) -> JSONDict:
         return await self._write(lambda conn: messages.put(conn, message))
 

@@ -280,3 +280,49 @@ def test_stop_wins_over_an_error_the_engine_raises_when_cancelled(tmp_path: Path
         assert metrics.runs["stopped"] == 1
 
     run_with(tmp_path, body, engine=lambda _store: engine)
+
+
+class HistoryEngine(FailingEngine):
+    """Records the history each turn got, and answers."""
+
+    def __init__(self, wants_history: bool) -> None:
+        super().__init__(RuntimeError("unused"))
+        self.wants_history = wants_history
+        self.histories: list[list[JSONDict]] = []
+
+    async def run(self, turn: Turn) -> None:
+        self.histories.append(turn.history)
+        turn.output.append_text("ok")
+
+
+@pytest.mark.parametrize("wants_history", [True, False])
+def test_history_is_read_only_for_engines_that_want_it(tmp_path: Path, wants_history: bool) -> None:
+    engine = HistoryEngine(wants_history)
+    acks: list[JSONDict] = []
+
+    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+        acks.append(await handler.submit(chat("one", session_id="s1")))
+        await finished(handler)
+        acks.append(await handler.submit(chat("two", session_id="s1")))
+        await finished(handler)
+        chats = published.chats()
+        # the pending reply stored with the input is emitted as stored, before the run's first
+        # snapshot, without reading it back
+        assert [m["msg_id"] for m in chats[:3]] == [
+            acks[0]["msg_id"],
+            *[acks[0]["output_msg_id"]] * 2,
+        ]
+        assert chats[1]["status"] == "progress"
+        assert chats[1]["content"] == []
+        assert chats[1]["metadata"]["seq"] == chats[0]["metadata"]["seq"] + 1
+
+    run_with(tmp_path, body, engine=lambda _store: engine)
+    ids = [[m["msg_id"] for m in history] for history in engine.histories]
+    if wants_history:
+        # everything stored in the session but the turn's own input, its pending reply included
+        assert ids == [
+            [acks[0]["output_msg_id"]],
+            [acks[0]["msg_id"], acks[0]["output_msg_id"], acks[1]["output_msg_id"]],
+        ]
+    else:
+        assert ids == [[], []]
