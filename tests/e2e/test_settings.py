@@ -243,6 +243,8 @@ def test_a_corrupt_model_shows_a_clear_error(app: App, tiny_model: Path, tmp_pat
 
     # Back to the built-in assistant: it always answers.
     page.get_by_role("radio", name="Built-in assistant").check()
+    assert api(app.server, "GET", "/config/models/status")["provider"] == "embedded"
+    page.get_by_role("button", name="Use the built-in assistant").click()
     page.locator("[data-testid=model-status][data-provider=builtin]").wait_for()
     assert api(app.server, "GET", "/config/check")["llm_configured"] is True
     app.assert_clean()
