@@ -135,6 +135,24 @@ async def test_put_message_takes_the_next_seq_and_keeps_first_seq_and_created_at
     assert await store.last_seq("unknown") == 0
 
 
+async def test_put_message_answers_what_get_message_returns_and_shares_nothing(
+    store: Store,
+) -> None:
+    first = await start_session(store)
+    out = output_message("s1", first["conv_id"], "Work", status="progress")
+    out["content"].append({"type": "video", "video": {"tags": ["a"], "size": 1.5, "n": None}})
+    out["metadata"] = {"nested": {"list": [1, True, "x"]}}
+    stored = await store.put_message(out)
+    out["content"][1]["video"]["tags"].append("b")  # the caller goes on changing its copy
+    out["metadata"]["nested"]["list"].clear()
+    assert stored == await store.get_message("s1", out["msg_id"])
+    # what JSON changes on the way (a tuple, a non-str key) is answered as it was stored
+    odd = {**out, "content": [{"type": "x", "pair": (1, 2), "by_id": {7: "seven"}}]}
+    stored = await store.put_message(odd)
+    assert stored["content"] == [{"type": "x", "pair": [1, 2], "by_id": {"7": "seven"}}]
+    assert stored == await store.get_message("s1", out["msg_id"])
+
+
 async def test_bad_messages_are_refused_and_change_nothing(store: Store) -> None:
     first = await start_session(store)
     with pytest.raises(SessionNotFound):
