@@ -250,13 +250,22 @@ def start_app(workdir: Path, model: Path) -> HeadlessServer:
     return app
 
 
-def tokens_per_second(timings: list[Timing], tokens_per_char: float) -> float:
-    rates = [
+def rates(timings: list[Timing], tokens_per_char: float) -> list[float]:
+    return [
         t.chars * tokens_per_char / (t.last_text - t.first_text)
         for t in timings
         if t.last_text > t.first_text
     ]
-    return statistics.median(rates)
+
+
+def tokens_per_second(timings: list[Timing], tokens_per_char: float) -> float:
+    return statistics.median(rates(timings, tokens_per_char))
+
+
+def spread(timings: list[Timing], tokens_per_char: float) -> list[int]:
+    """Slowest and fastest turn: on a shared machine the spread says how far to trust a median."""
+    values = rates(timings, tokens_per_char)
+    return [round(min(values)), round(max(values))]
 
 
 def ms(values: list[float]) -> float:
@@ -293,6 +302,8 @@ def bench(size: str, turns: int, tokens: int, workdir: Path) -> dict[str, Any]:
         "direct_tok_s": round(direct_rate),
         "app_tok_s": round(app_rate),
         "ratio": round(app_rate / direct_rate, 3),
+        "direct_tok_s_range": spread(direct, per_char),
+        "app_tok_s_range": spread(through_app, per_char),
         "direct_first_token_ms": round(ms([t.first_text for t in direct]), 1),
         "app_first_snapshot_ms": round(ms([t.first for t in through_app]), 1),
         "app_first_token_ms": round(ms([t.first_text for t in through_app]), 1),
@@ -320,8 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             result = bench(size, args.turns, Limits().answer_budget(CONTEXT), Path(tmp) / size)
             results.append(result)
             print(
-                f"{size:>5} ({result['model_mib']} MiB): direct {result['direct_tok_s']} tok/s, "
-                f"app {result['app_tok_s']} tok/s, ratio {result['ratio']:.2f} (target >= 0.90); "
+                f"{size:>5} ({result['model_mib']} MiB): "
+                f"direct {result['direct_tok_s']} tok/s {result['direct_tok_s_range']}, "
+                f"app {result['app_tok_s']} tok/s {result['app_tok_s_range']}, "
+                f"ratio {result['ratio']:.2f} (target >= 0.90); "
                 f"first token direct {result['direct_first_token_ms']} ms, "
                 f"app {result['app_first_token_ms']} ms "
                 f"(+{result['added_first_token_ms']} ms, target < 20); "
