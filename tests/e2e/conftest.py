@@ -82,13 +82,15 @@ class PageWatch:
                 self.foreign_requests.append(url)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API marks an asyncio loop as running in the main
+# thread while it is open, and every later test that calls asyncio.run() would then fail.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(
         executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
