@@ -2,7 +2,8 @@
 
 Every call is a job for the store's one worker thread (`worker.Worker`), which owns the sqlite3
 connection; the event loop awaits an asyncio future, so SQLite never blocks the loop and never sees
-two threads. Each write is one transaction on that thread.
+two threads. Each write is one transaction on that thread, or, for the chat path's appends, one
+savepoint of a group commit of the writes queued together (`_group_on_worker`).
 Imports `errors`, `protocol` and the store's own modules.
 """
 
@@ -28,7 +29,7 @@ from director_desktop.store import (
 )
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
-from director_desktop.store.worker import Worker, WorkerStopped
+from director_desktop.store.worker import Outcome, Worker, WorkerStopped
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Store:
             raise StoreClosed("this store was closed; make a new Store to open it again")
         if self._worker is not None:
             return self.health
-        worker = Worker("director-store", idle=self._tidy_on_worker)
+        worker = Worker("director-store", idle=self._tidy_on_worker, group=self._group_on_worker)
         try:
             self.health = worker.call(self._open_on_worker)
         except BaseException as error:
@@ -136,12 +137,19 @@ class Store:
         if idle:  # nobody is waiting: the moment for the disk sync a checkpoint costs
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    async def _run(self, job: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+    async def _run(
+        self,
+        job: Callable[[sqlite3.Connection], T],
+        *,
+        write: bool = False,
+        body: Callable[[sqlite3.Connection], T] | None = None,
+    ) -> T:
         worker = self._worker
         if worker is None:
             raise StoreClosed("the chat database is closed" if self._closed else "not opened")
+        grouped = None if body is None else (lambda: self._job(body))
         try:
-            return await worker.run(lambda: self._job(job), write=write)
+            return await worker.run(lambda: self._job(job), write=write, body=grouped)
         except WorkerStopped as error:  # closed between the check and the submit
             raise StoreClosed("the chat database is closed") from error
 
@@ -154,12 +162,45 @@ class Store:
         except BaseException as error:
             raise translate(error) from error
 
-    async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, job: Callable[[sqlite3.Connection], T], *, groupable: bool = False) -> T:
+        """`job` in a transaction of its own, or (`groupable`: the chat path's appends, which
+        touch nothing but the database) in a savepoint of a group commit; see `worker`."""
+
         def in_transaction(conn: sqlite3.Connection) -> T:
             with transaction(conn):
                 return job(conn)
 
-        return await self._run(in_transaction, write=True)
+        return await self._run(in_transaction, write=True, body=job if groupable else None)
+
+    def _group_on_worker(self, bodies: list[Callable[[], object]]) -> list[Outcome] | None:
+        """The worker's group commit: one transaction, each write in a savepoint so a failing
+        one is undone alone and answered with its own error. None when the transaction as a
+        whole failed: the worker then runs each write alone, as if never grouped."""
+        conn = self._conn
+        if conn is None:
+            return None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:
+            return None
+        outcomes: list[Outcome] = []
+        try:
+            for body in bodies:
+                conn.execute("SAVEPOINT grouped_write")
+                try:
+                    outcomes.append((True, body()))
+                except Exception as error:
+                    if not conn.in_transaction:  # SQLite rolled the whole group back
+                        return None
+                    conn.execute("ROLLBACK TO grouped_write")
+                    outcomes.append((False, error))
+                conn.execute("RELEASE grouped_write")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return None
+        return outcomes
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -224,11 +265,12 @@ class Store:
                 video_id=video_id,
                 collection_id=collection_id,
                 pending_output=pending_output,
-            )
+            ),
+            groupable=True,
         )
 
     async def put_message(self, message: JSONDict) -> JSONDict:
-        return await self._write(lambda conn: messages.put(conn, message))
+        return await self._write(lambda conn: messages.put(conn, message), groupable=True)
 
     async def get_message(self, session_id: str, msg_id: str) -> JSONDict | None:
         return await self._run(lambda conn: messages.get(conn, session_id, msg_id))
