@@ -32,6 +32,7 @@ Publish = Callable[[str, JSONDict, str | None], Awaitable[None]]
 
 EMIT_BACKOFF = (0.05, 0.1, 0.2)  # PROTOCOL section 4: retried 3 times, then counted and logged
 HISTORY_LIMIT = 50
+REASONING = "Reasoning the message..."
 SESSION_NAME_CHARS = 60
 
 
@@ -177,13 +178,14 @@ class ChatHandler:
 
     @staticmethod
     def _output_message(chat: ChatInput, output_msg_id: str) -> JSONDict:
+        """The reply as stored with the input, and the run's first snapshot."""
         return {
             "session_id": chat.session_id,
             "conv_id": chat.conv_id,
             "msg_id": output_msg_id,
             "msg_type": "output",
             "status": "progress",
-            "actions": [],
+            "actions": [REASONING],
             "agents": [],
             "content": [],
             "metadata": {},
@@ -208,11 +210,13 @@ class ChatHandler:
         if getattr(self._engine, "wants_history", True):
             history = asyncio.create_task(self._history(chat.session_id, chat.msg_id))
         try:
-            # The reply was stored (still empty) with the input; show it before it changes.
+            # The reply was stored with the input ("Reasoning the message...", no content yet):
+            # it is the run's first snapshot, emitted as stored, with no write of its own.
             if pending is not None:
+                output.committed(pending)
                 await self.emit("chat", pending, room_of(chat.session_id))
-            output.add_action("Reasoning the message...")
-            await output.flush()
+            else:
+                await output.flush()
             past = await history if history is not None else []
             turn = Turn(chat.session_id, chat.conv_id, chat, stored_input, output, past)
             if not run.stop_requested:

@@ -108,10 +108,15 @@ class OutputMessage:
     async def flush(self) -> JSONDict:
         """Commit now, whatever the throttle says (steps, tool results and the final snapshot)."""
         stored = await self._commit(self.snapshot())
+        self.committed(stored)
+        return stored
+
+    def committed(self, stored: JSONDict) -> None:
+        """Note that this version of the message was stored (as `stored`), by `flush` or by
+        whoever stored it first (the handler stores the reply with its input)."""
         self.message["metadata"] = dict(stored.get("metadata", {}))
         self._last_commit = self._clock()
         self._dirty = False
-        return stored
 
 
 def _json_copy(value: object) -> object:

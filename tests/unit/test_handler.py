@@ -306,15 +306,18 @@ def test_history_is_read_only_for_engines_that_want_it(tmp_path: Path, wants_his
         acks.append(await handler.submit(chat("two", session_id="s1")))
         await finished(handler)
         chats = published.chats()
-        # the pending reply stored with the input is emitted as stored, before the run's first
-        # snapshot, without reading it back
+        # the reply stored with the input is the run's first snapshot, emitted as stored
+        # without reading it back: "Reasoning the message...", then the answer
         assert [m["msg_id"] for m in chats[:3]] == [
             acks[0]["msg_id"],
             *[acks[0]["output_msg_id"]] * 2,
         ]
         assert chats[1]["status"] == "progress"
+        assert chats[1]["actions"] == ["Reasoning the message..."]
         assert chats[1]["content"] == []
         assert chats[1]["metadata"]["seq"] == chats[0]["metadata"]["seq"] + 1
+        assert chats[2]["status"] == "success"
+        assert chats[2]["metadata"]["seq"] == chats[1]["metadata"]["seq"] + 1
 
     run_with(tmp_path, body, engine=lambda _store: engine)
     ids = [[m["msg_id"] for m in history] for history in engine.histories]
