@@ -13,15 +13,22 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from director_desktop.errors import DirectorError
 
 
 class UserSettings:
+    # One lock per file for the whole process: the window (geometry) and the engine (model
+    # choice) each hold a UserSettings for the same file, and a read-merge-write by one must not
+    # interleave with the other's, or one key silently loses its update.
+    _locks: ClassVar[dict[Path, threading.Lock]] = {}
+    _locks_guard: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        with self._locks_guard:
+            self._lock = self._locks.setdefault(path.resolve(), threading.Lock())
 
     def load(self) -> dict[str, Any]:
         with self._lock:
@@ -47,6 +54,10 @@ class UserSettings:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
+        except OSError as exc:
+            raise DirectorError(
+                f"could not read settings: {exc.strerror}", code="settings_io"
+            ) from exc
         try:
             data = json.loads(raw)
             if not isinstance(data, dict):
