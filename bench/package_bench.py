@@ -32,6 +32,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.xvfb import display_env, xvfb  # noqa: E402
+
 ONEDIR = ROOT / "dist" / "director-desktop"
 EXECUTABLE = ONEDIR / "director-desktop"
 DEADLINE = 90.0
@@ -60,28 +64,6 @@ def build_deb(outdir: Path) -> Path:
         cwd=ROOT, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return Path(done.stdout.strip().splitlines()[-1])
-
-
-def start_display() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        number = pipe.readline().decode().strip()
-    if not number.isdigit():
-        raise SystemExit("Xvfb did not start")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k != "WAYLAND_DISPLAY" and not k.startswith("DIRECTOR_")
-    }
-    env["DISPLAY"] = f":{number}"
-    return xvfb, env
 
 
 def launch(command: list[str], env: dict[str, str], work: Path) -> tuple[float, float]:
@@ -132,10 +114,12 @@ def page_ready(log: Path) -> bool:
 
 
 def measure_start(runs: int) -> dict[str, list[tuple[float, float]]]:
-    xvfb, env = start_display()
+    # No DIRECTOR_* variable of this shell reaches the measured launches.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DIRECTOR_")}
     results: dict[str, list[tuple[float, float]]] = {"frozen": [], "source": []}
     commands = {"frozen": [str(EXECUTABLE)], "source": [sys.executable, "-m", "director_desktop"]}
-    try:
+    with xvfb() as display:
+        env = display_env(display, clean)
         for run in range(runs):
             # Which goes first alternates, so neither always follows the other's page cache.
             for kind in ("frozen", "source") if run % 2 else ("source", "frozen"):
@@ -149,9 +133,6 @@ def measure_start(runs: int) -> dict[str, list[tuple[float, float]]]:
                 f"run {run + 1}: frozen {frozen:.3f} s ({frozen_cpu:.2f} s CPU), "
                 f"source {source:.3f} s ({source_cpu:.2f} s CPU)"
             )
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
     return results
 
 

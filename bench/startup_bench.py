@@ -31,6 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.xvfb import display_env, xvfb  # noqa: E402
+
 DEADLINE = 60.0
 
 FLOOR_APP = """
@@ -46,24 +50,6 @@ def watch():
     print("ready", flush=True)
 webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
 """
-
-
-def start_display() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        number = pipe.readline().decode().strip()
-    if not number.isdigit():
-        raise SystemExit("Xvfb did not start")
-    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
-    env["DISPLAY"] = f":{number}"
-    return xvfb, env
 
 
 def wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes]) -> float:
@@ -138,19 +124,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    xvfb, env = start_display()
     ours: list[float] = []
     floor: list[float] = []
-    try:
+    with xvfb() as display:
+        env = display_env(display)
         for run in range(args.runs):
             with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
                 floor.append(launch_floor(env, Path(tmp)))
             with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
                 ours.append(launch_app(env, Path(tmp)))
             print(f"run {run + 1}: app {ours[-1]:.3f} s, bare pywebview {floor[-1]:.3f} s")
-    finally:
-        xvfb.terminate()
-        xvfb.wait()
     app_median, floor_median = statistics.median(ours), statistics.median(floor)
     print()
     print(f"cold start, launch -> page ready ({args.runs} runs, median)")

@@ -10,7 +10,6 @@ the `.deb`. `display` is a private Xvfb (its `-displayfd` answer is the readines
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.frozen.support import (
     fresh_user_env,
     start_headless,
 )
+from tests.xvfb import xvfb
 
 
 @pytest.fixture(scope="session")
@@ -40,27 +40,10 @@ def deb_package(frozen_app: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
-    """A private Xvfb; it writes its display number to -displayfd once it accepts clients."""
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            number = pipe.readline().decode().strip()
-        assert number.isdigit(), f"Xvfb did not report a display (exit {xvfb.poll()})"
-        yield f":{number}"
-    finally:
-        xvfb.terminate()
-        try:
-            xvfb.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            xvfb.kill()
-            xvfb.wait()
+    """A private Xvfb (tests/xvfb.py); it writes its display number to -displayfd once it
+    accepts clients."""
+    with xvfb() as name:
+        yield name
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 subprocess, its real GTK window on a virtual X display, keys sent with xdotool, and a window
 manager (openbox) for raise/close.
 
-Each test module gets its own Xvfb (`-displayfd`: the display number is the readiness signal)
-and openbox. Every wait has a deadline and a readiness signal: the window appearing
-(`xdotool search --sync`), a line in the app's log, an HTTP answer. Nothing sleeps to let a race
-settle. Every process a test starts is gone when it ends.
+Each test module gets its own Xvfb (tests/xvfb.py: `-displayfd`, the display number is the
+readiness signal) and openbox. Every wait has a deadline and a readiness signal: the window
+appearing (`xdotool search --sync`), a line in the app's log, an HTTP answer. Nothing sleeps to
+let a race settle. Every process a test starts is gone when it ends.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.xvfb import display_env, terminate, xvfb
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE = 60.0
@@ -95,54 +97,34 @@ def display() -> Iterator[Display]:
     """A private X display (Xvfb) with openbox managing windows, for one test module."""
     if shutil.which("Xvfb") is None:
         pytest.skip("gui tier needs Xvfb")
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    wm: subprocess.Popen[bytes] | None = None
-    try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            number = pipe.readline().decode().strip()  # Xvfb writes it once it accepts clients
-        assert number.isdigit(), f"Xvfb did not report a display (exit {xvfb.poll()})"
-        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY",)}
-        env["DISPLAY"] = f":{number}"
-        env.pop("XAUTHORITY", None)
-        disp = Display(f":{number}", env)
-        if shutil.which("openbox"):
-            wm = subprocess.Popen(
-                ["openbox", "--sm-disable"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            wm_proc = wm
+    with xvfb() as name:
+        env = display_env(name)
+        disp = Display(name, env)
+        wm: subprocess.Popen[bytes] | None = None
+        try:
+            if shutil.which("openbox"):
+                wm = subprocess.Popen(
+                    ["openbox", "--sm-disable"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                wm_proc = wm
 
-            def managing() -> bool:
-                if wm_proc.poll() is not None:
-                    err = wm_proc.stderr.read().decode() if wm_proc.stderr else ""
-                    raise AssertionError(f"openbox exited with {wm_proc.returncode}: {err}")
-                # openbox manages the screen once it sets _NET_SUPPORTING_WM_CHECK on the root.
-                return _wm_running(env)
+                def managing() -> bool:
+                    if wm_proc.poll() is not None:
+                        err = wm_proc.stderr.read().decode() if wm_proc.stderr else ""
+                        raise AssertionError(f"openbox exited with {wm_proc.returncode}: {err}")
+                    # openbox manages the screen once it sets _NET_SUPPORTING_WM_CHECK on the root.
+                    return _wm_running(env)
 
-            wait_until("openbox to manage the screen", managing, 20)
-        yield disp
-    finally:
-        for proc in (wm, xvfb):
-            if proc is None:
-                continue
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if proc.stderr is not None:
-                proc.stderr.close()
+                wait_until("openbox to manage the screen", managing, 20)
+            yield disp
+        finally:
+            if wm is not None:
+                terminate(wm)
+                if wm.stderr is not None:
+                    wm.stderr.close()
 
 
 def _wm_running(env: dict[str, str]) -> bool:
