@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-import xllamacpp
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import App
 from tests.e2e.helpers import api, turn
 from tests.fixtures.director_db import build_director_db
+from tests.fixtures.llama_server import openai_server
 from tests.fixtures.tiny_gguf import write_chat_model
 
 pytestmark = pytest.mark.e2e
@@ -58,21 +58,11 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(write_chat_model(str(tmp_path_factory.mktemp("gguf") / "tiny-chat.gguf")))
 
 
-@pytest.fixture(scope="module")
-def openai_server(tiny_model: Path) -> Iterator[tuple[str, str]]:
+@pytest.fixture(scope="module", name="openai_server")
+def openai_server_fixture(tiny_model: Path) -> Iterator[tuple[str, str]]:
     """xllamacpp's own OpenAI-compatible HTTP server on loopback, with an API key."""
-    params = xllamacpp.CommonParams()
-    params.model.path = str(tiny_model)
-    params.n_parallel = 1
-    params.use_jinja = True
-    params.warmup = False
-    params.verbosity = -1
-    params.port = 0
-    key = "sk-test-" + uuid.uuid4().hex
-    params.api_keys = [key]
-    server = xllamacpp.Server(params)
-    yield server.listening_address, key
-    del server
+    with openai_server(tiny_model) as served:
+        yield served
 
 
 def shot(page: Page, name: str) -> None:
@@ -192,8 +182,9 @@ def test_a_corrupt_model_shows_a_clear_error(app: App, tiny_model: Path, tmp_pat
     open_settings(app)
     page.get_by_role("radio", name="Local model (GGUF)").check()
 
-    # Files that are not whole GGUF models are refused with the reason, and nothing is kept.
-    for bad in (not_a_model, cut_header):
+    # Files that are not whole GGUF models (a whole header does not make one: the weights must be
+    # all there too) are refused with the reason, and nothing is kept.
+    for bad in (not_a_model, cut_header, cut_weights):
         with page.expect_response(lambda r: "/config/models/upload" in r.url) as upload:
             page.get_by_test_id("gguf-input").set_input_files(str(bad))
         assert upload.value.status == 400
@@ -203,14 +194,17 @@ def test_a_corrupt_model_shows_a_clear_error(app: App, tiny_model: Path, tmp_pat
         )
         failed.wait_for()
         reason = failed.get_by_test_id("progress-detail").inner_text()
-        assert reason.strip() != ""
+        assert bad.name in reason  # the user's file, not the temp file it was written to
         assert ".part" not in reason
-    assert "truncated" in reason  # the header-cut file
+        assert ("truncated" in reason) is (bad is not not_a_model), reason
     assert api(app.server, "GET", "/config/models")["models"] == []
 
-    # A model whose weights are cut off: choosing it shows why it cannot answer, and
-    # /config/check says no model is configured.
-    page.get_by_test_id("gguf-input").set_input_files(str(cut_weights))
+    # A model whose weights are cut off, put into the models folder by hand: choosing it shows
+    # why it cannot answer, and /config/check says no model is configured.
+    (app.server.data_dir / "models" / "broken.gguf").write_bytes(cut_weights.read_bytes())
+    page.keyboard.press("Escape")
+    open_settings(app)  # the list is read again when Settings opens
+    page.get_by_role("radio", name="Local model (GGUF)").check()
     row = page.locator("[data-testid=model-row][data-file='broken.gguf']")
     row.get_by_role("button", name="Use broken.gguf").click()
     status = page.locator("[data-testid=model-status][data-state=error]")

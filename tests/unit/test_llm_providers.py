@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import xllamacpp
 
 from director_desktop.engine.llm.base import Finish, TextDelta, ToolSpec
 from director_desktop.engine.llm.gguf_info import read_gguf_info
@@ -19,6 +18,7 @@ from director_desktop.engine.llm.openai_http import (
     normalize_base_url,
 )
 from director_desktop.errors import ModelError
+from tests.fixtures.llama_server import serve_openai
 from tests.unit.llm_support import models
 
 pytestmark = pytest.mark.anyio
@@ -42,24 +42,11 @@ def gguf(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return models(tmp_path_factory.mktemp("models"))
 
 
-def serve(path: Path, key: str | None) -> object:
-    params = xllamacpp.CommonParams()
-    params.model.path = str(path)
-    params.n_parallel = 1
-    params.use_jinja = True
-    params.warmup = False
-    params.verbosity = -1
-    params.port = 0
-    if key is not None:
-        params.api_keys = [key]
-    return xllamacpp.Server(params)
-
-
 @pytest.fixture(scope="module")
 def http_servers(gguf: dict[str, Path]) -> Iterator[dict[str, tuple[str, str]]]:
     key = "sk-" + uuid.uuid4().hex
-    servers = {name: serve(gguf[name], key) for name in ("chat", "tool")}
-    yield {name: (server.listening_address, key) for name, server in servers.items()}  # type: ignore[attr-defined]
+    servers = {name: serve_openai(gguf[name], key) for name in ("chat", "tool")}
+    yield {name: (server.listening_address, key) for name, server in servers.items()}
     servers.clear()
 
 
@@ -158,8 +145,8 @@ async def test_a_prompt_larger_than_the_context_is_a_context_overflow(
 async def test_detection_finds_a_running_server_and_skips_closed_ports(
     gguf: dict[str, Path],
 ) -> None:
-    server = serve(gguf["chat"], None)
-    port = int(server.listening_address.rsplit(":", 1)[1])  # type: ignore[attr-defined]
+    server = serve_openai(gguf["chat"], None)
+    port = int(server.listening_address.rsplit(":", 1)[1])
     try:
         found = await detect_local_servers(2.0, [("closed", 9), ("llama.cpp server", port)])
     finally:
