@@ -13,19 +13,9 @@ from store_support import input_message, new_store, output_message
 
 from director_desktop.errors import InvalidPayload, SessionNotFound
 from director_desktop.store import Store
+from tests.fixtures.director_db import DIRECTOR_DDL, add_director_message
 
 pytestmark = pytest.mark.anyio
-
-# VideoDB Director's own DDL, as given in the issue.
-DIRECTOR_DDL = """
-CREATE TABLE sessions (session_id TEXT PRIMARY KEY, video_id TEXT, collection_id TEXT,
-    created_at INTEGER, updated_at INTEGER, metadata JSON);
-CREATE TABLE conversations (session_id TEXT, conv_id TEXT, msg_id TEXT PRIMARY KEY,
-    msg_type TEXT, agents JSON, actions JSON, content JSON, status TEXT,
-    created_at INTEGER, updated_at INTEGER, metadata JSON);
-CREATE TABLE context_messages (session_id TEXT PRIMARY KEY, context_data JSON,
-    created_at INTEGER, updated_at INTEGER, metadata JSON);
-"""
 
 
 @pytest.fixture
@@ -127,12 +117,18 @@ def build_director_db(path: Path) -> None:
     conn.executescript(DIRECTOR_DDL)
 
     def msg(sid: str, msg_id: str, kind: str, text: str, when: int, status: str = "success"):
-        content = [{"type": "text", "text": text, "status": status, "agent_name": None}]
-        conn.execute(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sid, "conv-" + msg_id, msg_id, kind, json.dumps(["search"]), json.dumps(["Ran"]),
-             json.dumps(content), status, when, when, json.dumps({"note": msg_id})),
-        )  # fmt: skip
+        add_director_message(
+            conn,
+            sid,
+            msg_id,
+            kind,
+            text,
+            when,
+            status=status,
+            agents=["search"],
+            actions=["Ran"],
+            metadata={"note": msg_id},
+        )
 
     conn.execute(
         "INSERT INTO sessions VALUES ('old', NULL, 'c1', 1000, 1000, ?)",
