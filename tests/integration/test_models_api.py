@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gguf
 import httpx
 import pytest
 import xllamacpp
@@ -156,6 +157,58 @@ def test_a_bad_upload_is_refused_and_leaves_nothing(
     assert response.json()["error"]["code"] == code
     models_dir = app.settings.models_dir
     assert not models_dir.exists() or list(models_dir.iterdir()) == []
+
+
+def cut_points(model: Path) -> dict[str, int]:
+    """Where to cut a model: inside its header, its tensor infos, its data; one byte short.
+    Offsets from gguf-py's reader (llama.cpp's own Python code), not from the code under test."""
+    reader = gguf.GGUFReader(str(model))
+    end = max(int(t.data_offset) + int(t.n_bytes) for t in reader.tensors)
+    return {
+        "header": 100,
+        "tensor infos": int(reader.tensors[0].field.offset) + 5,
+        "data": int(reader.data_offset) + 10,
+        "one byte short": end - 1,
+    }
+
+
+@pytest.mark.parametrize("where", ["header", "tensor infos", "data", "one byte short"])
+def test_a_cut_off_model_is_refused_by_upload_and_import_and_listed_with_its_error(
+    app: App, chat_gguf: Path, tmp_path: Path, where: str
+) -> None:
+    cut = cut_points(chat_gguf)[where]
+    body = chat_gguf.read_bytes()[:cut]
+    response = app.request(
+        "POST", "/config/models/upload", params={"name": "My Model.gguf"}, content=body
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "model_corrupt"
+    # the user's file is named, never the hidden temp file it was written to
+    assert error["message"].startswith("My Model.gguf: the model file is truncated"), error
+    assert ".part" not in response.text
+    assert ".upload" not in response.text
+    models_dir = app.settings.models_dir
+    assert list(models_dir.iterdir()) == [], "nothing is kept"
+    jobs = app.request("GET", "/config/models/imports").json()["imports"]
+    assert [j["error"] for j in jobs] == [error]
+
+    source = tmp_path / "picked.gguf"
+    source.write_bytes(body)
+    response = app.request("POST", "/config/models/import", json={"path": str(source)})
+    assert response.json()["error"]["code"] == "model_corrupt"
+    assert response.json()["error"]["message"].startswith(
+        "picked.gguf: the model file is truncated"
+    )
+    assert str(tmp_path) not in response.text
+    assert list(models_dir.iterdir()) == []
+
+    # put into the folder by hand, it is listed with its error rather than hidden
+    (models_dir / "by-hand.gguf").write_bytes(body)
+    listed = app.request("GET", "/config/models").json()["models"]
+    assert [(m["file"], m["size"], m["error"]) for m in listed] == [
+        ("by-hand.gguf", cut, "by-hand.gguf: " + error["message"].split(": ", 1)[1])
+    ]
 
 
 @pytest.mark.parametrize("link", [False, True])

@@ -1,8 +1,12 @@
-"""Read a GGUF file's header: architecture, name, context length, chat template presence.
+"""Read a GGUF file's header: architecture, name, context length, chat template presence, and
+whether the file is long enough to hold every tensor the header describes.
 
 llama.cpp answers a missing, truncated or foreign file with one generic "Failed to init server";
 reading the header first gives the user a specific reason, and the models list its context length
-without loading anything. Standard library only (the `gguf` package is a test dependency).
+without loading anything. The tensor infos (name, dims, ggml type, offset) are part of the header,
+so the file's expected length is known without reading a byte of tensor data (models are GBs).
+Standard library only (the `gguf` package is a test dependency: its `GGML_QUANT_SIZES` is the
+reference the unit tests check `GGML_BLOCK_SIZES` against).
 """
 
 from __future__ import annotations
@@ -19,7 +23,50 @@ _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<
 _SCALARS |= {11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
 _MAX_KV = 1 << 20
+_MAX_TENSORS = 1 << 20
 _MAX_STRING = 1 << 28
+_MAX_DIMS = 4  # GGML_MAX_DIMS
+DEFAULT_ALIGNMENT = 32  # GGUF_DEFAULT_ALIGNMENT, when `general.alignment` is absent
+
+_QK_K = 256  # elements per "K-quant" super-block
+# ggml type id -> (elements per block, bytes per block), as in ggml's type traits (copied from
+# gguf-py's GGML_QUANT_SIZES; a unit test keeps the two equal).
+GGML_BLOCK_SIZES: dict[int, tuple[int, int]] = {
+    0: (1, 4),  # F32
+    1: (1, 2),  # F16
+    2: (32, 2 + 16),  # Q4_0
+    3: (32, 2 + 2 + 16),  # Q4_1
+    6: (32, 2 + 4 + 16),  # Q5_0
+    7: (32, 2 + 2 + 4 + 16),  # Q5_1
+    8: (32, 2 + 32),  # Q8_0
+    9: (32, 4 + 4 + 32),  # Q8_1
+    10: (_QK_K, 2 + 2 + _QK_K // 16 + _QK_K // 4),  # Q2_K
+    11: (_QK_K, 2 + _QK_K // 4 + _QK_K // 8 + 12),  # Q3_K
+    12: (_QK_K, 2 + 2 + _QK_K // 2 + 12),  # Q4_K
+    13: (_QK_K, 2 + 2 + _QK_K // 2 + _QK_K // 8 + 12),  # Q5_K
+    14: (_QK_K, 2 + _QK_K // 2 + _QK_K // 4 + _QK_K // 16),  # Q6_K
+    15: (_QK_K, 4 + _QK_K + _QK_K // 8),  # Q8_K
+    16: (_QK_K, 2 + _QK_K // 4),  # IQ2_XXS
+    17: (_QK_K, 2 + _QK_K // 4 + _QK_K // 32),  # IQ2_XS
+    18: (_QK_K, 2 + _QK_K // 4 + _QK_K // 8),  # IQ3_XXS
+    19: (_QK_K, 2 + _QK_K // 8 + _QK_K // 16),  # IQ1_S
+    20: (32, 2 + 16),  # IQ4_NL
+    21: (_QK_K, 2 + _QK_K // 4 + _QK_K // 8 + _QK_K // 32 + 4),  # IQ3_S
+    22: (_QK_K, 2 + _QK_K // 4 + _QK_K // 16),  # IQ2_S
+    23: (_QK_K, 2 + 2 + _QK_K // 2 + _QK_K // 64),  # IQ4_XS
+    24: (1, 1),  # I8
+    25: (1, 2),  # I16
+    26: (1, 4),  # I32
+    27: (1, 8),  # I64
+    28: (1, 8),  # F64
+    29: (_QK_K, _QK_K // 8 + _QK_K // 16 + _QK_K // 32),  # IQ1_M
+    30: (1, 2),  # BF16
+    34: (_QK_K, 2 + 4 * 13),  # TQ1_0
+    35: (_QK_K, 2 + 64),  # TQ2_0
+    39: (32, 1 + 16),  # MXFP4
+    40: (64, 4 + 32),  # NVFP4
+    41: (128, 2 + 16),  # Q1_0
+}
 
 
 @dataclass(frozen=True)
@@ -80,36 +127,43 @@ class _Reader:
         raise ModelError("the model file's header is damaged", code="model_corrupt")
 
 
-def read_gguf_info(path: Path) -> GGUFInfo:
-    """The header of a GGUF file; `ModelError` (`model_missing` / `model_corrupt`) otherwise."""
+def read_gguf_info(path: Path, display_name: str | None = None) -> GGUFInfo:
+    """The header of a GGUF file; `ModelError` (`model_missing` / `model_corrupt`) otherwise.
+
+    Messages name the file as `display_name` (default: the path's name) — an upload is checked
+    while it is still a hidden temp file, and the user must read the name they chose.
+    """
+    label = display_name or path.name
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
-            return _parse(path, size, _Reader(handle))
+            return _parse(path, label, size, _Reader(handle))
     except ModelError as exc:
-        if path.name in exc.message:
+        if label in exc.message:
             raise
-        raise ModelError(f"{path.name}: {exc.message}", code=exc.code) from exc
+        raise ModelError(f"{label}: {exc.message}", code=exc.code) from exc
     except FileNotFoundError as exc:
-        raise ModelError(f"model file {path.name} not found", code="model_missing") from exc
+        raise ModelError(f"model file {label} not found", code="model_missing") from exc
     except IsADirectoryError as exc:
-        raise ModelError(
-            f"{path.name} is a folder, not a model file", code="model_corrupt"
-        ) from exc
+        raise ModelError(f"{label} is a folder, not a model file", code="model_corrupt") from exc
     except OSError as exc:
-        raise ModelError(f"cannot read model file {path.name}: {exc.strerror}") from exc
+        raise ModelError(f"cannot read model file {label}: {exc.strerror}") from exc
 
 
-def _parse(path: Path, size: int, reader: _Reader) -> GGUFInfo:
+def _damaged() -> ModelError:
+    return ModelError("the model file's header is damaged", code="model_corrupt")
+
+
+def _parse(path: Path, label: str, size: int, reader: _Reader) -> GGUFInfo:
     if reader.handle.read(4) != MAGIC:
-        raise ModelError(f"{path.name} is not a GGUF model file", code="model_corrupt")
+        raise ModelError(f"{label} is not a GGUF model file", code="model_corrupt")
     version = reader.unpack("<I")
     if version not in (2, 3):
-        raise ModelError(f"{path.name}: unsupported GGUF version {version}", code="model_corrupt")
-    reader.unpack("<Q")  # tensor count
+        raise ModelError(f"{label}: unsupported GGUF version {version}", code="model_corrupt")
+    tensor_count = reader.unpack("<Q")
     kv_count = reader.unpack("<Q")
-    if kv_count > _MAX_KV:
-        raise ModelError("the model file's header is damaged", code="model_corrupt")
+    if kv_count > _MAX_KV or tensor_count > _MAX_TENSORS:
+        raise _damaged()
     meta: dict[str, Any] = {}
     for _ in range(kv_count):
         key = reader.string()
@@ -118,9 +172,17 @@ def _parse(path: Path, size: int, reader: _Reader) -> GGUFInfo:
         value = reader.value(kind, keep=not key.startswith("tokenizer.ggml."))
         if value is not None and not isinstance(value, list):
             meta[key] = value
+    alignment = meta.get("general.alignment", DEFAULT_ALIGNMENT)
+    if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        raise _damaged()  # llama.cpp refuses an alignment that is not a power of two
+    needed = _data_end(reader, tensor_count, alignment)
+    if size < needed:
+        raise ModelError(
+            f"the model file is truncated ({size} of {needed} bytes)", code="model_corrupt"
+        )
     architecture = str(meta.get("general.architecture") or "")
     if not architecture:
-        raise ModelError(f"{path.name} names no model architecture", code="model_corrupt")
+        raise ModelError(f"{label} names no model architecture", code="model_corrupt")
     context = meta.get(f"{architecture}.context_length")
     return GGUFInfo(
         path=path,
@@ -130,3 +192,39 @@ def _parse(path: Path, size: int, reader: _Reader) -> GGUFInfo:
         context_length=int(context) if isinstance(context, int) else None,
         has_chat_template="tokenizer.chat_template" in meta,
     )
+
+
+def _data_end(reader: _Reader, tensor_count: int, alignment: int) -> int:
+    """Where the last tensor's data ends, from the tensor infos alone (no tensor data is read).
+
+    Each info is: name, n_dims, n_dims x ne, ggml type, offset from the start of the data
+    section; that section starts at the first multiple of `alignment` after the infos.
+    """
+    end = 0
+    for _ in range(tensor_count):
+        name_length = reader.unpack("<Q")
+        if name_length > _MAX_STRING:
+            raise _damaged()
+        reader.handle.seek(name_length, 1)  # a seek past the end is caught by the next read
+        n_dims = reader.unpack("<I")
+        if n_dims > _MAX_DIMS:
+            raise _damaged()
+        dims = [reader.unpack("<Q") for _ in range(n_dims)]
+        kind, offset = reader.unpack("<I"), reader.unpack("<Q")
+        block = GGML_BLOCK_SIZES.get(kind)
+        if block is None:
+            # A type this table does not know (a newer llama.cpp): its size would be a guess,
+            # so this tensor is not checked; the file may still be long enough to load.
+            continue
+        elements_per_block, bytes_per_block = block
+        if dims and dims[0] % elements_per_block:
+            raise _damaged()  # llama.cpp refuses a row that is not a whole number of blocks
+        elements = 1
+        for ne in dims:
+            elements *= ne
+        end = max(end, offset + elements // elements_per_block * bytes_per_block)
+    if end == 0:
+        return 0
+    header_end = reader.handle.tell()
+    data_start = (header_end + alignment - 1) // alignment * alignment
+    return data_start + end

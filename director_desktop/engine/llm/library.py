@@ -1,9 +1,10 @@
 """ModelLibrary: the GGUF files in `<data dir>/models/`, and importing new ones with progress.
 
 A file is imported by path (the native file dialog: copied, or linked when asked and the system
-allows) or streamed in by an HTTP upload. Either way it is written to a hidden `.part` file,
-its GGUF header is checked, and only then is it renamed into place, so a half-copied or foreign
-file never shows up as a model. Progress is kept per import job for the UI to poll.
+allows) or streamed in by an HTTP upload. Either way it is written to a hidden `.part` file, its
+GGUF header is checked (and that the file holds all the tensor data the header describes), and
+only then is it renamed into place, so a half-copied or foreign file never shows up as a model.
+Errors name the user's file, never the `.part`. Progress is kept per import job for the UI to poll.
 Imports `gguf_info` and `errors`; standard library otherwise.
 """
 
@@ -59,7 +60,7 @@ class ImportJob:
 
 def safe_file_name(name: str) -> str:
     """A plain `.gguf` file name from what a client sent (no folders, no odd characters)."""
-    base = Path(name.replace("\\", "/")).name.strip()
+    base = _base_name(name)
     if not base.lower().endswith(SUFFIX):
         raise InvalidPayload("a model must be a .gguf file", code="not_gguf")
     clean = _SAFE_NAME.sub("_", base)
@@ -125,10 +126,13 @@ class ModelLibrary:
             candidate, n = self.dir / f"{stem}-{n}{suffix}", n + 1
         return candidate
 
-    def _finish(self, job: ImportJob, part: Path) -> None:
-        """Check the header of a finished `.part` file and move it into place."""
+    def _finish(self, job: ImportJob, part: Path, label: str) -> None:
+        """Check the header of a finished `.part` file and move it into place.
+
+        `label` is the user's name for the file: errors name it, never the hidden `.part`.
+        """
         try:
-            read_gguf_info(part)
+            read_gguf_info(part, display_name=label)
         except ModelError as exc:
             part.unlink(missing_ok=True)
             self._fail(job, exc)
@@ -194,13 +198,13 @@ class ModelLibrary:
             part.unlink(missing_ok=True)
             self._fail(job, exc)
             return
-        self._finish(job, part)
+        self._finish(job, part, source.name)
 
     def begin_upload(self, file_name: str, total: int | None) -> Upload:
         name = safe_file_name(file_name)
         self.dir.mkdir(parents=True, exist_ok=True)
         job = self._job(name, total, "upload")
-        return Upload(self, job, self.dir / f".upload-{job.id}.part")
+        return Upload(self, job, self.dir / f".upload-{job.id}.part", _base_name(file_name))
 
     def cancel(self, job_id: str) -> None:
         self.job(job_id)._cancel.set()
@@ -209,10 +213,11 @@ class ModelLibrary:
 class Upload:
     """An HTTP upload being streamed to disk: `write` each chunk, then `finish` or `abort`."""
 
-    def __init__(self, library: ModelLibrary, job: ImportJob, part: Path) -> None:
+    def __init__(self, library: ModelLibrary, job: ImportJob, part: Path, label: str) -> None:
         self.library = library
         self.job = job
         self.part = part
+        self.label = label  # the name the client sent, for messages
         self._handle: BinaryIO | None = part.open("wb")
 
     async def write(self, chunk: bytes) -> None:
@@ -238,7 +243,7 @@ class Upload:
                 )
             )
             return self.job
-        await asyncio.to_thread(self.library._finish, self.job, self.part)
+        await asyncio.to_thread(self.library._finish, self.job, self.part, self.label)
         return self.job
 
     def abort(self, error: DirectorError) -> None:
@@ -251,6 +256,11 @@ class Upload:
             with contextlib.suppress(OSError):
                 self._handle.close()
             self._handle = None
+
+
+def _base_name(name: str) -> str:
+    """The file name a client sent, without any folders (Windows or POSIX)."""
+    return Path(name.replace("\\", "/")).name.strip()
 
 
 def _size(path: Path) -> int | None:
