@@ -211,6 +211,19 @@ def test_a_cut_off_model_is_refused_by_upload_and_import_and_listed_with_its_err
     ]
 
 
+def test_a_refused_upload_names_the_file_without_the_folders_the_client_sent(
+    app: App, chat_gguf: Path
+) -> None:
+    body = chat_gguf.read_bytes()[:-1]
+    for name in ("C:\\Users\\me\\Models\\Cut Model.gguf", "/home/me/models/Cut Model.gguf"):
+        response = app.request("POST", "/config/models/upload", params={"name": name}, content=body)
+        assert response.status_code == 400, response.text
+        message = response.json()["error"]["message"]
+        assert message.startswith("Cut Model.gguf: the model file is truncated"), message
+        assert "Users" not in response.text
+        assert "/home" not in response.text
+
+
 @pytest.mark.parametrize("link", [False, True])
 def test_import_by_path_copies_or_links_with_progress(
     app: App, chat_gguf: Path, link: bool
