@@ -3,7 +3,6 @@ assertion that no thread, child process or file descriptor was left behind."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,23 +10,16 @@ import pytest
 
 from tests.integration.support import (
     SLOW_PACE,
+    Baseline,
     Live,
-    child_pids,
-    leftovers,
-    open_fds,
     start_live,
-    wait_until,
-    warm_up_event_loop,
 )
 
 
 @pytest.fixture
 def live_factory(tmp_path: Path) -> Iterator[Callable[..., Live]]:
     """Start live servers (stopped at teardown); asserts nothing leaked once all are stopped."""
-    warm_up_event_loop()
-    threads_before = {t.ident for t in threading.enumerate()}
-    fds_before = open_fds()
-    children_before = child_pids()
+    baseline = Baseline.take()
     started: list[Live] = []
 
     def start(
@@ -42,17 +34,7 @@ def live_factory(tmp_path: Path) -> Iterator[Callable[..., Live]]:
     yield start
     for live in started:
         live.stop()
-    try:
-        wait_until(
-            lambda: (
-                {t.ident for t in threading.enumerate() if t.is_alive()} <= threads_before
-                and open_fds() <= fds_before
-                and child_pids() <= children_before
-            ),
-            "the servers' and clients' threads, descriptors and processes to end",
-        )
-    except AssertionError:
-        raise AssertionError(f"left behind: {leftovers(threads_before, fds_before)}") from None
+    baseline.wait_restored("the servers' and clients' threads, descriptors and processes to end")
 
 
 @pytest.fixture

@@ -272,3 +272,33 @@ def leftovers(threads_before: set[int | None], fds_before: set[int]) -> str:
         except OSError:
             continue
     return f"threads {threads}, fds {fds}, children {child_pids()}"
+
+
+@dataclass
+class Baseline:
+    """This process's threads, descriptors and child processes before a test starts servers, to
+    check that stopping them gave every one back."""
+
+    threads: set[int | None]
+    fds: set[int]
+    children: set[int]
+
+    @classmethod
+    def take(cls) -> Baseline:
+        warm_up_event_loop()
+        return cls({t.ident for t in threading.enumerate()}, open_fds(), child_pids())
+
+    def wait_restored(self, what: str) -> None:
+        """Wait (deadline WAIT) until nothing is left beyond the baseline; else fail naming what
+        was left behind."""
+        try:
+            wait_until(
+                lambda: (
+                    {t.ident for t in threading.enumerate() if t.is_alive()} <= self.threads
+                    and open_fds() <= self.fds
+                    and child_pids() <= self.children
+                ),
+                what,
+            )
+        except AssertionError:
+            raise AssertionError(f"left behind: {leftovers(self.threads, self.fds)}") from None
