@@ -15,6 +15,7 @@ from director_desktop.engine.llm.base import ChatMessage, ChatProvider, StreamEv
 from director_desktop.engine.output import OutputMessage
 from director_desktop.protocol import ChatInput, JSONDict
 from tests.fixtures.tiny_gguf import write_chat_model, write_tool_caller
+from tests.unit.store_support import pending_output
 
 
 def models(folder: Path) -> dict[str, Path]:
@@ -57,17 +58,7 @@ def make_turn(
     agents: list[str] | None = None,
 ) -> Turn:
     conv_id = f"c-{uuid.uuid4()}"
-    message: JSONDict = {
-        "session_id": session_id,
-        "conv_id": conv_id,
-        "msg_id": f"out-{uuid.uuid4()}",
-        "msg_type": "output",
-        "status": "progress",
-        "actions": [],
-        "agents": [],
-        "content": [],
-        "metadata": {},
-    }
+    message: JSONDict = pending_output(session_id, conv_id, f"out-{uuid.uuid4()}")
     chat = ChatInput(
         content=[{"type": "text", "text": text}],
         session_id=session_id,

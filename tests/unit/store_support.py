@@ -1,4 +1,4 @@
-"""Builders shared by the store's tests: messages in the wire shape, and opened stores."""
+"""Builders shared by the unit tests (store, engine): wire-shape messages, opened stores."""
 
 from __future__ import annotations
 
@@ -52,5 +52,20 @@ def output_message(
                 "text": text,
             }
         ],
+        "metadata": {},
+    }
+
+
+def pending_output(session_id: str, conv_id: str, msg_id: str) -> Any:
+    """An output message as a turn starts it: status progress, nothing in it yet."""
+    return {
+        "session_id": session_id,
+        "conv_id": conv_id,
+        "msg_id": msg_id,
+        "msg_type": "output",
+        "status": "progress",
+        "actions": [],
+        "agents": [],
+        "content": [],
         "metadata": {},
     }

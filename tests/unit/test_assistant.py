@@ -11,6 +11,7 @@ from director_desktop.engine.base import Turn
 from director_desktop.engine.output import OutputMessage
 from director_desktop.protocol import JSONDict, parse_chat_input
 from director_desktop.store import Store
+from tests.unit.store_support import input_message, pending_output
 
 
 def test_pieces_keep_every_character() -> None:
@@ -27,15 +28,7 @@ def run_turn(
         store = Store(tmp_path / "director.sqlite3", backups_dir=tmp_path / "backups")
         await asyncio.to_thread(store.open)
         try:
-            earlier = {
-                "session_id": "old",
-                "conv_id": "c0",
-                "msg_id": "m0",
-                "msg_type": "input",
-                "content": [{"type": "text", "text": "ideas for the penguin film"}],
-                "agents": [],
-                "metadata": {},
-            }
+            earlier = input_message("old", "ideas for the penguin film", conv_id="c0", msg_id="m0")
             await store.add_input(earlier, session_name="Penguins")
             committed: list[JSONDict] = []
 
@@ -46,21 +39,7 @@ def run_turn(
             chat = parse_chat_input(
                 {"content": [{"type": "text", "text": text}], "agents": agents or []}
             )
-            output = OutputMessage(
-                {
-                    "session_id": "now",
-                    "conv_id": "c1",
-                    "msg_id": "o1",
-                    "msg_type": "output",
-                    "status": "progress",
-                    "actions": [],
-                    "agents": [],
-                    "content": [],
-                    "metadata": {},
-                },
-                commit,
-                min_interval=0.0,
-            )
+            output = OutputMessage(pending_output("now", "c1", "o1"), commit, min_interval=0.0)
             assistant = BuiltinAssistant(
                 store, default_registry(), models_dir=tmp_path / "models", pace=0.0
             )
