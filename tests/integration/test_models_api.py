@@ -14,7 +14,6 @@ from typing import Any
 import gguf
 import httpx
 import pytest
-import xllamacpp
 
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.brain import Brain, build_brain
@@ -23,6 +22,7 @@ from director_desktop.settings import Settings, build_settings
 from director_desktop.store import Store
 from director_desktop.user_settings import UserSettings
 from director_desktop.web.app import create_app
+from tests.fixtures.llama_server import openai_server
 from tests.fixtures.tiny_gguf import write_chat_model, write_model
 from tests.integration.support import WAIT, ChatClient, chat_payload, text_of, wait_until
 
@@ -292,21 +292,11 @@ def test_choosing_an_unknown_model_or_provider_changes_nothing(app: App) -> None
     assert not app.settings.user_settings_path.exists()
 
 
-@pytest.fixture(scope="module")
-def openai_server(chat_gguf: Path) -> Iterator[tuple[str, str]]:
+@pytest.fixture(scope="module", name="openai_server")
+def openai_server_fixture(chat_gguf: Path) -> Iterator[tuple[str, str]]:
     """xllamacpp's own OpenAI-compatible HTTP server on loopback, with an API key."""
-    params = xllamacpp.CommonParams()
-    params.model.path = str(chat_gguf)
-    params.n_parallel = 1
-    params.use_jinja = True
-    params.warmup = False
-    params.verbosity = -1
-    params.port = 0
-    key = "sk-test-" + uuid.uuid4().hex
-    params.api_keys = [key]
-    server = xllamacpp.Server(params)
-    yield server.listening_address, key
-    del server
+    with openai_server(chat_gguf) as served:
+        yield served
 
 
 def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[str, str]) -> None:
