@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import socketio
-from socketio.packet import Packet
+from socketio.packet import ACK, BINARY_ACK, BINARY_EVENT, EVENT, Packet
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -61,26 +62,43 @@ def _text_only(payload: JSONDict) -> bool:
 
 
 class JSONPacket(Packet):  # type: ignore[misc]  # python-socketio ships no types
-    """python-socketio's packet with a cheap binary check. The stock `data_is_binary` walks
-    every payload recursively with `functools.reduce` over freshly built lists (~22 us per
-    streamed snapshot, paid on every emit and ack); this one walks it iteratively and stops at
-    the first bytes (~5 us). Same answer: the app sends JSON, but a bytes value would still go
-    out as a binary event instead of failing in `json.dumps`."""
+    """python-socketio's packet without the binary scan on every packet. The stock
+    `data_is_binary` walks each payload recursively, building lists at every level (~22 us per
+    streamed snapshot, on every emit and ack), to find bytes the app never sends. Here a packet
+    is taken for JSON and encoded as such; only if JSON refuses it (`TypeError`: bytes, or
+    anything else JSON cannot hold) is it scanned, and bytes then still go out as a binary
+    packet, exactly as with the stock class."""
+
+    packet_type: int
+    data: Any
 
     @classmethod
     def data_is_binary(cls, data: object) -> bool:
-        pending = [data]
-        while pending:
-            value = pending.pop()
-            if isinstance(value, str | int | float | None):
-                continue
-            if isinstance(value, dict):
-                pending.extend(value.values())
-            elif isinstance(value, list):
-                pending.extend(value)
-            elif isinstance(value, bytes | bytearray):
-                return True
-        return False
+        return False  # decided in `encode`, where a payload with bytes fails to encode as JSON
+
+    def encode(self) -> Any:
+        try:
+            return super().encode()
+        except TypeError:
+            binary = {EVENT: BINARY_EVENT, ACK: BINARY_ACK}.get(self.packet_type)
+            if binary is None or not has_binary(self.data):
+                raise
+            self.packet_type = binary
+            return super().encode()
+
+
+def has_binary(data: object) -> bool:
+    """Whether a payload holds bytes anywhere (python-socketio's test, iterative)."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, bytes | bytearray):
+            return True
+    return False
 
 
 @dataclass

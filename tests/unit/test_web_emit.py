@@ -4,10 +4,10 @@ only messages with media items are copied to sign their paths."""
 from __future__ import annotations
 
 import pytest
-from socketio.packet import BINARY_EVENT, EVENT, Packet
+from socketio.packet import ACK, BINARY_EVENT, EVENT, Packet
 
 from director_desktop.protocol import JSONDict, text_item
-from director_desktop.web.app import JSONPacket, _text_only
+from director_desktop.web.app import JSONPacket, _text_only, has_binary
 
 CASES: list[object] = [
     None,
@@ -25,12 +25,25 @@ CASES: list[object] = [
 
 @pytest.mark.parametrize("data", CASES)
 def test_binary_check_matches_python_socketio(data: object) -> None:
-    assert JSONPacket.data_is_binary(data) == Packet.data_is_binary(data)
+    assert has_binary(data) == Packet.data_is_binary(data)
+
+
+@pytest.mark.parametrize("data", CASES)
+def test_packets_encode_as_python_socketio_encodes_them(data: object) -> None:
+    for kind in (EVENT, ACK):
+        ours = JSONPacket(kind, data=["chat", data], namespace="/chat", id=7)
+        stock = Packet(kind, data=["chat", data], namespace="/chat", id=7)
+        assert ours.encode() == stock.encode()
+        assert ours.packet_type == stock.packet_type  # binary ones became BINARY_*
 
 
 def test_a_packet_with_bytes_is_still_a_binary_event() -> None:
-    assert JSONPacket(EVENT, data=["chat", {"x": b"1"}]).packet_type == BINARY_EVENT
+    packet = JSONPacket(EVENT, data=["chat", {"x": b"1"}])
+    assert packet.encode() == ['51-["chat",{"x":{"_placeholder":true,"num":0}}]', b"1"]
+    assert packet.packet_type == BINARY_EVENT
     assert JSONPacket(EVENT, data=["chat", {"x": "1"}]).encode() == '2["chat",{"x":"1"}]'
+    with pytest.raises(TypeError):  # not JSON and not bytes: refused as before
+        JSONPacket(EVENT, data=["chat", {"x": object()}]).encode()
 
 
 def _message(*content: JSONDict) -> JSONDict:
