@@ -123,7 +123,7 @@ class ChatHandler:
                 session_name=session_name(chat),
                 video_id=chat.video_id,
                 collection_id=chat.collection_id,
-                pending_output=self._output_message(chat, run.output_msg_id),
+                pending_output=pending_reply(chat, run.output_msg_id),
             )
         except BaseException:
             del self._runs[key]
@@ -176,21 +176,6 @@ class ChatHandler:
             "metadata": {**chat.metadata, "output_msg_id": output_msg_id},
         }
 
-    @staticmethod
-    def _output_message(chat: ChatInput, output_msg_id: str) -> JSONDict:
-        """The reply as stored with the input, and the run's first snapshot."""
-        return {
-            "session_id": chat.session_id,
-            "conv_id": chat.conv_id,
-            "msg_id": output_msg_id,
-            "msg_type": "output",
-            "status": "progress",
-            "actions": [REASONING],
-            "agents": [],
-            "content": [],
-            "metadata": {},
-        }
-
     # --- the run -------------------------------------------------------------------------------
     async def _drive(
         self, run: Run, chat: ChatInput, stored_input: JSONDict, pending: JSONDict | None
@@ -198,7 +183,7 @@ class ChatHandler:
         assert chat.session_id
         assert chat.conv_id
         output = OutputMessage(
-            self._output_message(chat, run.output_msg_id),
+            pending_reply(chat, run.output_msg_id),
             self._commit,
             min_interval=self._stream_interval,
         )
@@ -350,6 +335,21 @@ def _settle(output: OutputMessage, status: str, item_message: str | None) -> Non
     for index, item in enumerate(output.content):
         if item.get("status") == "progress":
             output.update_content(index, status=item_status, status_message=item_message)
+
+
+def pending_reply(chat: ChatInput, output_msg_id: str) -> JSONDict:
+    """A turn's reply as stored with its input: every engine's run starts from this snapshot."""
+    return {
+        "session_id": chat.session_id,
+        "conv_id": chat.conv_id,
+        "msg_id": output_msg_id,
+        "msg_type": "output",
+        "status": "progress",
+        "actions": [REASONING],
+        "agents": [],
+        "content": [],
+        "metadata": {},
+    }
 
 
 def session_name(chat: ChatInput) -> str:

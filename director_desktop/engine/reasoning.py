@@ -89,9 +89,7 @@ class ReasoningLoop:
 
     # --- the turn ------------------------------------------------------------------------------
     async def run(self, turn: Turn) -> None:
-        out = turn.output
-        out.add_action("Reasoning the message...")
-        await out.flush()
+        out = turn.output  # the handler has already stored and shown "Reasoning the message..."
         tools = self.tools()
         history = history_messages(turn.history)
         exchange: list[ChatMessage] = [{"role": "user", "content": user_text(turn)}]

@@ -138,6 +138,7 @@ def test_upload_lists_and_chooses_a_model_that_then_answers(app: App, chat_gguf:
     assert answer[0]["status"] == "success"
     assert answer[0]["text"]
     assert final["actions"][0] == "Reasoning the message..."
+    assert final["actions"].count("Reasoning the message...") == 1
     probe = app.request("POST", "/config/models/test").json()
     assert probe["ok"] is True
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from director_desktop.engine.base import Turn
+from director_desktop.engine.handler import pending_reply
 from director_desktop.engine.llm.base import ChatMessage, ChatProvider, StreamEvent, ToolSpec
 from director_desktop.engine.output import OutputMessage
 from director_desktop.protocol import ChatInput, JSONDict
 from tests.fixtures.tiny_gguf import write_chat_model, write_tool_caller
-from tests.unit.store_support import pending_output
 
 
 def models(folder: Path) -> dict[str, Path]:
@@ -58,13 +58,13 @@ def make_turn(
     agents: list[str] | None = None,
 ) -> Turn:
     conv_id = f"c-{uuid.uuid4()}"
-    message: JSONDict = pending_output(session_id, conv_id, f"out-{uuid.uuid4()}")
     chat = ChatInput(
         content=[{"type": "text", "text": text}],
         session_id=session_id,
         conv_id=conv_id,
         agents=agents or [],
     )
+    message = pending_reply(chat, f"out-{uuid.uuid4()}")  # as the handler starts every run
     return Turn(
         session_id=session_id,
         conv_id=conv_id,

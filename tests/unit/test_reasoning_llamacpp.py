@@ -68,6 +68,7 @@ async def test_a_full_turn_streams_several_snapshots_and_ends_success(
     assert answer(final)["status"] == "success"
     assert answer(final)["text"] == texts[-1] != ""
     assert final["actions"][0] == "Reasoning the message..."
+    assert final["actions"].count("Reasoning the message...") == 1
     seqs = [s["metadata"]["seq"] for s in snapshots.items]
     assert seqs == sorted(seqs)
 
