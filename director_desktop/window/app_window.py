@@ -169,7 +169,13 @@ class AppWindow:
 
     def page_ready(self) -> bool:
         try:
-            return self.evaluate(READY_JS) is True
+            ready = self.evaluate(READY_JS) is True
+            if ready and self._shell is not None:
+                # The `loaded` handler that installs the bridge runs on its own thread and can
+                # come after the page's ready flag: install it (idempotent) before anyone is told
+                # the page is ready, so "ready" always includes `window.directorDesktop`.
+                self.evaluate(BRIDGE_JS)
+            return ready
         except PageError:  # the page is navigating; not ready yet
             return False
 
