@@ -225,17 +225,10 @@ def add_input(
     session_name: str,
     video_id: str | None,
     collection_id: str | None,
-    pending_output: JSONDict | None = None,
 ) -> tuple[JSONDict, bool, bool]:
-    """Create the session if new and store the input (and its pending reply, if given);
-    a re-sent input changes nothing."""
+    """Create the session if new and store the input; a re-sent input changes nothing."""
     stored, _, created, duplicate = add_turn(
-        conn,
-        message,
-        session_name=session_name,
-        video_id=video_id,
-        collection_id=collection_id,
-        pending_output=pending_output,
+        conn, message, session_name=session_name, video_id=video_id, collection_id=collection_id
     )
     return stored, created, duplicate
 

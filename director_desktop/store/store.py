@@ -229,11 +229,9 @@ class Store:
         session_name: str,
         video_id: str | None = None,
         collection_id: str | None = None,
-        pending_output: JSONDict | None = None,
     ) -> tuple[JSONDict, bool, bool]:
-        """Store an input (creating its session); with `pending_output`, also its reply, still
-        `progress`, in the same transaction: a crash before the run's first snapshot then leaves
-        a reply for the start-up sweep to mark "Interrupted", never an unanswered input."""
+        """Store an input, creating its session if new: `(input, created, duplicate)`.
+        A turn stores its pending reply with it through `add_turn`."""
         return await self._write(
             lambda conn: messages.add_input(
                 conn,
@@ -241,7 +239,6 @@ class Store:
                 session_name=session_name,
                 video_id=video_id,
                 collection_id=collection_id,
-                pending_output=pending_output,
             )
         )
 
@@ -254,9 +251,11 @@ class Store:
         collection_id: str | None = None,
         pending_output: JSONDict,
     ) -> tuple[JSONDict, JSONDict | None, bool, bool]:
-        """`add_input` with a pending reply, answering both as stored in one transaction:
+        """`add_input` with the turn's pending reply (`progress`) in the same transaction, so a
+        crash before the run's first snapshot leaves a reply for the start-up sweep to mark
+        "Interrupted", never an unanswered input. Answers both as stored:
         `(input, pending, created, duplicate)`; `pending` is None for a re-sent input (nothing
-        stored). Saves the chat handler a read of the reply it just stored."""
+        stored)."""
         return await self._write(
             lambda conn: messages.add_turn(
                 conn,

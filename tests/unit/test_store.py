@@ -431,7 +431,7 @@ async def test_an_input_stored_with_its_pending_reply_is_never_left_unanswered(
     store.open()
     message = input_message("s1", "hello")
     pending = {**output_message("s1", message["conv_id"], "", status="progress"), "content": []}
-    stored, created, _ = await store.add_input(
+    stored, _, created, _ = await store.add_turn(
         message, session_name="hello", pending_output=pending
     )
     assert created
