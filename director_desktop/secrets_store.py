@@ -2,7 +2,8 @@
 
 The OS keyring (macOS Keychain, Windows Credential Locker, the Secret Service on Linux) when one
 is usable; otherwise a user-only (0600) JSON file in the data dir, written atomically. Values are
-never logged or put in an exception message. The one user of `keyring`; imports only `errors`.
+never logged or put in an exception message. The one user of `keyring`; imports `errors` and
+the atomic write of `user_settings`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Literal
 
 from director_desktop.errors import DirectorError
+from director_desktop.user_settings import write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,7 @@ class SecretStore:
 
     def _write(self, data: dict[str, object]) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=self.path.parent)
-            os.chmod(tmp, 0o600)  # mkstemp makes 0600 already; say it for other platforms
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            write_json_atomically(self.path, data)
         except OSError as exc:
             raise DirectorError(
                 f"could not save the key: {exc.strerror}", code="secrets_io"

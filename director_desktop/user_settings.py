@@ -8,6 +8,7 @@ moved aside (never deleted) and the defaults are used.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -69,14 +70,26 @@ class UserSettings:
 
     def _write(self, data: dict[str, Any]) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            write_json_atomically(self.path, data)
         except OSError as exc:
             raise DirectorError(
                 f"could not save settings: {exc.strerror}", code="settings_io"
             ) from exc
+
+
+def write_json_atomically(path: Path, data: object) -> None:
+    """Write JSON so that a crash leaves either the old file or the new one, never half of one:
+    a user-only temp file beside it (mkstemp makes it 0600), fsync, then rename over. Raises
+    OSError; callers give it their own error code."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

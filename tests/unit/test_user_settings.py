@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import threading
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def test_update_merges_keys_and_none_removes_one(tmp_path: Path) -> None:
     }
     assert settings.get("theme") == "dark"
     assert not list(settings.path.parent.glob(".settings-*"))  # no temp file left behind
+    assert stat.S_IMODE(settings.path.stat().st_mode) == 0o600  # user-only, as API keys need
 
 
 def test_an_unreadable_file_is_set_aside_not_deleted(tmp_path: Path) -> None:
