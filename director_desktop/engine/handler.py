@@ -131,6 +131,7 @@ class ChatHandler:
         if duplicate:
             del self._runs[key]
             return self._ack(stored, stored.get("metadata", {}).get("output_msg_id"))
+        assert pending is not None  # add_turn answers the stored reply unless it was a re-send
         self._metrics.message("input")
         log.info(
             "input stored",
@@ -178,7 +179,7 @@ class ChatHandler:
 
     # --- the run -------------------------------------------------------------------------------
     async def _drive(
-        self, run: Run, chat: ChatInput, stored_input: JSONDict, pending: JSONDict | None
+        self, run: Run, chat: ChatInput, stored_input: JSONDict, pending: JSONDict
     ) -> None:
         assert chat.session_id
         assert chat.conv_id
@@ -197,11 +198,8 @@ class ChatHandler:
         try:
             # The reply was stored with the input ("Reasoning the message...", no content yet):
             # it is the run's first snapshot, emitted as stored, with no write of its own.
-            if pending is not None:
-                output.committed(pending)
-                await self.emit("chat", pending, room_of(chat.session_id))
-            else:
-                await output.flush()
+            output.committed(pending)
+            await self.emit("chat", pending, room_of(chat.session_id))
             past = await history if history is not None else []
             turn = Turn(chat.session_id, chat.conv_id, chat, stored_input, output, past)
             if not run.stop_requested:
