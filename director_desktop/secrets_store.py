@@ -94,10 +94,17 @@ class SecretStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError):
+        except OSError:
             log.warning("the key file is unreadable; starting a new one")
             return {}
-        return data if isinstance(data, dict) else {}
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            # As settings.json does: the next save must not overwrite keys a person may recover.
+            log.warning("the key file is damaged; set aside, starting a new one")
+            self.path.replace(self.path.with_suffix(".json.unreadable"))
+            return {}
+        return data
 
     def _write(self, data: dict[str, object]) -> None:
         try:

@@ -112,6 +112,16 @@ def test_the_key_file_is_private_and_keys_can_be_forgotten(tmp_path: Path) -> No
     assert store.get("openai:x") is None
 
 
+def test_a_damaged_key_file_is_set_aside_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text('{"openai:x": "sk-1"')  # cut short
+    store = SecretStore(path, use_keyring=False)
+    assert store.get("openai:x") is None
+    store.set("openai:y", "sk-2")
+    assert (tmp_path / "secrets.json.unreadable").read_text() == '{"openai:x": "sk-1"'
+    assert store.get("openai:y") == "sk-2"
+
+
 @pytest.mark.parametrize(
     ("name", "clean"),
     [("model.gguf", "model.gguf"), ("../../etc/x.gguf", "x.gguf"), ("a b$.GGUF", "a b_.GGUF")],
