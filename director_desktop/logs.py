@@ -4,8 +4,9 @@ Each launch starts a fresh `director-desktop.log` and keeps the previous run's a
 older ones up to `BACKUPS`), so a user reporting a crash can send the run that crashed. Message
 text and tokens are never logged at INFO: code logs ids and sizes only, and a filter redacts the
 launch token wherever it might appear anyway. Records are handed to a queue on the logging
-thread and formatted and written by a listener thread (`director-log`), so the event loop never
-waits on the disk; `LogSetup.close()` writes what is queued and stops that thread. Imports nothing
+thread and formatted and written by a writer thread (`director-log`), so the event loop never
+waits on the disk; the writer flushes once the queue is drained (a burst costs one flush, not one
+per record), and `LogSetup.close()` writes what is queued and stops that thread. Imports nothing
 from the project.
 """
 
@@ -16,6 +17,7 @@ import json
 import logging
 import logging.handlers
 import queue
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +79,65 @@ class _Enqueue(logging.handlers.QueueHandler):
         return copied
 
 
+class _RollingFile(logging.handlers.RotatingFileHandler):
+    """The stock rotating file, formatting each record once: the stock `shouldRollover` formats
+    it a second time to measure it, and asks the file system (two `stat`s and a seek) on every
+    record. Here the file's size is kept as records are written, and the stream is flushed by
+    the writer thread when its queue is drained, not after every record."""
+
+    def __init__(self, path: Path, *, max_bytes: int, backups: int) -> None:
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self._size = path.stat().st_size
+
+    def doRollover(self) -> None:
+        super().doRollover()
+        self._size = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            size = len(line.encode("utf-8"))
+            if self.maxBytes > 0 and self._size > 0 and self._size + size > self.maxBytes:
+                self.doRollover()
+            if self.stream is None:  # closed by a rollover that could not reopen: try again
+                self.stream = self._open()
+            self.stream.write(line)
+            self._size += size
+        except Exception:
+            self.handleError(record)
+
+
+class _Writer:
+    """The `director-log` thread: writes queued records through `handler`, flushing whenever
+    the queue runs dry. `stop()` writes what was queued before it, then joins."""
+
+    def __init__(
+        self, records: queue.SimpleQueue[logging.LogRecord | None], handler: logging.Handler
+    ) -> None:
+        self._records = records
+        self._handler = handler
+        self._thread = threading.Thread(target=self._run, name="director-log", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            record = self._records.get()
+            while record is not None:
+                if record.levelno >= self._handler.level:
+                    self._handler.handle(record)
+                try:
+                    record = self._records.get_nowait()
+                except queue.Empty:
+                    break
+            self._handler.flush()
+            if record is None:
+                return
+
+    def stop(self) -> None:
+        self._records.put(None)
+        self._thread.join()
+
+
 class LogSetup:
     """What `configure` installed; `close()` writes what is queued, stops the listener thread
     and removes the handler (tests, and a clean shutdown). Idempotent."""
@@ -86,13 +147,7 @@ class LogSetup:
         self.path = path
         records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
         self.handler: logging.Handler = _Enqueue(records)
-        self._listener: logging.handlers.QueueListener | None = logging.handlers.QueueListener(
-            records, file_handler
-        )
-        self._listener.start()
-        thread = getattr(self._listener, "_thread", None)
-        if thread is not None:
-            thread.name = "director-log"
+        self._writer: _Writer | None = _Writer(records, file_handler)
         self._previous_level = logging.getLogger().level
         logging.getLogger().setLevel(level)
         logging.getLogger().addHandler(self.handler)
@@ -102,20 +157,24 @@ class LogSetup:
         if self.handler in root.handlers:
             root.removeHandler(self.handler)
             root.setLevel(self._previous_level)
-        if self._listener is not None:
-            self._listener.stop()  # writes every record queued before it, then joins
-            self._listener = None
+        if self._writer is not None:
+            self._writer.stop()  # writes every record queued before it, then joins
+            self._writer = None
         self.handler.close()
         self.file_handler.close()
 
 
-def configure(log_dir: Path, *, secrets: Iterable[str] = (), level: int = logging.INFO) -> LogSetup:
+def configure(
+    log_dir: Path,
+    *,
+    secrets: Iterable[str] = (),
+    level: int = logging.INFO,
+    max_bytes: int = MAX_BYTES,
+) -> LogSetup:
     """Log to `<log_dir>/director-desktop.log`, rolling the previous run's file over first."""
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_NAME
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False
-    )
+    handler = _RollingFile(path, max_bytes=max_bytes, backups=BACKUPS)
     if path.stat().st_size > 0:
         handler.doRollover()  # keep the previous run whole, start this one fresh
     handler.setFormatter(JsonFormatter())

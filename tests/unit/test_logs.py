@@ -61,3 +61,21 @@ def test_written_off_the_caller_thread_and_stopped_by_close(tmp_path: Path) -> N
     assert entries[1]["session_id"] == "s1"
     assert "ValueError: boom" in entries[1]["exception"]
     assert [e["message"] for e in entries[2:]] == [f"many {i}" for i in range(200)]
+
+
+def test_a_full_file_rolls_over_and_keeps_every_line(tmp_path: Path) -> None:
+    setup = logs.configure(tmp_path, max_bytes=2000)
+    log = logging.getLogger("director_desktop.test")
+    for i in range(100):
+        log.info("line %03d", i)
+    setup.close()
+
+    files = [tmp_path / logs.LOG_NAME, *(tmp_path / f"{logs.LOG_NAME}.{n}" for n in (1, 2, 3))]
+    assert all(f.exists() for f in files)  # rolled over by size, up to the kept BACKUPS
+    assert all(f.stat().st_size <= 2000 for f in files)
+    kept = [
+        json.loads(line)["message"] for f in reversed(files) for line in f.read_text().splitlines()
+    ]
+    # The newest lines, in order and whole; the oldest went with the backups beyond BACKUPS.
+    assert kept == [f"line {i:03d}" for i in range(100 - len(kept), 100)]
+    assert len(kept) > 30
