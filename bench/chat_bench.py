@@ -25,6 +25,12 @@ Servers (each its own subprocess on a free loopback port, with a fresh data dir)
   Director's stack as it runs; this column shows what the stack costs without it.
 - ``node``: the reference, ``bench/baselines/node/server.js`` (socket.io 4 + better-sqlite3 12,
   one connection, WAL).
+- ``python-bare``: the issue's "bare prototype", ``bench/baselines/socketio_bare.py``: server.js
+  translated line for line to python-socketio under uvicorn with the app's settings, SQLite on
+  the event loop as better-sqlite3 is on Node's thread, and nothing else (no store thread,
+  validation, guard, logs, metrics or pending reply). ``python-bare / node`` is the floor that
+  python-socketio and uvicorn set on this machine; ``ours / python-bare`` is what the app's
+  guarantees cost on top of it.
 
 The work per message (one "turn"), identical for ``ours``, ``director`` and ``node``: store the
 input, emit it to the session's room, ack, then U output snapshots, each stored (taking the
@@ -303,6 +309,10 @@ def start_server(name: str, updates: int, workdir: Path) -> ServerProcess:
         args = [sys.executable, str(script), "--db", str(workdir / "director.db")]
         args += ["--updates", str(updates), *(["--nodelay"] if name == "director-nodelay" else [])]
         return spawn(name, args, workdir, token, READY_LINE)
+    if name == "python-bare":
+        script = BASELINES / "socketio_bare.py"
+        args = [sys.executable, str(script), "--db", str(workdir / "bare.db")]
+        return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
     if name == "node":
         args = ["node", str(NODE_DIR / "server.js"), "--db", str(workdir / "node.db")]
         return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
@@ -564,8 +574,12 @@ def say(text: str = "") -> None:
 def run(options: Options, workdir: Path) -> dict[str, Any]:
     report: dict[str, Any] = {"options": dataclasses.asdict(options), "variants": {}}
     plans = (
-        ("reply", 2, ("ours", "ours-assistant", "director", "director-nodelay", "node")),
-        ("stream", 22, ("ours", "director", "node")),
+        (
+            "reply",
+            2,
+            ("ours", "ours-assistant", "director", "director-nodelay", "python-bare", "node"),
+        ),
+        ("stream", 22, ("ours", "director", "python-bare", "node")),
     )
     for variant, updates, names in plans:
         data: dict[str, Any] = {"updates": updates, "latency": {}, "load": {}}
@@ -605,12 +619,12 @@ def ratio(a: float, b: float) -> float:
 def table(title: str, rows: Sequence[tuple[str, str]], columns: dict[str, dict[str, Any]]) -> None:
     names = list(columns)
     say(title)
-    say("  " + " " * 26 + "".join(f"{n:>16}" for n in names))
+    say("  " + " " * 26 + "".join(f"{n:>17}" for n in names))
     for label, key in rows:
         cells = []
         for n in names:
             value = columns[n].get(key)
-            cells.append(f"{value:>16.2f}" if isinstance(value, float) else f"{value!s:>16}")
+            cells.append(f"{value:>17.2f}" if isinstance(value, float) else f"{value!s:>17}")
         say(f"  {label:<26}" + "".join(cells))
     say()
 
@@ -622,7 +636,10 @@ def verdict(value: float, ok: bool, target: str) -> str:
 def print_report(report: dict[str, Any]) -> None:
     say()
     say("=" * 100)
-    say("Director Desktop /chat benchmark: ours, Director's stack (Flask-SocketIO), Node socket.io")
+    say(
+        "Director Desktop /chat benchmark: ours, Director's stack (Flask-SocketIO), bare "
+        "python-socketio, Node socket.io"
+    )
     say("(definitions of every number: the docstring of bench/chat_bench.py)")
     machine = report.get("machine", {})
     if machine:
@@ -690,6 +707,16 @@ def print_ratios(report: dict[str, Any]) -> None:
         nodelay = reply["latency"]["director-nodelay"]
         p50 = ratio(nodelay["turn_p50"], ours["turn_p50"])
         line("round trip p50, director-nodelay / ours (reply)", p50, "same target >= 4x", p50 >= 4)
+    if "python-bare" in reply["latency"]:
+        bare = reply["latency"]["python-bare"]
+        line(
+            "round trip p50, python-bare / node (the floor)",
+            ratio(bare["turn_p50"], node["turn_p50"]),
+        )
+        line(
+            "round trip p50, ours / python-bare (the app's cost)",
+            ratio(ours["turn_p50"], bare["turn_p50"]),
+        )
     line("round trip p99, ours / node (reply)", ratio(ours["turn_p99"], node["turn_p99"]))
     line("round trip p99, director / ours (reply)", ratio(director["turn_p99"], ours["turn_p99"]))
     for variant, data in (("stream", stream), ("reply", reply)):
@@ -712,14 +739,23 @@ def print_ratios(report: dict[str, Any]) -> None:
                 vs_node >= 0.5 if heavy else None,
             )
     heavy = stream["load"]["100"]
-    for other in ("node", "director"):
+    for other in ("node", "python-bare", "director"):
+        if other not in heavy:
+            continue
         cpu = ratio(heavy["ours"]["cpu_ms_per_msg"], heavy[other]["cpu_ms_per_msg"])
         line(f"stream, 100 clients: server CPU per msg, ours / {other}", cpu)
         turns = ratio(heavy["ours"]["turns_per_s"], heavy[other]["turns_per_s"])
         line(f"stream, 100 clients: turns/s, ours / {other}", turns)
     lost = {
         name: sum(col["lost"] for data in report["variants"].values() for col in runs(data, name))
-        for name in ("ours", "ours-assistant", "director", "director-nodelay", "node")
+        for name in (
+            "ours",
+            "ours-assistant",
+            "director",
+            "director-nodelay",
+            "python-bare",
+            "node",
+        )
     }
     mark = "met" if lost["ours"] + lost["ours-assistant"] == 0 else "MISSED"
     say(f"  lost messages, all runs: {lost}  (target 0 for ours: {mark})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from director_desktop.errors import DuplicateId, InvalidPayload, NotFound
+from director_desktop.errors import DuplicateId, InvalidPayload, NotFound, SessionNotFound
 from director_desktop.protocol import STATUSES, JSONDict, check_id, now_epoch, now_iso
 from director_desktop.store import sessions
 from director_desktop.store.codec import dumps, loads, no_cycle_collection
@@ -109,7 +109,16 @@ def put(conn: sqlite3.Connection, message: JSONDict) -> JSONDict:
         raise DuplicateId(f"msg_id {msg_id!r} already belongs to another conversation")
     now = now_epoch()
     seq = sessions.next_seq(conn, session_id, now)
-    first_seq, created_at = (seq, now) if old is None else (int(old[0]), int(old[1]))
+    return _write(conn, msg, seq, now, None if old is None else (int(old[0]), int(old[1])))
+
+
+def _write(
+    conn: sqlite3.Connection, msg: JSONDict, seq: int, now: int, old: tuple[int, int] | None
+) -> JSONDict:
+    """Store checked `msg` under `seq`: a new row, or the change of the row whose
+    `(first_seq, created_at)` is `old`. Answers the message as stored."""
+    session_id, msg_id = msg["session_id"], msg["msg_id"]
+    first_seq, created_at = (seq, now) if old is None else old
     metadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq, "timestamp": now_iso()}
     texts = (
         dumps(msg["actions"], "actions"),
@@ -244,25 +253,49 @@ def add_turn(
 ) -> tuple[JSONDict, JSONDict | None, bool, bool]:
     """`add_input` that also answers the stored pending reply (None when not given, or when
     the input is a re-send and nothing was stored): `(input, pending, created, duplicate)`."""
+    # The chat path's one write of a turn: four statements where two `put`s take eight (the
+    # input is known to be new, and one UPDATE takes both seqs and tells whether the session
+    # exists), which is most of the store's time per turn.
     msg = _checked({**message, "msg_type": "input", "status": "success", "actions": []})
-    existing = get(conn, msg["session_id"], msg["msg_id"])
-    if existing is not None:
-        if existing["conv_id"] != msg["conv_id"]:
-            raise DuplicateId(f"msg_id {msg['msg_id']!r} already belongs to another conversation")
+    session_id, msg_id = msg["session_id"], msg["msg_id"]
+    found = conn.execute(
+        "SELECT conv_id FROM messages WHERE session_id = ? AND msg_id = ?", (session_id, msg_id)
+    ).fetchone()
+    if found is not None:
+        if found[0] != msg["conv_id"]:
+            raise DuplicateId(f"msg_id {msg_id!r} already belongs to another conversation")
+        existing = get(conn, session_id, msg_id)
+        assert existing is not None  # read in this transaction a statement ago
         return existing, None, False, True
-    created = sessions.get(conn, msg["session_id"]) is None
-    if created:
+    reply = None if pending_output is None else _checked({**pending_output, "status": "progress"})
+    if reply is not None and (reply["session_id"], reply["conv_id"]) != (
+        session_id,
+        msg["conv_id"],
+    ):
+        raise InvalidPayload("a pending reply belongs to its input's session and conversation")
+    now = now_epoch()
+    count = 1 if reply is None else 2
+    created = False
+    try:
+        seq = sessions.next_seq(conn, session_id, now, count=count)
+    except SessionNotFound:
+        created = True
         sessions.insert(
             conn,
-            session_id=msg["session_id"],
+            session_id=session_id,
             name=sessions.check_name(session_name),
             video_id=video_id,
             collection_id=collection_id,
         )
-    stored = put(conn, msg)
+        seq = sessions.next_seq(conn, session_id, now, count=count)
+    first = seq - count + 1
+    stored = _write(conn, msg, first, now, None)
     pending = None
-    if pending_output is not None:
-        pending = put(conn, {**pending_output, "status": "progress"})
+    if reply is not None:
+        try:  # a fresh id from the handler: only a UNIQUE (session_id, msg_id) can refuse it
+            pending = _write(conn, reply, seq, now, None)
+        except sqlite3.IntegrityError:
+            raise DuplicateId(f"msg_id {reply['msg_id']!r} is already used") from None
     return stored, pending, created, False
 
 

@@ -104,12 +104,13 @@ def delete(conn: sqlite3.Connection, session_id: str) -> bool:
     return conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount > 0
 
 
-def next_seq(conn: sqlite3.Connection, session_id: str, now: int) -> int:
-    """Take the session's next seq and move its `updated_at`; SessionNotFound if it is unknown."""
+def next_seq(conn: sqlite3.Connection, session_id: str, now: int, *, count: int = 1) -> int:
+    """Take the session's next `count` seqs (answering the last) and move its `updated_at`;
+    SessionNotFound if it is unknown."""
     row = conn.execute(
-        "UPDATE sessions SET last_seq = last_seq + 1, updated_at = ?, touched = ?"
+        "UPDATE sessions SET last_seq = last_seq + ?, updated_at = ?, touched = ?"
         " WHERE session_id = ? RETURNING last_seq",
-        (now, now_micros(), session_id),
+        (count, now, now_micros(), session_id),
     ).fetchone()
     if row is None:
         raise SessionNotFound(f"no session {session_id!r}")

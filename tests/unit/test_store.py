@@ -469,6 +469,24 @@ async def test_add_turn_answers_the_pending_reply_as_stored(store: Store) -> Non
     assert await store.get_message("s1", "other") is None  # a re-send stores nothing
 
 
+async def test_add_turn_refuses_a_bad_pending_reply_and_stores_nothing(store: Store) -> None:
+    await start_session(store)
+    before = await store.conversation("s1")
+    last = await store.last_seq("s1")
+    message = input_message("s1", "second")
+    pending = {**output_message("s1", message["conv_id"], "", status="progress"), "content": []}
+    elsewhere = {**pending, "conv_id": "another-conversation"}
+    with pytest.raises(InvalidPayload):
+        await store.add_turn(message, session_name="x", pending_output=elsewhere)
+    taken = {**pending, "msg_id": before[0][0]["msg_id"]}  # the first input's id
+    with pytest.raises(DuplicateId):
+        await store.add_turn(message, session_name="x", pending_output=taken)
+    # Neither the input nor a seq was kept: the transaction was undone whole.
+    assert await store.conversation("s1") == before
+    assert await store.last_seq("s1") == last
+    assert await store.get_message("s1", message["msg_id"]) is None
+
+
 async def test_close_is_idempotent_and_use_after_close_raises(data_dir: Path) -> None:
     store = new_store(data_dir)
     with pytest.raises(StoreClosed):
