@@ -6,7 +6,8 @@ Director's pattern (its `sqlite_db.py`, reproduced here with its own DDL): a new
 every operation, the default rollback journal and synchronous=FULL, `INSERT OR REPLACE` plus
 commit per message, no index but the primary keys, no pagination and no full-text search (a
 `LIKE` scan is what it would take). This store: one WAL connection on its worker thread behind the
-async API the server calls, a seq and FTS5 update in every append, pages read from an index.
+async API the server calls (on uvloop, the server's event loop), a seq and FTS5 update in every
+append, pages read from an index.
 
 Prints one table: the median time of each operation for both, and the ratio (Director / store).
 """
@@ -336,6 +337,7 @@ class Bench:
 
 
 async def main(quick: bool) -> None:
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     root = Path(tempfile.mkdtemp(prefix="store-bench-"))
     started = time.perf_counter()
     try:
@@ -348,7 +350,8 @@ async def main(quick: bool) -> None:
         shutil.rmtree(root, ignore_errors=True)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}, files in {root.parent}"
+        f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}, files in {root.parent},"
+        f" event loop {loop}"
     )
     print(f"{os.cpu_count()} CPUs, load average {load}: other work on the machine slows both sides")
     print(bench.table())
@@ -358,4 +361,10 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    asyncio.run(main(parser.parse_args().quick))
+    quick = parser.parse_args().quick
+    try:  # the event loop the app's server runs on (uvicorn's loop="auto"), where it exists
+        import uvloop
+    except ImportError:  # Windows: asyncio's own loop, as the app's server then uses
+        asyncio.run(main(quick))
+    else:
+        uvloop.run(main(quick))
