@@ -248,6 +248,34 @@ class Bench:
         self.add("append one message (median)", d, s, "≥30x faster")
         self.add("  mean, incl. the batched FTS indexing", d, mean)
         self.add("  the store's work alone (no thread hop)", d, self._append_core(count))
+        self.add("  a bare INSERT + COMMIT (the issue's prototype)", d, self._append_bare(count))
+        store = self.store("hop")
+        store.open()
+        hop = await atimed(lambda: store.last_seq("s1"), count)
+        store.close()
+        self.add("  a round trip to the store's thread (one read)", d, hop)
+
+    def _append_bare(self, count: int) -> Timing:
+        """The floor: one WAL connection, one table without an index, one INSERT per commit."""
+        path = self.root / "append-bare.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("CREATE TABLE m (session_id, msg_id, content, metadata)")
+        msgs = iter([message("s1", self.rng, n) for n in range(count)])
+
+        def append() -> None:
+            m = next(msgs)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT INTO m VALUES (?, ?, ?, ?)",
+                (m["session_id"], m["msg_id"], json.dumps(m["content"]), "{}"),
+            )
+            conn.execute("COMMIT")
+
+        bare = timed(append, count)
+        conn.close()
+        return bare
 
     def _append_core(self, count: int) -> Timing:
         """The same appends as the worker thread runs them, without the hop from the event loop."""
