@@ -248,12 +248,32 @@ class Bench:
         self.add("append one message (median)", d, s, "≥30x faster")
         self.add("  mean, incl. the batched FTS indexing", d, mean)
         self.add("  the store's work alone (no thread hop)", d, self._append_core(count))
-        self.add("  a bare INSERT + COMMIT (the issue's prototype)", d, self._append_bare(count))
+        self.add("  floor: bare INSERT+COMMIT (the prototype)", d, self._append_bare(count))
+        self.add("  per message, 32 writers at once", d, await self._appends_at_once())
         store = self.store("hop")
         store.open()
         hop = await atimed(lambda: store.last_seq("s1"), count)
         store.close()
-        self.add("  a round trip to the store's thread (one read)", d, hop)
+        self.add("  floor: store-thread round trip (one read)", d, hop)
+
+    async def _appends_at_once(self, writers: int = 32, rounds: int = 40) -> Timing:
+        """What an append costs when many chats stream at once: `writers` sessions each append
+        one message at the same moment, and the store commits what is queued together."""
+        store = self.store("at-once")
+        store.open()
+        for w in range(writers):
+            await store.add_input(message(f"w{w}", self.rng, 0), session_name=f"writer {w}")
+        batches = [
+            [message(f"w{w}", self.rng, n) for w in range(writers)] for n in range(1, rounds + 1)
+        ]
+        walls, cpus = [], []
+        for batch in batches:
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(store.put_message(m) for m in batch))
+            walls.append((time.perf_counter() - wall) / writers)
+            cpus.append((time.process_time() - cpu) / writers)
+        store.close()
+        return median_of(walls, cpus)
 
     def _append_bare(self, count: int) -> Timing:
         """The floor: one WAL connection, one table without an index, one INSERT per commit."""
