@@ -50,6 +50,7 @@ class PageWatch:
     errors: list[str] = field(default_factory=list)
     csp: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
+    polling_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
 
     def attach(self, page: Page) -> None:
@@ -80,6 +81,8 @@ class PageWatch:
             here = urlsplit(self.origin)
             if (parts.hostname, parts.port) != (here.hostname, here.port):
                 self.foreign_requests.append(url)
+            elif "transport=polling" in parts.query:  # the page goes straight to a websocket
+                self.polling_requests.append(url)
 
 
 # Module scope, not session: Playwright's sync API marks an asyncio loop as running in the main
@@ -146,6 +149,7 @@ class App:
         assert self.watch.errors == [], self.watch.errors
         assert self.watch.csp == [], self.watch.csp
         assert self.watch.foreign_requests == [], self.watch.foreign_requests
+        assert self.watch.polling_requests == [], self.watch.polling_requests
 
 
 @pytest.fixture

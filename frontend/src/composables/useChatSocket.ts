@@ -44,6 +44,10 @@ interface Outgoing {
 }
 
 export const SOCKET_OPTIONS: Partial<ManagerOptions & SocketOptions> = {
+  // Straight to a websocket: the server is on this machine's loopback, where no proxy can refuse
+  // one, and the default (HTTP long-polling first, then the upgrade) costs a launch and every
+  // reconnect several extra round trips.
+  transports: ['websocket'],
   reconnection: true,
   reconnectionAttempts: Infinity,
   reconnectionDelay: 250,
