@@ -102,3 +102,27 @@ def test_an_agent_answer_links_to_the_chat_it_found(app: App) -> None:
     assert page.get_by_test_id("session-title").inner_text() == "trip notes"
     assert api(app.server, "GET", "/prefs")["current_session"] == found
     app.assert_clean()
+
+
+def test_a_long_history_opens_a_page_of_chats_and_shows_more_on_scroll(app: App) -> None:
+    for n in range(230):
+        import_session(app.server, f"chat number {n}", [])
+    app.open()
+    page = app.page
+    rows = page.locator("[data-testid=sessions] li.session")
+    assert rows.count() == 100  # not 230: a long history opens as fast as a short one
+    more = page.get_by_test_id("more-sessions")
+    assert more.inner_text() == "Show more chats (130)"
+    more.scroll_into_view_if_needed()  # scrolling to the list's end shows the next page
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=sessions] li.session').length === 200"
+    )
+    assert more.inner_text() == "Show more chats (30)"
+    more.click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=sessions] li.session').length === 230"
+    )
+    assert more.count() == 0
+    shown = set(rows.all_inner_texts())
+    assert shown == {f"chat number {n}" for n in range(230)}
+    app.assert_clean()
