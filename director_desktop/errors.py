@@ -105,3 +105,9 @@ class ModelError(DirectorError):
 
     code = "model_error"
     http_status = 503
+
+
+class ModelChanged(ModelError):
+    """The user chose another model while a reply was being written by the one before."""
+
+    code = "model_changed"

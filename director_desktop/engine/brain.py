@@ -36,7 +36,7 @@ from director_desktop.engine.llm.openai_http import (
     normalize_base_url,
 )
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
-from director_desktop.errors import InvalidPayload, ModelError
+from director_desktop.errors import InvalidPayload, ModelChanged, ModelError
 from director_desktop.protocol import JSONDict
 from director_desktop.secrets_store import SecretStore
 from director_desktop.user_settings import UserSettings
@@ -116,6 +116,10 @@ class Brain:
         self._detect: asyncio.Task[list[JSONDict]] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._key_present = False
+        # The turns each provider is answering (their engine tasks), and those a model switch
+        # cancelled: they end with `model_changed`, then the old provider closes.
+        self._running: dict[ChatProvider, set[asyncio.Task[Any]]] = {}
+        self._switched: set[asyncio.Task[Any]] = set()
 
     # --- the Engine protocol -------------------------------------------------------------------
     async def start(self) -> None:
@@ -184,11 +188,29 @@ class Brain:
             await self._use(self._config)
             provider = self._provider
             assert provider is not None
-        if provider.state.state == "loading":
-            turn.output.add_action(f"Loading the model {provider.state.model}...")
-            await turn.output.flush()
-        await provider.ready()
-        await ReasoningLoop(provider, self.agents, self.store, limits=self.limits).run(turn)
+        task = asyncio.current_task()
+        assert task is not None
+        running = self._running.setdefault(provider, set())
+        running.add(task)
+        try:
+            if provider.state.state == "loading":
+                turn.output.add_action(f"Loading the model {provider.state.model}...")
+                await turn.output.flush()
+            await provider.ready()
+            await ReasoningLoop(provider, self.agents, self.store, limits=self.limits).run(turn)
+        except asyncio.CancelledError:
+            if task not in self._switched:
+                raise  # a Stop, or the app closing: the handler tells them apart
+            task.uncancel()
+            raise ModelChanged(
+                "The model was changed while this reply was being written. Send the message "
+                "again for an answer from the new model."
+            ) from None
+        finally:
+            self._switched.discard(task)
+            running.discard(task)
+            if not running:
+                self._running.pop(provider, None)
 
     # --- choosing and testing ------------------------------------------------------------------
     async def configure(self, raw: object, *, api_key: str | None = None) -> JSONDict:
@@ -277,9 +299,19 @@ class Brain:
         if new is not None:
             await new.start()
         if old is not None:  # never make the request wait for an old model to unload
-            task = asyncio.create_task(old.close())
+            task = asyncio.create_task(self._retire(old))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
+
+    async def _retire(self, old: ChatProvider) -> None:
+        """End the turns `old` is answering (each with `model_changed`, keeping what it wrote),
+        then close it: a model is never unloaded under a turn still reading from it."""
+        turns = list(self._running.get(old, ()))
+        for task in turns:
+            self._switched.add(task)
+            task.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
+        await old.close()
 
     def _build(
         self, config: Mapping[str, Any], *, api_key: str | None = None

@@ -356,3 +356,38 @@ def test_stop_mid_stream_keeps_the_partial_text_of_a_real_model(app: App) -> Non
     # stopping a turn does not unload or break the model
     status = app.request("GET", "/config/models/status").json()
     assert status["state"] == "ready"
+
+
+def test_switching_the_model_mid_reply_ends_that_reply_cleanly(app: App) -> None:
+    app.settings.models_dir.mkdir(parents=True)
+    write_model(str(app.settings.models_dir / "endless.gguf"), eos_bias=-30.0)  # never ends
+    choice = {"provider": "embedded", "model": "endless.gguf"}
+    assert app.request("PUT", "/config/models/choice", json=choice).status_code == 200
+    assert wait_state(app, "ready", "error")["state"] == "ready"
+    client = ChatClient(app.base_url)
+    try:
+        client.connect(app.settings.token)
+        ids = {"session_id": str(uuid.uuid4()), "conv_id": str(uuid.uuid4())}
+        ack = client.call("chat", chat_payload("talk", **ids))
+        out_id = ack["data"]["output_msg_id"]
+        client.wait_for(
+            lambda ms: any(m.get("msg_id") == out_id and text_of(m) for m in ms),
+            "the first streamed words",
+        )
+        streamed = text_of(client.latest()[out_id])
+        switched = app.request("PUT", "/config/models/choice", json={"provider": "builtin"})
+        assert switched.status_code == 200, switched.text
+        final = client.final(out_id)
+        # The next message is answered by the model now chosen (the built-in assistant).
+        ack = client.call("chat", chat_payload("hello again", session_id=ids["session_id"]))
+        after = client.final(ack["data"]["output_msg_id"])
+    finally:
+        client.close()
+    # Not a cut-off reply passed off as complete: an error that says what happened...
+    assert final["status"] == "error"
+    assert final["metadata"]["error_type"] == "model_changed"
+    assert "model was changed" in final["content"][-1]["text"]
+    # ...keeping every word the old model had written.
+    assert text_of(final).startswith(streamed)
+    assert after["status"] == "success"
+    assert app.request("GET", "/config/models/status").json()["provider"] == "builtin"
