@@ -12,6 +12,7 @@ from the project.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -129,7 +130,9 @@ class _Writer:
                     record = self._records.get_nowait()
                 except queue.Empty:
                     break
-            self._handler.flush()
+            # A full disk: the thread lives on, records still come, each reports its own failure.
+            with contextlib.suppress(OSError):
+                self._handler.flush()
             if record is None:
                 return
 
@@ -161,7 +164,8 @@ class LogSetup:
             self._writer.stop()  # writes every record queued before it, then joins
             self._writer = None
         self.handler.close()
-        self.file_handler.close()
+        with contextlib.suppress(OSError):  # a full disk must not make quitting the app fail
+            self.file_handler.close()
 
 
 def configure(

@@ -7,6 +7,8 @@ import logging
 import threading
 from pathlib import Path
 
+from mounts import tmpfs
+
 from director_desktop import logs
 
 
@@ -79,3 +81,17 @@ def test_a_full_file_rolls_over_and_keeps_every_line(tmp_path: Path) -> None:
     # The newest lines, in order and whole; the oldest went with the backups beyond BACKUPS.
     assert kept == [f"line {i:03d}" for i in range(100 - len(kept), 100)]
     assert len(kept) > 30
+
+
+def test_a_full_disk_neither_stops_the_log_thread_nor_the_app(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "64k") as logs_dir:
+        setup = logs.configure(logs_dir)
+        writer = next(t for t in threading.enumerate() if t.name == "director-log")
+        log = logging.getLogger("director_desktop.test")
+        padding = "x" * 400
+        for i in range(400):  # ~200 KiB into 64 KiB: the writes fail with ENOSPC
+            log.warning("filling %d %s", i, padding)  # never raises in the caller
+        setup.close()  # writes what it can, stops the thread, and does not raise
+        assert not writer.is_alive()
+        lines = setup.path.read_text().splitlines()
+        assert json.loads(lines[0])["message"].startswith("filling 0 ")

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from mounts import remount, tmpfs
 from store_support import input_message, new_store, output_message
 
 from director_desktop.errors import (
@@ -142,33 +143,6 @@ async def test_damage_without_a_backup_starts_a_fresh_store_and_says_so(tmp_path
 
 
 # --- real read-only and size-limited locations ------------------------------------------------
-
-
-@contextmanager
-def tmpfs(where: Path, size: str) -> Iterator[Path]:
-    where.mkdir(parents=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        reason = f"cannot mount a tmpfs here ({done.stderr.strip()}): no real read-only/full disk"
-        if os.environ.get("DIRECTOR_TEST_ALL") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
-        yield where
-    finally:
-        # A failed test may leave a file open there; detach the mount anyway (lazy) so no test
-        # run leaves mounts behind.
-        if subprocess.run(["umount", str(where)], check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(where)], check=True)
-
-
-def remount(where: Path, options: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{options}", str(where)], check=True)
 
 
 def test_a_read_only_location_gives_store_read_only(tmp_path: Path) -> None:
