@@ -226,6 +226,10 @@ class Brain:
                 await asyncio.to_thread(self.secrets.delete, name)
         await asyncio.to_thread(self.user_settings.update, llm=config)
         self._config_error = None
+        provider = self._provider
+        healthy = provider is None or provider.state.state != "error"
+        if config == self._config and api_key is None and healthy:
+            return self.status()  # the model in use chosen again: its replies go on
         await self._use(config)
         return self.status()
 

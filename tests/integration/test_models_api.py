@@ -391,3 +391,35 @@ def test_switching_the_model_mid_reply_ends_that_reply_cleanly(app: App) -> None
     assert text_of(final).startswith(streamed)
     assert after["status"] == "success"
     assert app.request("GET", "/config/models/status").json()["provider"] == "builtin"
+
+
+def test_choosing_the_model_in_use_again_leaves_its_reply_running(app: App) -> None:
+    app.settings.models_dir.mkdir(parents=True)
+    write_model(str(app.settings.models_dir / "endless.gguf"), eos_bias=-30.0)  # never ends
+    choice = {"provider": "embedded", "model": "endless.gguf"}
+    assert app.request("PUT", "/config/models/choice", json=choice).status_code == 200
+    assert wait_state(app, "ready", "error")["state"] == "ready"
+    client = ChatClient(app.base_url)
+    try:
+        client.connect(app.settings.token)
+        ids = {"session_id": str(uuid.uuid4()), "conv_id": str(uuid.uuid4())}
+        ack = client.call("chat", chat_payload("talk", **ids))
+        out_id = ack["data"]["output_msg_id"]
+        client.wait_for(
+            lambda ms: any(m.get("msg_id") == out_id and text_of(m) for m in ms),
+            "the first streamed words",
+        )
+        again = app.request("PUT", "/config/models/choice", json=choice)
+        assert again.status_code == 200, again.text
+        assert again.json()["state"] == "ready"  # not reloading: the same model goes on
+        before = len(client.snapshots(out_id))
+        client.wait_for(
+            lambda ms: len([m for m in ms if m.get("msg_id") == out_id]) > before + 2,
+            "more of the reply after the choice",
+        )
+        assert client.call("stop", ids) == {"ok": True, "data": {"stopped": True}}
+        final = client.final(out_id)
+    finally:
+        client.close()
+    assert final["status"] == "not_generated"  # ended by the Stop, not by the choice
+    assert final["metadata"]["stopped"] is True
