@@ -91,7 +91,13 @@ class _RollingFile(logging.handlers.RotatingFileHandler):
         self._size = path.stat().st_size
 
     def doRollover(self) -> None:
-        super().doRollover()
+        # On a full disk closing the file fails while flushing it, yet leaves it closed: the
+        # stock rollover would keep that closed stream, and every later write would fail.
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+        super().doRollover()  # renames the files and opens a fresh one
         self._size = 0
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -130,8 +136,9 @@ class _Writer:
                     record = self._records.get_nowait()
                 except queue.Empty:
                     break
-            # A full disk: the thread lives on, records still come, each reports its own failure.
-            with contextlib.suppress(OSError):
+            # A full disk: the thread lives on, records still come, each reports its own failure
+            # (ValueError: a stream a failed rollover left closed).
+            with contextlib.suppress(OSError, ValueError):
                 self._handler.flush()
             if record is None:
                 return
@@ -164,7 +171,7 @@ class LogSetup:
             self._writer.stop()  # writes every record queued before it, then joins
             self._writer = None
         self.handler.close()
-        with contextlib.suppress(OSError):  # a full disk must not make quitting the app fail
+        with contextlib.suppress(OSError, ValueError):  # a full disk must not fail quitting
             self.file_handler.close()
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 
+import pytest
 from mounts import tmpfs
 
 from director_desktop import logs
@@ -83,15 +85,53 @@ def test_a_full_file_rolls_over_and_keeps_every_line(tmp_path: Path) -> None:
     assert len(kept) > 30
 
 
-def test_a_full_disk_neither_stops_the_log_thread_nor_the_app(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "max_bytes", [logs.MAX_BYTES, 62_000], ids=["one file", "rolling over when full"]
+)
+def test_a_full_disk_neither_stops_the_log_thread_nor_the_app(
+    tmp_path: Path, max_bytes: int
+) -> None:
     with tmpfs(tmp_path / "small", "64k") as logs_dir:
-        setup = logs.configure(logs_dir)
+        setup = logs.configure(logs_dir, max_bytes=max_bytes)
         writer = next(t for t in threading.enumerate() if t.name == "director-log")
         log = logging.getLogger("director_desktop.test")
         padding = "x" * 400
-        for i in range(400):  # ~200 KiB into 64 KiB: the writes fail with ENOSPC
-            log.warning("filling %d %s", i, padding)  # never raises in the caller
+        for batch in range(20):  # ~200 KiB into 64 KiB: the writes fail with ENOSPC
+            for i in range(20):
+                log.warning("filling %d %s", batch * 20 + i, padding)  # never raises here
+            # Let the writer drain the queue and flush between bursts, as it does in the app.
+            deadline = time.monotonic() + 10
+            while not setup.handler.queue.empty() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+                threading.Event().wait(0.001)
+            assert writer.is_alive()
         setup.close()  # writes what it can, stops the thread, and does not raise
         assert not writer.is_alive()
-        lines = setup.path.read_text().splitlines()
-        assert json.loads(lines[0])["message"].startswith("filling 0 ")
+        written = [
+            json.loads(line)["message"]
+            for path in sorted(logs_dir.glob(f"{logs.LOG_NAME}*"))
+            for line in path.read_text().splitlines()
+            if line.endswith("}")  # a line the full disk cut short is not a record
+        ]
+        assert written
+        assert all(message.startswith("filling ") for message in written)
+
+
+def test_a_rollover_on_a_full_disk_leaves_a_file_to_write_to(tmp_path: Path) -> None:
+    """Deterministic: the handler is driven directly, flushing after every record as the
+    writer thread does when its queue runs dry. A flush may fail for want of space (OSError),
+    never for a stream a failed rollover left closed (ValueError, which ended the thread)."""
+    with tmpfs(tmp_path / "small", "64k") as logs_dir:
+        setup = logs.configure(logs_dir, max_bytes=62_000)
+        handler = setup.file_handler
+        full = 0
+        for i in range(400):
+            record = logging.makeLogRecord({"msg": f"filling {i} " + "x" * 400, "levelno": 30})
+            handler.handle(record)
+            try:
+                handler.flush()
+            except OSError:
+                full += 1
+        assert full > 0  # the disk did fill up
+        rolled = sorted(p.name for p in logs_dir.glob(f"{logs.LOG_NAME}.*"))
+        assert rolled  # and the file rolled over on it
+        setup.close()
