@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -329,11 +330,16 @@ def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[s
         assert key_file.stat().st_mode & 0o777 == 0o600
 
 
-def test_stop_mid_stream_keeps_the_partial_text_of_a_real_model(app: App) -> None:
+ENDLESS = {"provider": "embedded", "model": "endless.gguf"}
+
+
+@contextmanager
+def endless_reply(app: App) -> Iterator[tuple[ChatClient, dict[str, str], str]]:
+    """A real llama.cpp model that never stops writing, chosen and answering: yields the
+    connected client, the turn's ids and its reply's id once the first words have streamed."""
     app.settings.models_dir.mkdir(parents=True)
     write_model(str(app.settings.models_dir / "endless.gguf"), eos_bias=-30.0)  # never ends
-    choice = {"provider": "embedded", "model": "endless.gguf"}
-    assert app.request("PUT", "/config/models/choice", json=choice).status_code == 200
+    assert app.request("PUT", "/config/models/choice", json=ENDLESS).status_code == 200
     assert wait_state(app, "ready", "error")["state"] == "ready"
     client = ChatClient(app.base_url)
     try:
@@ -345,11 +351,16 @@ def test_stop_mid_stream_keeps_the_partial_text_of_a_real_model(app: App) -> Non
             lambda ms: any(m.get("msg_id") == out_id and text_of(m) for m in ms),
             "the first streamed words",
         )
+        yield client, ids, out_id
+    finally:
+        client.close()
+
+
+def test_stop_mid_stream_keeps_the_partial_text_of_a_real_model(app: App) -> None:
+    with endless_reply(app) as (client, ids, out_id):
         stopped = client.call("stop", ids)
         assert stopped == {"ok": True, "data": {"stopped": True}}
         final = client.final(out_id)
-    finally:
-        client.close()
     assert final["status"] == "not_generated"
     assert final["metadata"]["stopped"] is True
     assert text_of(final), "the partial answer is kept"
@@ -359,21 +370,7 @@ def test_stop_mid_stream_keeps_the_partial_text_of_a_real_model(app: App) -> Non
 
 
 def test_switching_the_model_mid_reply_ends_that_reply_cleanly(app: App) -> None:
-    app.settings.models_dir.mkdir(parents=True)
-    write_model(str(app.settings.models_dir / "endless.gguf"), eos_bias=-30.0)  # never ends
-    choice = {"provider": "embedded", "model": "endless.gguf"}
-    assert app.request("PUT", "/config/models/choice", json=choice).status_code == 200
-    assert wait_state(app, "ready", "error")["state"] == "ready"
-    client = ChatClient(app.base_url)
-    try:
-        client.connect(app.settings.token)
-        ids = {"session_id": str(uuid.uuid4()), "conv_id": str(uuid.uuid4())}
-        ack = client.call("chat", chat_payload("talk", **ids))
-        out_id = ack["data"]["output_msg_id"]
-        client.wait_for(
-            lambda ms: any(m.get("msg_id") == out_id and text_of(m) for m in ms),
-            "the first streamed words",
-        )
+    with endless_reply(app) as (client, ids, out_id):
         streamed = text_of(client.latest()[out_id])
         switched = app.request("PUT", "/config/models/choice", json={"provider": "builtin"})
         assert switched.status_code == 200, switched.text
@@ -381,8 +378,6 @@ def test_switching_the_model_mid_reply_ends_that_reply_cleanly(app: App) -> None
         # The next message is answered by the model now chosen (the built-in assistant).
         ack = client.call("chat", chat_payload("hello again", session_id=ids["session_id"]))
         after = client.final(ack["data"]["output_msg_id"])
-    finally:
-        client.close()
     # Not a cut-off reply passed off as complete: an error that says what happened...
     assert final["status"] == "error"
     assert final["metadata"]["error_type"] == "model_changed"
@@ -394,22 +389,8 @@ def test_switching_the_model_mid_reply_ends_that_reply_cleanly(app: App) -> None
 
 
 def test_choosing_the_model_in_use_again_leaves_its_reply_running(app: App) -> None:
-    app.settings.models_dir.mkdir(parents=True)
-    write_model(str(app.settings.models_dir / "endless.gguf"), eos_bias=-30.0)  # never ends
-    choice = {"provider": "embedded", "model": "endless.gguf"}
-    assert app.request("PUT", "/config/models/choice", json=choice).status_code == 200
-    assert wait_state(app, "ready", "error")["state"] == "ready"
-    client = ChatClient(app.base_url)
-    try:
-        client.connect(app.settings.token)
-        ids = {"session_id": str(uuid.uuid4()), "conv_id": str(uuid.uuid4())}
-        ack = client.call("chat", chat_payload("talk", **ids))
-        out_id = ack["data"]["output_msg_id"]
-        client.wait_for(
-            lambda ms: any(m.get("msg_id") == out_id and text_of(m) for m in ms),
-            "the first streamed words",
-        )
-        again = app.request("PUT", "/config/models/choice", json=choice)
+    with endless_reply(app) as (client, ids, out_id):
+        again = app.request("PUT", "/config/models/choice", json=ENDLESS)
         assert again.status_code == 200, again.text
         assert again.json()["state"] == "ready"  # not reloading: the same model goes on
         before = len(client.snapshots(out_id))
@@ -419,7 +400,5 @@ def test_choosing_the_model_in_use_again_leaves_its_reply_running(app: App) -> N
         )
         assert client.call("stop", ids) == {"ok": True, "data": {"stopped": True}}
         final = client.final(out_id)
-    finally:
-        client.close()
     assert final["status"] == "not_generated"  # ended by the Stop, not by the choice
     assert final["metadata"]["stopped"] is True
