@@ -103,6 +103,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from baselines.turn_work import REPLY  # the reply text every server writes
+
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "bench" / "baselines"
 NODE_DIR = BASELINES / "node"
@@ -114,10 +116,6 @@ START_DEADLINE = 60.0
 STOP_DEADLINE = 10.0
 SERVER_CPU = 0
 CLIENT_CPU = 1
-REPLY = (
-    "Here is a reply of a comparable size, streamed a few words at a time so that "
-    "every piece is one stored and emitted snapshot of the output message. "
-)
 
 # --------------------------------------------------------------------------------------------
 # ours, with the bench engine: `chat_bench.py --serve-ours --updates U --data-dir D`

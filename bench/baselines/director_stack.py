@@ -20,9 +20,6 @@ Not part of the app: it imports Flask, which only requirements/bench.txt install
 from __future__ import annotations
 
 import argparse
-import copy
-import datetime
-import json
 import os
 import signal
 import socket
@@ -34,19 +31,8 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO, join_room  # type: ignore[import-untyped]
+from turn_work import SCHEMA, create_session, input_message, reply_snapshots, store_change
 from werkzeug.serving import WSGIRequestHandler
-
-REPLY = (
-    "Here is a reply of a comparable size, streamed a few words at a time so that "
-    "every piece is one stored and emitted snapshot of the output message. "
-)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-  session_id TEXT PRIMARY KEY, name TEXT, created_at INTEGER, updated_at INTEGER, last_seq INTEGER);
-CREATE TABLE IF NOT EXISTS messages (
-  session_id TEXT, msg_id TEXT, conv_id TEXT, msg_type TEXT, status TEXT, seq INTEGER,
-  body TEXT, PRIMARY KEY (session_id, msg_id));
-"""
 
 
 class DirectorStyleDB:
@@ -61,13 +47,9 @@ class DirectorStyleDB:
         return sqlite3.connect(self.path, timeout=30)
 
     def create_session(self, session_id: str, name: str) -> None:
-        now = int(time.time())
         conn = self._connect()
         try:
-            conn.execute(
-                "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, 0)",
-                (session_id, name, now, now),
-            )
+            create_session(conn, session_id, name)
             conn.commit()
         finally:
             conn.close()
@@ -76,32 +58,11 @@ class DirectorStyleDB:
         """Take the session's next seq and replace the message's row, in one transaction."""
         conn = self._connect()
         try:
-            (seq,) = conn.execute(
-                "UPDATE sessions SET last_seq = last_seq + 1, updated_at = ? "
-                "WHERE session_id = ? RETURNING last_seq",
-                (int(time.time()), message["session_id"]),
-            ).fetchone()
-            message["metadata"] = {
-                **message["metadata"],
-                "seq": seq,
-                "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
-            }
-            conn.execute(
-                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message["session_id"],
-                    message["msg_id"],
-                    message["conv_id"],
-                    message["msg_type"],
-                    message["status"],
-                    seq,
-                    json.dumps(message),
-                ),
-            )
+            stored = store_change(conn, message)
             conn.commit()
         finally:
             conn.close()
-        return message
+        return stored
 
 
 def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, SocketIO]:
@@ -125,19 +86,7 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
         room = f"session:{session_id}"
         text = " ".join(str(c.get("text", "")) for c in payload["content"])
         db.create_session(session_id, text[:60])
-        stored = db.store(
-            {
-                "session_id": session_id,
-                "conv_id": conv_id,
-                "msg_id": msg_id,
-                "msg_type": "input",
-                "status": "success",
-                "actions": [],
-                "agents": [],
-                "content": payload["content"],
-                "metadata": {},
-            }
-        )
+        stored = db.store(input_message(session_id, conv_id, msg_id, payload["content"]))
         join_room(room)
         sio.emit("chat", stored, to=room, namespace="/chat")
         out_id = f"{msg_id}.out"
@@ -155,35 +104,8 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
         }
 
     def reply(session_id: str, conv_id: str, out_id: str, room: str) -> None:
-        out: dict[str, Any] = {
-            "session_id": session_id,
-            "conv_id": conv_id,
-            "msg_id": out_id,
-            "msg_type": "output",
-            "status": "progress",
-            "actions": ["Reasoning the message..."],
-            "agents": [],
-            "content": [],
-            "metadata": {},
-        }
-        sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
-        item: dict[str, Any] = {
-            "type": "text",
-            "status": "progress",
-            "status_message": None,
-            "agent_name": "assistant",
-            "text": "",
-        }
-        out["content"].append(item)
-        pieces = updates - 2
-        for i in range(pieces):
-            start = (i * 8) % len(REPLY)
-            item["text"] += REPLY[start : start + 8]
-            sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
-        if pieces == 0:
-            item["text"] = REPLY
-        out["status"] = item["status"] = "success"
-        sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
+        for snapshot in reply_snapshots(session_id, conv_id, out_id, updates):
+            sio.emit("chat", db.store(snapshot), to=room, namespace="/chat")
 
     return app, sio
 

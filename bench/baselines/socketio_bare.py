@@ -21,28 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
-import datetime
-import json
 import socket
 import sqlite3
-import time
 from typing import Any
 
 import socketio
 import uvicorn
-
-REPLY = (
-    "Here is a reply of a comparable size, streamed a few words at a time so that "
-    "every piece is one stored and emitted snapshot of the output message. "
-)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-  session_id TEXT PRIMARY KEY, name TEXT, created_at INTEGER, updated_at INTEGER, last_seq INTEGER);
-CREATE TABLE IF NOT EXISTS messages (
-  session_id TEXT, msg_id TEXT, conv_id TEXT, msg_type TEXT, status TEXT, seq INTEGER,
-  body TEXT, PRIMARY KEY (session_id, msg_id));
-"""
+from turn_work import SCHEMA, create_session, input_message, reply_snapshots, store_change
 
 
 class Store:
@@ -55,43 +40,18 @@ class Store:
         self.conn.executescript(SCHEMA)
 
     def create_session(self, session_id: str, name: str) -> None:
-        now = int(time.time())
-        self.conn.execute(
-            "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?, 0)", (session_id, name, now, now)
-        )
+        create_session(self.conn, session_id, name)
 
     def store(self, message: dict[str, Any]) -> dict[str, Any]:
         """Take the session's next seq and replace the message's row, in one transaction."""
-        conn = self.conn
-        conn.execute("BEGIN")
+        self.conn.execute("BEGIN")
         try:
-            (seq,) = conn.execute(
-                "UPDATE sessions SET last_seq = last_seq + 1, updated_at = ? "
-                "WHERE session_id = ? RETURNING last_seq",
-                (int(time.time()), message["session_id"]),
-            ).fetchone()
-            message["metadata"] = {
-                **message["metadata"],
-                "seq": seq,
-                "timestamp": datetime.datetime.now(datetime.UTC).isoformat(),
-            }
-            conn.execute(
-                "INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    message["session_id"],
-                    message["msg_id"],
-                    message["conv_id"],
-                    message["msg_type"],
-                    message["status"],
-                    seq,
-                    json.dumps(message),
-                ),
-            )
-            conn.execute("COMMIT")
+            stored = store_change(self.conn, message)
+            self.conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
-        return message
+        return stored
 
 
 def create_app(db: Store, updates: int, token: str) -> socketio.ASGIApp:
@@ -111,19 +71,7 @@ def create_app(db: Store, updates: int, token: str) -> socketio.ASGIApp:
         room = f"session:{session_id}"
         text = " ".join(str(c.get("text", "")) for c in payload["content"])
         db.create_session(session_id, text[:60])
-        stored = db.store(
-            {
-                "session_id": session_id,
-                "conv_id": conv_id,
-                "msg_id": msg_id,
-                "msg_type": "input",
-                "status": "success",
-                "actions": [],
-                "agents": [],
-                "content": payload["content"],
-                "metadata": {},
-            }
-        )
+        stored = db.store(input_message(session_id, conv_id, msg_id, payload["content"]))
         await sio.enter_room(sid, room, namespace="/chat")
         await sio.emit("chat", stored, to=room, namespace="/chat")
         out_id = f"{msg_id}.out"
@@ -140,37 +88,10 @@ def create_app(db: Store, updates: int, token: str) -> socketio.ASGIApp:
         }
 
     async def reply(session_id: str, conv_id: str, out_id: str, room: str) -> None:
-        out: dict[str, Any] = {
-            "session_id": session_id,
-            "conv_id": conv_id,
-            "msg_id": out_id,
-            "msg_type": "output",
-            "status": "progress",
-            "actions": ["Reasoning the message..."],
-            "agents": [],
-            "content": [],
-            "metadata": {},
-        }
-        await sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
-        item: dict[str, Any] = {
-            "type": "text",
-            "status": "progress",
-            "status_message": None,
-            "agent_name": "assistant",
-            "text": "",
-        }
-        out["content"].append(item)
-        pieces = updates - 2
-        for i in range(pieces):
-            await asyncio.sleep(0)  # a stream yields between pieces, as server.js does
-            start = (i * 8) % len(REPLY)
-            item["text"] += REPLY[start : start + 8]
-            await sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
-        await asyncio.sleep(0)
-        if pieces == 0:
-            item["text"] = REPLY
-        out["status"] = item["status"] = "success"
-        await sio.emit("chat", db.store(copy.deepcopy(out)), to=room, namespace="/chat")
+        for n, snapshot in enumerate(reply_snapshots(session_id, conv_id, out_id, updates)):
+            if n:
+                await asyncio.sleep(0)  # a stream yields between pieces, as server.js does
+            await sio.emit("chat", db.store(snapshot), to=room, namespace="/chat")
 
     return socketio.ASGIApp(sio)
 
