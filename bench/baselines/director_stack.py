@@ -31,7 +31,14 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO, join_room  # type: ignore[import-untyped]
-from turn_work import SCHEMA, create_session, input_message, reply_snapshots, store_change
+from turn_work import (
+    SCHEMA,
+    chat_ack,
+    create_session,
+    input_message,
+    reply_snapshots,
+    store_change,
+)
 from werkzeug.serving import WSGIRequestHandler
 
 
@@ -93,15 +100,7 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
         # The reply is written by the event's own thread before the handler returns, as
         # Director's `ChatHandler.chat` does; so the ack (sent on return) follows the reply.
         reply(session_id, conv_id, out_id, room)
-        return {
-            "ok": True,
-            "data": {
-                "session_id": session_id,
-                "conv_id": conv_id,
-                "msg_id": msg_id,
-                "output_msg_id": out_id,
-            },
-        }
+        return chat_ack(session_id, conv_id, msg_id, out_id)
 
     def reply(session_id: str, conv_id: str, out_id: str, room: str) -> None:
         for snapshot in reply_snapshots(session_id, conv_id, out_id, updates):

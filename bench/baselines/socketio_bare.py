@@ -27,7 +27,14 @@ from typing import Any
 
 import socketio
 import uvicorn
-from turn_work import SCHEMA, create_session, input_message, reply_snapshots, store_change
+from turn_work import (
+    SCHEMA,
+    chat_ack,
+    create_session,
+    input_message,
+    reply_snapshots,
+    store_change,
+)
 
 
 class Store:
@@ -77,15 +84,7 @@ def create_app(db: Store, updates: int, token: str) -> socketio.ASGIApp:
         out_id = f"{msg_id}.out"
         # The reply runs after the ack, as server.js's async handler continues after `reply()`.
         sio.start_background_task(reply, session_id, conv_id, out_id, room)
-        return {
-            "ok": True,
-            "data": {
-                "session_id": session_id,
-                "conv_id": conv_id,
-                "msg_id": msg_id,
-                "output_msg_id": out_id,
-            },
-        }
+        return chat_ack(session_id, conv_id, msg_id, out_id)
 
     async def reply(session_id: str, conv_id: str, out_id: str, room: str) -> None:
         for n, snapshot in enumerate(reply_snapshots(session_id, conv_id, out_id, updates)):

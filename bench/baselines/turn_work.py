@@ -77,6 +77,19 @@ def input_message(session_id: str, conv_id: str, msg_id: str, content: Any) -> d
     }
 
 
+def chat_ack(session_id: str, conv_id: str, msg_id: str, out_id: str) -> dict[str, Any]:
+    """The `chat` event's ack once the input is stored (PROTOCOL section 3)."""
+    return {
+        "ok": True,
+        "data": {
+            "session_id": session_id,
+            "conv_id": conv_id,
+            "msg_id": msg_id,
+            "output_msg_id": out_id,
+        },
+    }
+
+
 def reply_snapshots(
     session_id: str, conv_id: str, out_id: str, updates: int
 ) -> Iterator[dict[str, Any]]:
