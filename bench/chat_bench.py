@@ -7,7 +7,7 @@
 Servers (each its own subprocess on a free loopback port, with a fresh data dir):
 
 - ``ours``: Director Desktop's real server stack (guard, python-socketio ``AsyncServer`` in
-  ``ASGIApp``, uvicorn with uvloop/httptools, ``ChatHandler``, the SQLite ``Store`` with its worker
+  ``ASGIApp``, uvicorn with uvloop/httptools, ``TurnRunner``, the SQLite ``Store`` with its worker
   thread, JSON logs at INFO), composed exactly as ``headless.py`` composes it, with one change: the
   engine is ``BenchEngine`` below, which writes the same reply as the baselines. The built-in
   assistant paces its pieces (``DIRECTOR_ASSISTANT_PACE``) and the handler throttles streamed

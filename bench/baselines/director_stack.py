@@ -98,7 +98,7 @@ def create_app(db: DirectorStyleDB, updates: int, token: str) -> tuple[Flask, So
         sio.emit("chat", stored, to=room, namespace="/chat")
         out_id = f"{msg_id}.out"
         # The reply is written by the event's own thread before the handler returns, as
-        # Director's `ChatHandler.chat` does; so the ack (sent on return) follows the reply.
+        # Director's `TurnRunner.chat` does; so the ack (sent on return) follows the reply.
         reply(session_id, conv_id, out_id, room)
         return chat_ack(session_id, conv_id, msg_id, out_id)
 

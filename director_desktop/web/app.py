@@ -1,7 +1,7 @@
 """The web app: `create_app(settings, store, engine)` wires the REST routes, the static bundle, the
 Socket.IO `/chat` namespace and the guard into one ASGI app.
 
-A composition root (with cli/launcher): it builds the ChatHandler, Metrics and Signer and hands
+A composition root (with cli/launcher): it builds the TurnRunner, Metrics and Signer and hands
 them to the routes. The store is opened and the engine started in the Starlette lifespan and both
 are closed there, so the headless server, the window and the tests share one path. The Host guard
 wraps the outermost app, so it covers `/socket.io/` too. Imports engine, store, metrics, settings.
@@ -30,15 +30,15 @@ from starlette.routing import Route
 from director_desktop.engine.agents import AgentRegistry, default_registry
 from director_desktop.engine.assistant import DEFAULT_PACE, BuiltinAssistant
 from director_desktop.engine.base import Engine
-from director_desktop.engine.brain import build_brain
-from director_desktop.engine.handler import ChatHandler
+from director_desktop.engine.router import build_model_router
+from director_desktop.engine.turns import TurnRunner
 from director_desktop.errors import DirectorError
 from director_desktop.metrics import Metrics
 from director_desktop.protocol import MAX_SOCKET_PAYLOAD_BYTES, JSONDict
 from director_desktop.settings import Settings
 from director_desktop.store import Store
 from director_desktop.user_settings import UserSettings
-from director_desktop.web import chat, models, rest, static
+from director_desktop.web import chat, model_settings, rest, static
 from director_desktop.web.guard import (
     ASGIApp,
     Guard,
@@ -180,7 +180,7 @@ class AppState:
     metrics: Metrics
     signer: Signer
     sio: socketio.AsyncServer
-    handler: ChatHandler = field(init=False)
+    handler: TurnRunner = field(init=False)
     store_error: DirectorError | None = None
 
     @property
@@ -247,9 +247,9 @@ def default_engine(settings: Settings, store: Store, agents: AgentRegistry) -> E
         models_dir=settings.models_dir,
         pace=float(pace) if pace else DEFAULT_PACE,
     )
-    # The Brain answers with the model chosen in settings.json, else with this assistant.
+    # The ModelRouter answers with the model chosen in settings.json, else with this assistant.
     user_settings = UserSettings(settings.user_settings_path)
-    return build_brain(settings, store, agents, user_settings, assistant=assistant)
+    return build_model_router(settings, store, agents, user_settings, assistant=assistant)
 
 
 def compose(settings: Settings, port: int | None = None) -> DirectorApp:
@@ -287,14 +287,14 @@ def create_app(
     state = AppState(
         settings, store, engine, agents or default_registry(), metrics, Signer(settings.token), sio
     )
-    state.handler = ChatHandler(
+    state.handler = TurnRunner(
         store, engine, state.publish, metrics=metrics, secrets=state.secrets
     )
     chat.register(sio, state, NAMESPACE)
     starlette = Starlette(
         routes=[
             *rest.routes(state),
-            *models.routes(state),
+            *model_settings.routes(state),
             *static.routes(bundle_dir or frontend_dir()),
         ],
         exception_handlers=rest.exception_handlers(state),

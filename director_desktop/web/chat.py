@@ -3,7 +3,7 @@
 Every handler answers with an ack envelope and never lets an exception escape (python-socketio
 would only log it): this module is the one place socket errors are translated to the wire. A
 refused `chat` also gets the seed's error response, to the sending socket only. Runs belong to
-the ChatHandler, keyed by session and conversation; a socket only joins rooms. Imports engine
+the TurnRunner, keyed by session and conversation; a socket only joins rooms. Imports engine
 (via AppState), protocol, errors.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
-from director_desktop.engine.handler import ChatHandler, room_of
+from director_desktop.engine.turns import TurnRunner, room_of
 from director_desktop.errors import DirectorError, InvalidPayload, NotFound
 from director_desktop.protocol import (
     ID_PATTERN,
@@ -60,7 +60,7 @@ class ChatEvents:
         self._namespace = namespace
 
     @property
-    def _handler(self) -> ChatHandler:
+    def _handler(self) -> TurnRunner:
         return self._state.handler
 
     def acked(self, handle: EventHandler) -> Callable[..., Awaitable[JSONDict]]:
@@ -96,7 +96,7 @@ class ChatEvents:
     async def chat(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
         payload = args[0] if args else None
         try:
-            chat = ChatHandler.with_ids(parse_chat_input(_single_payload(args)))
+            chat = TurnRunner.with_ids(parse_chat_input(_single_payload(args)))
             session_id = str(chat.session_id)
             # Join first, so this socket sees its own input and every snapshot of the run.
             await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)

@@ -1,4 +1,4 @@
-"""The model settings API (`/config/models...`) on the real app in uvicorn, with the Brain
+"""The model settings API (`/config/models...`) on the real app in uvicorn, with the ModelRouter
 engine, tiny GGUF models written by the test, and xllamacpp's own HTTP server as the
 OpenAI-compatible one."""
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from director_desktop.engine.agents import default_registry
-from director_desktop.engine.brain import Brain, build_brain
+from director_desktop.engine.router import ModelRouter, build_model_router
 from director_desktop.server import Server
 from director_desktop.settings import Settings, build_settings
 from director_desktop.store import Store
@@ -32,7 +32,7 @@ from tests.integration.support import WAIT, ChatClient, chat_payload, text_of, w
 class App:
     base_url: str
     settings: Settings
-    brain: Brain
+    router: ModelRouter
     http: httpx.Client
     server: Server
 
@@ -67,13 +67,13 @@ def app(tmp_path: Path) -> Iterator[App]:
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
     agents = default_registry()
     user_settings = UserSettings(settings.user_settings_path)
-    brain = build_brain(settings, store, agents, user_settings, detect_local=False)
-    server.start(create_app(settings, store, brain, agents=agents))
+    router = build_model_router(settings, store, agents, user_settings, detect_local=False)
+    server.start(create_app(settings, store, router, agents=agents))
     base_url = f"http://127.0.0.1:{server.port}"
     headers = {"Authorization": f"Bearer {settings.token}"}
     http = httpx.Client(base_url=base_url, headers=headers, timeout=WAIT)
     try:
-        yield App(base_url, settings, brain, http, server)
+        yield App(base_url, settings, router, http, server)
     finally:
         http.close()
         server.stop()
@@ -326,7 +326,7 @@ def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[s
     assert key not in dump
     assert key not in response.text
     key_file = app.settings.data_dir / "secrets.json"
-    if app.brain.secrets.backend == "file":
+    if app.router.secrets.backend == "file":
         assert key_file.stat().st_mode & 0o777 == 0o600
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from director_desktop.engine.base import Turn
-from director_desktop.engine.handler import pending_reply
+from director_desktop.engine.turns import pending_reply
 from director_desktop.engine.llm.base import ChatMessage, ChatProvider, StreamEvent, ToolSpec
 from director_desktop.engine.output import OutputMessage
 from director_desktop.protocol import ChatInput, JSONDict

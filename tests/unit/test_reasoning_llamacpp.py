@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from director_desktop.engine.agents import default_registry
-from director_desktop.engine.brain import build_brain
+from director_desktop.engine.router import build_model_router
 from director_desktop.engine.llm.base import Finish, ToolSpec
 from director_desktop.engine.llm.llamacpp import LlamaCppProvider
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
@@ -211,20 +211,20 @@ async def test_a_missing_or_corrupt_model_is_a_clear_error_and_not_configured(
         target.write_text("this is not a model")
     user_settings = UserSettings(settings.user_settings_path)
     user_settings.update(llm={"provider": "embedded", "model": "broken.gguf"})
-    brain = build_brain(settings, store, default_registry(), user_settings, detect_local=False)
-    await brain.start()
+    router = build_model_router(settings, store, default_registry(), user_settings, detect_local=False)
+    await router.start()
     try:
         with pytest.raises(ModelError) as raised:
-            await brain.run(make_turn("hello", Snapshots()))
-        status = brain.status()
-        assert brain.llm_configured is False
+            await router.run(make_turn("hello", Snapshots()))
+        status = router.status()
+        assert router.llm_configured is False
         assert status["llm_configured"] is False
         assert status["state"] == "error"
         assert status["error"] == raised.value.message
         assert "broken.gguf" in status["error"]
         assert raised.value.code in ("model_missing", "model_corrupt", "model_error")
     finally:
-        await brain.close()
+        await router.close()
 
 
 async def test_a_chosen_model_loads_in_the_background_and_answers(
@@ -234,25 +234,25 @@ async def test_a_chosen_model_loads_in_the_background_and_answers(
     settings.models_dir.mkdir(parents=True)
     (settings.models_dir / "chat.gguf").write_bytes(gguf["chat"].read_bytes())
     user_settings = UserSettings(settings.user_settings_path)
-    brain = build_brain(settings, store, default_registry(), user_settings, detect_local=False)
-    await brain.start()
+    router = build_model_router(settings, store, default_registry(), user_settings, detect_local=False)
+    await router.start()
     try:
-        assert brain.status()["provider"] == "builtin"
-        assert brain.llm_configured
-        status = await brain.configure({"provider": "embedded", "model": "chat.gguf"})
+        assert router.status()["provider"] == "builtin"
+        assert router.llm_configured
+        status = await router.configure({"provider": "embedded", "model": "chat.gguf"})
         assert status["provider"] == "embedded"
         assert status["state"] in ("loading", "ready")
         assert user_settings.get("llm") == {"provider": "embedded", "model": "chat.gguf"}
         snapshots = Snapshots()
-        await brain.run(make_turn("hello", snapshots))
-        assert brain.status()["state"] == "ready"
-        assert brain.status()["context_length"] == 4096
+        await router.run(make_turn("hello", snapshots))
+        assert router.status()["state"] == "ready"
+        assert router.status()["context_length"] == 4096
         assert answer(snapshots.items[-1])["status"] == "success"
-        probe = await brain.test()
+        probe = await router.test()
         assert probe["ok"] is True
         assert probe["error"] is None
     finally:
-        await brain.close()
+        await router.close()
 
 
 async def test_old_turns_are_trimmed_to_fit_a_small_context(

@@ -1,4 +1,4 @@
-"""ChatHandler: one chat turn, from a validated input to the final stored snapshot.
+"""TurnRunner: one chat turn, from a validated input to the final stored snapshot.
 
 It stores the input, emits it, and runs the engine as an asyncio task keyed by
 `(session_id, conv_id)` (never by socket). Every snapshot is stored before it is published, and a
@@ -55,7 +55,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
 
 
-class ChatHandler:
+class TurnRunner:
     def __init__(
         self,
         store: Store,

@@ -2,8 +2,8 @@
 
 Every route needs the launch token (the guard checks it). Errors are `DirectorError`s, turned into
 the one envelope by `rest.exception_handlers`. Changes that a Settings view shows are announced
-with `update_data` `models` events on `/chat`. The routes work on the app's `Brain`; with another
-engine they answer `409 not_available`. Imports engine (brain, llm library), errors, protocol.
+with `update_data` `models` events on `/chat`. The routes work on the app's `ModelRouter`; with another
+engine they answer `409 not_available`. Imports engine (router, llm library), errors, protocol.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from director_desktop.engine.brain import PROVIDERS, Brain
+from director_desktop.engine.router import PROVIDERS, ModelRouter
 from director_desktop.engine.llm.library import ImportJob
 from director_desktop.errors import Conflict, DirectorError, InvalidPayload
 from director_desktop.web.rest import read_json
@@ -50,9 +50,9 @@ class ModelsApi:
         self.state = state
         self._watchers: set[asyncio.Task[None]] = set()
 
-    def brain(self) -> Brain:
+    def router(self) -> ModelRouter:
         engine = self.state.engine
-        if not isinstance(engine, Brain):
+        if not isinstance(engine, ModelRouter):
             raise DirectorError("model settings are not available", code="not_available")
         return engine
 
@@ -61,41 +61,41 @@ class ModelsApi:
 
     # --- reading -------------------------------------------------------------------------------
     async def list_models(self, _request: Request) -> Response:
-        brain = self.brain()
-        files = await asyncio.to_thread(brain.library.list)
+        router = self.router()
+        files = await asyncio.to_thread(router.library.list)
         return JSONResponse(
             {
                 "providers": list(PROVIDERS),
-                "models_dir": str(brain.library.dir),
+                "models_dir": str(router.library.dir),
                 "models": files,
-                "status": brain.status(),
+                "status": router.status(),
             }
         )
 
     async def status(self, _request: Request) -> Response:
-        return JSONResponse(self.brain().status())
+        return JSONResponse(self.router().status())
 
     async def detected(self, _request: Request) -> Response:
-        return JSONResponse({"servers": await self.brain().detected()})
+        return JSONResponse({"servers": await self.router().detected()})
 
     # --- choosing and testing ------------------------------------------------------------------
     async def choose(self, request: Request) -> Response:
         body = _object(await read_json(request, MAX_CHOICE_BODY))
-        status = await self.brain().configure(body, api_key=_api_key(body))
+        status = await self.router().configure(body, api_key=_api_key(body))
         await self._announce(state=status["state"])
         self._watch_load()
         return JSONResponse(status)
 
     def _watch_load(self) -> None:
         """Announce when the chosen model has finished loading (or failed)."""
-        provider = self.brain().provider
+        provider = self.router().provider
         if provider is None:
             return
 
         async def watch() -> None:
             with contextlib.suppress(DirectorError):
                 await provider.ready()
-            if self.brain().provider is provider:
+            if self.router().provider is provider:
                 await self._announce(state=provider.state.state)
 
         task = asyncio.create_task(watch())
@@ -105,9 +105,9 @@ class ModelsApi:
     async def test(self, request: Request) -> Response:
         raw = await read_json(request, MAX_CHOICE_BODY) if await _has_body(request) else None
         if raw is None or raw == {}:
-            return JSONResponse(await self.brain().test())
+            return JSONResponse(await self.router().test())
         body = _object(raw)
-        return JSONResponse(await self.brain().test(body, api_key=_api_key(body)))
+        return JSONResponse(await self.router().test(body, api_key=_api_key(body)))
 
     # --- importing -----------------------------------------------------------------------------
     async def import_path(self, request: Request) -> Response:
@@ -117,14 +117,14 @@ class ModelsApi:
             raise InvalidPayload("path must be the path of a .gguf file")
         if not isinstance(link, bool):
             raise InvalidPayload("link must be true or false")
-        job = await self.brain().library.import_path(Path(path), link=link)
+        job = await self.router().library.import_path(Path(path), link=link)
         self._watch_job(job)
         return JSONResponse(job.as_dict(), status_code=202)
 
     async def upload(self, request: Request) -> Response:
         name = request.query_params.get("name") or ""
         total = _content_length(request)
-        upload = self.brain().library.begin_upload(name, total)
+        upload = self.router().library.begin_upload(name, total)
         try:
             async for chunk in request.stream():
                 await upload.write(chunk)
@@ -142,7 +142,7 @@ class ModelsApi:
 
     def _watch_job(self, job: ImportJob) -> None:
         async def watch() -> None:
-            await self.brain().library.wait(job.id)
+            await self.router().library.wait(job.id)
             await self._announce(import_id=job.id, import_state=job.state)
 
         task = asyncio.create_task(watch())
@@ -150,25 +150,25 @@ class ModelsApi:
         task.add_done_callback(self._watchers.discard)
 
     async def list_imports(self, _request: Request) -> Response:
-        jobs = self.brain().library.jobs.values()
+        jobs = self.router().library.jobs.values()
         return JSONResponse({"imports": [job.as_dict() for job in jobs]})
 
     async def get_import(self, request: Request) -> Response:
-        job = self.brain().library.job(request.path_params["job_id"])
+        job = self.router().library.job(request.path_params["job_id"])
         return JSONResponse(job.as_dict())
 
     async def cancel_import(self, request: Request) -> Response:
-        library = self.brain().library
+        library = self.router().library
         library.cancel(request.path_params["job_id"])
         return JSONResponse(library.job(request.path_params["job_id"]).as_dict())
 
     async def delete_model(self, request: Request) -> Response:
-        brain = self.brain()
+        router = self.router()
         file = request.path_params["file"]
-        config = brain.status()["config"]
+        config = router.status()["config"]
         if config.get("provider") == "embedded" and config.get("model") == file:
             raise Conflict("this model is in use; choose another one first")
-        await asyncio.to_thread(brain.library.delete, file)
+        await asyncio.to_thread(router.library.delete, file)
         await self._announce()
         return JSONResponse({"success": True})
 

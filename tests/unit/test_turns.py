@@ -1,4 +1,4 @@
-"""ChatHandler over a real Store: store-then-emit, runs keyed by conversation, stop, failures
+"""TurnRunner over a real Store: store-then-emit, runs keyed by conversation, stop, failures
 ending in a stored non-progress message, emit retries, shutdown. The publisher is the callback
 `web/` would hand in; here it records what would be emitted (and fails on demand)."""
 
@@ -14,7 +14,7 @@ import pytest
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.engine.base import Engine, Turn
-from director_desktop.engine.handler import ChatHandler, room_of, session_name
+from director_desktop.engine.turns import TurnRunner, room_of, session_name
 from director_desktop.errors import AgentFailed, Conflict, DuplicateId
 from director_desktop.metrics import Metrics
 from director_desktop.protocol import JSONDict, parse_chat_input
@@ -77,14 +77,14 @@ def streamed(message: JSONDict) -> bool:
 
 
 def chat(text: str, **ids: str) -> Any:
-    return ChatHandler.with_ids(
+    return TurnRunner.with_ids(
         parse_chat_input({"content": [{"type": "text", "text": text}], **ids})
     )
 
 
 def run_with(
     tmp_path: Path,
-    body: Callable[[ChatHandler, Store, Published, Metrics], Awaitable[None]],
+    body: Callable[[TurnRunner, Store, Published, Metrics], Awaitable[None]],
     *,
     engine: Callable[[Store], Engine] | None = None,
     pace: float = 0.0,
@@ -94,7 +94,7 @@ def run_with(
         await asyncio.to_thread(store.open)
         published, metrics = Published(), Metrics()
         chosen = engine(store) if engine else BuiltinAssistant(store, default_registry(), pace=pace)
-        handler = ChatHandler(store, chosen, published, metrics=metrics, secrets=("tok-secret",))
+        handler = TurnRunner(store, chosen, published, metrics=metrics, secrets=("tok-secret",))
         try:
             await body(handler, store, published, metrics)
         finally:
@@ -104,13 +104,13 @@ def run_with(
     asyncio.run(main())
 
 
-async def finished(handler: ChatHandler) -> None:
+async def finished(handler: TurnRunner) -> None:
     async with asyncio.timeout(15):
         await handler.wait_idle()
 
 
 def test_a_turn_is_stored_then_emitted(tmp_path: Path) -> None:
-    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+    async def body(handler: TurnRunner, store: Store, published: Published, _m: Metrics) -> None:
         ack = await handler.submit(chat("hello", session_id="s1"))
         await finished(handler)
         chats = published.chats()
@@ -132,7 +132,7 @@ def test_a_turn_is_stored_then_emitted(tmp_path: Path) -> None:
 
 
 def test_stop_keeps_partial_text(tmp_path: Path) -> None:
-    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+    async def body(handler: TurnRunner, store: Store, published: Published, _m: Metrics) -> None:
         ack = await handler.submit(chat("go on", session_id="s1", conv_id="c1"))
         await published.wait(lambda: any(streamed(c) for c in published.chats()))
         assert await handler.stop("s1", "c1") is True
@@ -163,7 +163,7 @@ def test_engine_failure_ends_in_a_stored_error(
     tmp_path: Path, error: Exception, code: str, shown: str
 ) -> None:
     async def body(
-        handler: ChatHandler, store: Store, published: Published, metrics: Metrics
+        handler: TurnRunner, store: Store, published: Published, metrics: Metrics
     ) -> None:
         ack = await handler.submit(chat("fail please", session_id="s1"))
         await finished(handler)
@@ -188,7 +188,7 @@ def test_engine_failure_ends_in_a_stored_error(
 
 def test_emit_is_retried_then_given_up_without_losing_anything(tmp_path: Path) -> None:
     async def body(
-        handler: ChatHandler, store: Store, published: Published, metrics: Metrics
+        handler: TurnRunner, store: Store, published: Published, metrics: Metrics
     ) -> None:
         published.fail = 2  # the input's emit fails twice, then gets through
         ack = await handler.submit(chat("hi", session_id="s1"))
@@ -206,7 +206,7 @@ def test_emit_is_retried_then_given_up_without_losing_anything(tmp_path: Path) -
 
 
 def test_conflict_resend_and_duplicate(tmp_path: Path) -> None:
-    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+    async def body(handler: TurnRunner, store: Store, published: Published, _m: Metrics) -> None:
         first = await handler.submit(chat("one", session_id="s1", conv_id="c1", msg_id="m1"))
         assert (
             await handler.submit(chat("one", session_id="s1", conv_id="c1", msg_id="m1")) == first
@@ -226,7 +226,7 @@ def test_conflict_resend_and_duplicate(tmp_path: Path) -> None:
 
 def test_close_interrupts_runs_with_a_stored_error(tmp_path: Path) -> None:
     async def body(
-        handler: ChatHandler, store: Store, published: Published, metrics: Metrics
+        handler: TurnRunner, store: Store, published: Published, metrics: Metrics
     ) -> None:
         ack = await handler.submit(chat("long", session_id="s1"))
         await published.wait(lambda: len(published.chats()) >= 2)
@@ -245,7 +245,7 @@ def test_close_interrupts_runs_with_a_stored_error(tmp_path: Path) -> None:
 def test_session_name() -> None:
     assert session_name(chat("  many   words\nhere ")) == "many words here"
     assert session_name(chat("x" * 100)) == "x" * 60
-    empty = ChatHandler.with_ids(parse_chat_input({"content": [{"type": "image", "image": {}}]}))
+    empty = TurnRunner.with_ids(parse_chat_input({"content": [{"type": "image", "image": {}}]}))
     assert session_name(empty) == "New chat"
 
 
@@ -269,7 +269,7 @@ class ConvertingEngine(FailingEngine):
 def test_stop_wins_over_an_error_the_engine_raises_when_cancelled(tmp_path: Path) -> None:
     engine = ConvertingEngine()
 
-    async def body(handler: ChatHandler, store: Store, _p: Published, metrics: Metrics) -> None:
+    async def body(handler: TurnRunner, store: Store, _p: Published, metrics: Metrics) -> None:
         ack = await handler.submit(chat("go", session_id="s1", conv_id="c1"))
         await engine.streaming.wait()
         assert await handler.stop("s1", "c1") is True
@@ -300,7 +300,7 @@ def test_history_is_read_only_for_engines_that_want_it(tmp_path: Path, wants_his
     engine = HistoryEngine(wants_history)
     acks: list[JSONDict] = []
 
-    async def body(handler: ChatHandler, store: Store, published: Published, _m: Metrics) -> None:
+    async def body(handler: TurnRunner, store: Store, published: Published, _m: Metrics) -> None:
         acks.append(await handler.submit(chat("one", session_id="s1")))
         await finished(handler)
         acks.append(await handler.submit(chat("two", session_id="s1")))

@@ -1,4 +1,4 @@
-"""Brain: the Engine the app runs. It answers with the model the user chose, or the built-in one.
+"""ModelRouter: the Engine the app runs. It answers with the model the user chose, or the built-in one.
 
 The user's choice is the `llm` key of settings.json:
 
@@ -89,7 +89,7 @@ def check_config(raw: object) -> JSONDict:
     return config
 
 
-class Brain:
+class ModelRouter:
     def __init__(
         self,
         *,
@@ -338,7 +338,7 @@ class Brain:
         return self.secrets.get(key_name(str(config["base_url"]))) is not None
 
 
-def build_brain(
+def build_model_router(
     settings: Settings,
     store: Store,
     agents: AgentRegistry,
@@ -346,9 +346,9 @@ def build_brain(
     *,
     assistant: BuiltinAssistant | None = None,
     detect_local: bool = True,
-) -> Brain:
+) -> ModelRouter:
     """The composition of the app's engine (called by the composition root and the tests)."""
-    return Brain(
+    return ModelRouter(
         store=store,
         agents=agents,
         assistant=assistant or BuiltinAssistant(store, agents, models_dir=settings.models_dir),
