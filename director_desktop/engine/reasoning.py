@@ -6,10 +6,11 @@ the model's answer into the `text` item of `agent_name: "assistant"`, run the to
 (independent calls at once) and feed their results back, until the model answers without a tool
 call or the iteration cap is reached (the last round offers no tools, so the model must answer).
 
-Guard rails Director lacks: an unknown tool or invalid arguments go back to the model as a tool
-error; tool results are cut to a bounded size; old turns are dropped to fit the context; a
-context overflow the estimate missed is retried with a smaller budget. Cancelling the task stops
-generation at once (the provider stream is closed) and keeps the partial text.
+Guard rails Director lacks: an unknown tool or invalid arguments (`tool_args`) go back to the
+model as a tool error; tool results are cut to a bounded size; old turns are dropped to fit the
+context (`context_budget`); a context overflow the estimate missed is retried with a smaller
+budget. Cancelling the task stops generation at once (the provider stream is closed) and keeps
+the partial text. This module owns the loop, the prompt and the history it reads again.
 
 Imports the engine seam, agents, llm providers, protocol and errors; never web/server.
 """
@@ -22,10 +23,11 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from director_desktop.engine.agents import AgentContext, AgentRegistry, AgentResult
 from director_desktop.engine.base import Turn
+from director_desktop.engine.context_budget import after_overflow, answer_budget, fit_to_budget
 from director_desktop.engine.llm.base import (
     ChatMessage,
     ChatProvider,
@@ -33,9 +35,9 @@ from director_desktop.engine.llm.base import (
     TextDelta,
     ToolCall,
     ToolSpec,
-    estimate_tokens,
 )
 from director_desktop.engine.llm.stream import ContextOverflow
+from director_desktop.engine.tool_args import json_object_or_empty, parse_arguments
 from director_desktop.errors import DirectorError, ModelError
 from director_desktop.protocol import JSONDict
 
@@ -49,6 +51,8 @@ ANSWER = "assistant"
 
 @dataclass(frozen=True)
 class Limits:
+    """The loop's bounds, one set per engine."""
+
     max_iterations: int = 6
     """Model calls per turn; the last one is offered no tools."""
     max_tool_result_chars: int = 4000
@@ -56,9 +60,10 @@ class Limits:
     """Tokens asked of each model answer at most (and reserved for it in the context); never
     more than a quarter of the model's context, so a small context still holds a conversation."""
     overflow_retries: int = 2
+    """Asks again, with a smaller budget, after the server found the prompt too long."""
 
     def answer_budget(self, context_length: int) -> int:
-        return max(16, min(self.answer_tokens, context_length // 4))
+        return answer_budget(context_length, self.answer_tokens)
 
 
 SYSTEM_PROMPT = """You are Director, an assistant that helps the user with their videos and their \
@@ -115,19 +120,16 @@ class ReasoningLoop:
         tools: list[ToolSpec],
     ) -> Finish:
         """One model call, streamed into the answer; retried smaller on a context overflow."""
-        budget = self.provider.context_length - self.limits.answer_budget(
-            self.provider.context_length
-        )
+        context = self.provider.context_length
+        budget = context - self.limits.answer_budget(context)
         for _attempt in range(self.limits.overflow_retries + 1):
             messages = fit_to_budget(system, history, exchange, tools, budget)
             try:
                 return await self._stream(turn, messages, tools)
             except ContextOverflow as exc:
-                if exc.prompt_tokens and exc.context:
-                    # our estimate was low by this ratio: shrink the budget to match
-                    budget = int(budget * exc.context / exc.prompt_tokens * 0.9)
-                else:
-                    budget //= 2
+                budget = after_overflow(
+                    budget, prompt_tokens=exc.prompt_tokens, context=exc.context
+                )
                 log.info("context overflow; retrying with a budget of %d tokens", budget)
                 if budget <= 0:
                     break
@@ -295,140 +297,8 @@ def assistant_call_message(calls: Sequence[ToolCall]) -> ChatMessage:
             {
                 "id": c.id,
                 "type": "function",
-                "function": {"name": c.name, "arguments": _json_object_or_empty(c.arguments)},
+                "function": {"name": c.name, "arguments": json_object_or_empty(c.arguments)},
             }
             for c in calls
         ],
     }
-
-
-def _json_object_or_empty(raw: str) -> str:
-    try:
-        return raw if isinstance(json.loads(raw), dict) else "{}"
-    except ValueError:
-        return "{}"
-
-
-def count_tokens(messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> int:
-    body = json.dumps(list(messages), ensure_ascii=False) + json.dumps(list(tools))
-    return estimate_tokens(body) + 8 * len(messages)
-
-
-def fit_to_budget(
-    system: str,
-    history: list[list[ChatMessage]],
-    exchange: list[ChatMessage],
-    tools: list[ToolSpec],
-    budget: int,
-) -> list[ChatMessage]:
-    """System + as many of the newest history turns as fit + this turn's exchange.
-
-    Turns that do not fit are summarised in one line of the system prompt (what the user asked
-    in them), when that line fits. When even this turn's exchange does not fit, its tool results
-    are cut, then the user's text (the model then sees the start and the end of it)."""
-    head: list[ChatMessage] = [{"role": "system", "content": system}]
-    current = [dict(m) for m in exchange]
-    used = count_tokens(head + current, tools)
-    reserve = budget // 10 if history else 0  # room for the summary of what is left out
-    kept: list[ChatMessage] = []
-    dropped = len(history)
-    for old_turn in reversed(history):
-        cost = count_tokens(old_turn, [])
-        if used + cost > budget - reserve:
-            break
-        kept[:0] = old_turn
-        used += cost
-        dropped -= 1
-    if dropped:
-        note = summary_of(history[:dropped], max_tokens=budget - used)
-        if note:
-            head = [{"role": "system", "content": f"{system}\n\n{note}"}]
-            used += estimate_tokens(note)
-    if used > budget:
-        current = _shrink(current, head, tools, budget)
-    return head + kept + current
-
-
-SUMMARY_CHARS = 80
-SUMMARY_TURNS = 12
-
-
-def summary_of(turns: Sequence[list[ChatMessage]], *, max_tokens: int) -> str:
-    """One line about turns left out of the prompt: the start of what the user asked in the
-    most recent of them (a summary that costs no model call), within `max_tokens`; "" if none."""
-    asked: list[str] = []
-    lead = "Earlier in this chat, in turns no longer shown, the user asked: "
-    for turn in reversed(turns[-SUMMARY_TURNS:]):
-        text = " ".join(str(turn[0].get("content") or "").split())
-        cut = text[:SUMMARY_CHARS] + ("…" if len(text) > SUMMARY_CHARS else "")
-        line = "; ".join([f'"{cut}"', *asked])
-        if not text or estimate_tokens(lead + line) + 12 > max_tokens:
-            break
-        asked.insert(0, f'"{cut}"')
-    if not asked:
-        return ""
-    earlier = len(turns) - len(asked)
-    more = f" Before that: {earlier} more turns." if earlier > 0 else ""
-    return lead + "; ".join(asked) + "." + more
-
-
-def _shrink(
-    current: list[ChatMessage], head: list[ChatMessage], tools: list[ToolSpec], budget: int
-) -> list[ChatMessage]:
-    for role in ("tool", "user"):
-        for message in current:
-            if message.get("role") != role:
-                continue
-            while count_tokens(head + current, tools) > budget and len(message["content"]) > 200:
-                text = str(message["content"])
-                keep = len(text) // 4
-                message["content"] = text[:keep] + "\n…[cut to fit the context]…\n" + text[-keep:]
-    return current
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-    "null": (type(None),),
-}
-
-
-def parse_arguments(raw: str, schema: JSONDict) -> tuple[dict[str, Any], str | None]:
-    """The model's argument JSON, checked against the agent's schema: (arguments, problem)."""
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError as exc:
-        return {}, f"the arguments are not valid JSON ({exc.msg})"
-    if not isinstance(value, dict):
-        return {}, "the arguments must be a JSON object"
-    properties: dict[str, Any] = schema.get("properties") or {}
-    missing = [name for name in schema.get("required") or [] if name not in value]
-    if missing:
-        return {}, f"missing required argument(s): {', '.join(missing)}"
-    for name, given in value.items():
-        spec = properties.get(name)
-        if spec is None:
-            if schema.get("additionalProperties", True) is False or properties:
-                return {}, f"unknown argument {name!r} (expected: {', '.join(properties)})"
-            continue
-        problem = _check_value(name, given, spec)
-        if problem:
-            return {}, problem
-    return value, None
-
-
-def _check_value(name: str, value: Any, spec: JSONDict) -> str | None:
-    kind = spec.get("type")
-    kinds = kind if isinstance(kind, list) else [kind] if kind else []
-    if kinds:
-        allowed = tuple(t for k in kinds for t in _JSON_TYPES.get(str(k), ()))
-        is_bool_for_number = isinstance(value, bool) and "boolean" not in kinds
-        if allowed and (not isinstance(value, allowed) or is_bool_for_number):
-            return f"argument {name!r} must be {' or '.join(map(str, kinds))}"
-    if "enum" in spec and value not in spec["enum"]:
-        return f"argument {name!r} must be one of {spec['enum']}"
-    return None

@@ -1,4 +1,4 @@
-"""ModelRouter: the Engine the app runs. It answers with the model the user chose, or the built-in one.
+"""ModelRouter: the app's Engine. It answers with the model the user chose, or the built-in one.
 
 The user's choice is the `llm` key of settings.json:
 
@@ -11,7 +11,8 @@ A model loads in the background (`start` returns at once) and stays warm until a
 `llm_configured` is false only when the chosen model failed to load or to answer, and `status()`
 says why. Local OpenAI-compatible servers are looked for once at start-up, in the background.
 
-Imports the engine seam, the reasoning loop, providers, agents, user_settings, secrets_store.
+Imports the engine seam, the reasoning loop, providers, agents, user_settings, secrets_store,
+background.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from director_desktop.background import BackgroundTasks
 from director_desktop.engine.agents import AgentRegistry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.engine.base import Turn
@@ -90,6 +92,8 @@ def check_config(raw: object) -> JSONDict:
 
 
 class ModelRouter:
+    wants_history = True  # a model is given the conversation so far
+
     def __init__(
         self,
         *,
@@ -114,7 +118,8 @@ class ModelRouter:
         self._provider: ChatProvider | None = None
         self._config_error: str | None = None
         self._detect: asyncio.Task[list[JSONDict]] | None = None
-        self._closing: set[asyncio.Task[None]] = set()
+        # The server probe and the old models being retired (see `_retire`).
+        self._tasks = BackgroundTasks()
         self._key_present = False
         # The turns each provider is answering (their engine tasks), and those a model switch
         # cancelled: they end with `model_changed`, then the old provider closes.
@@ -129,16 +134,16 @@ class ModelRouter:
             config, self._config_error = {"provider": "builtin"}, f"settings.json: {exc.message}"
         await self._use(config)
         if self._detect_local and self._detect is None:
-            self._detect = asyncio.create_task(detect_local_servers(), name="detect-llm-servers")
+            self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
 
     async def close(self) -> None:
-        if self._detect is not None and not self._detect.done():
+        if self._detect is not None:
             self._detect.cancel()
         provider, self._provider = self._provider, None
         if provider is not None:
             await provider.close()
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+        # Retirements are waited for, not cancelled: each ends its turns, then closes its model.
+        await self._tasks.wait()
 
     @property
     def provider(self) -> ChatProvider | None:
@@ -292,7 +297,7 @@ class ModelRouter:
     async def detected(self) -> list[JSONDict]:
         """Local servers found at start-up (waits for the probe, which is short)."""
         if self._detect is None:
-            self._detect = asyncio.create_task(detect_local_servers())
+            self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
         return list(await asyncio.shield(self._detect))
 
     # --- internals -----------------------------------------------------------------------------
@@ -303,9 +308,7 @@ class ModelRouter:
         if new is not None:
             await new.start()
         if old is not None:  # never make the request wait for an old model to unload
-            task = asyncio.create_task(self._retire(old))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._tasks.spawn(self._retire(old), name=f"retire-model {old.state.model}")
 
     async def _retire(self, old: ChatProvider) -> None:
         """End the turns `old` is answering (each with `model_changed`, keeping what it wrote),

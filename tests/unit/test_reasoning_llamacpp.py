@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from director_desktop.engine.agents import default_registry
-from director_desktop.engine.router import build_model_router
 from director_desktop.engine.llm.base import Finish, ToolSpec
 from director_desktop.engine.llm.llamacpp import LlamaCppProvider
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
+from director_desktop.engine.router import build_model_router
 from director_desktop.errors import ModelError
 from director_desktop.settings import build_settings
 from director_desktop.store import Store
@@ -211,7 +211,9 @@ async def test_a_missing_or_corrupt_model_is_a_clear_error_and_not_configured(
         target.write_text("this is not a model")
     user_settings = UserSettings(settings.user_settings_path)
     user_settings.update(llm={"provider": "embedded", "model": "broken.gguf"})
-    router = build_model_router(settings, store, default_registry(), user_settings, detect_local=False)
+    router = build_model_router(
+        settings, store, default_registry(), user_settings, detect_local=False
+    )
     await router.start()
     try:
         with pytest.raises(ModelError) as raised:
@@ -234,7 +236,9 @@ async def test_a_chosen_model_loads_in_the_background_and_answers(
     settings.models_dir.mkdir(parents=True)
     (settings.models_dir / "chat.gguf").write_bytes(gguf["chat"].read_bytes())
     user_settings = UserSettings(settings.user_settings_path)
-    router = build_model_router(settings, store, default_registry(), user_settings, detect_local=False)
+    router = build_model_router(
+        settings, store, default_registry(), user_settings, detect_local=False
+    )
     await router.start()
     try:
         assert router.status()["provider"] == "builtin"

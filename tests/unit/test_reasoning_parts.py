@@ -1,4 +1,4 @@
-"""The reasoning loop's pure parts (argument checks, context budget, history) and the key store."""
+"""The reasoning loop's pure parts (tool arguments, context budget, history) and the key store."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from director_desktop.engine.context_budget import after_overflow, answer_budget, fit_to_budget
 from director_desktop.engine.llm.base import ToolCall
 from director_desktop.engine.llm.library import safe_file_name
-from director_desktop.engine.reasoning import (
-    assistant_call_message,
-    fit_to_budget,
-    history_messages,
-    parse_arguments,
-)
+from director_desktop.engine.reasoning import assistant_call_message, history_messages
+from director_desktop.engine.tool_args import parse_arguments
 from director_desktop.errors import InvalidPayload
 from director_desktop.secrets_store import SecretStore
 
@@ -99,6 +96,20 @@ def test_the_budget_keeps_the_newest_turns_and_cuts_what_still_does_not_fit() ->
     assert len(cut[-1]["content"]) < 20000
     assert "cut to fit the context" in cut[-1]["content"]
     assert huge[0]["content"] == "y" * 20000, "the caller's messages are not changed"
+
+
+@pytest.mark.parametrize(
+    ("context", "asked", "budget"), [(8192, 2048, 2048), (4096, 2048, 1024), (32, 2048, 16)]
+)
+def test_the_answer_gets_at_most_a_quarter_of_the_context(
+    context: int, asked: int, budget: int
+) -> None:
+    assert answer_budget(context, asked) == budget
+
+
+def test_an_overflow_shrinks_the_budget_by_what_the_server_counted() -> None:
+    assert after_overflow(1000, prompt_tokens=5000, context=4000) == 720
+    assert after_overflow(1000, prompt_tokens=None, context=None) == 500, "else by half"
 
 
 def test_the_key_file_is_private_and_keys_can_be_forgotten(tmp_path: Path) -> None:
