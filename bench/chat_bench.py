@@ -175,7 +175,7 @@ def serve_ours(updates: int, data_dir: Path) -> int:
     server = Server.bind(settings.host, 0)
     settings = dataclasses.replace(settings, port=server.port)
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
-    app = create_app(settings, store, BenchEngine(updates), agents=default_registry())
+    app = create_app(settings, store, BenchEngine(updates), default_registry())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,8 +1,7 @@
 """The command line: arguments → Settings → the window (launcher) or the headless server.
 
-The composition root's entry (with launcher and web/app): Settings are built here once and passed
-down. Imports settings, headless, launcher (lazily: the window's libraries load only when a window
-is wanted) and the app factory.
+Settings are built here once and handed to the composition root, which builds every other part
+once. The launcher is imported lazily: the window's libraries load only when a window is wanted.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ import multiprocessing
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from director_desktop import version
+from director_desktop.composition import Composition
 from director_desktop.settings import LOOPBACK, Settings, build_settings
 
 
@@ -73,8 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = parser().parse_args(argv)
     settings = settings_from(args)
+    composition = Composition(settings)
     if settings.headless:
-        return _headless(settings)
+        return _headless(composition)
     try:
         launcher = importlib.import_module("director_desktop.launcher")
     except ImportError as exc:  # a build without the window's libraries still serves the UI
@@ -88,25 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-        return _headless(settings)
-    return int(launcher.run(settings, _factory(launcher)))
+        return _headless(composition)
+    return int(launcher.run(composition))
 
 
-def _headless(settings: Settings) -> int:
+def _headless(composition: Composition) -> int:
     from director_desktop import headless
 
-    return headless.run(settings)
-
-
-def _factory(launcher: Any) -> Any:
-    """The launcher's AppFactory: the composed app for a bound port, and whether a run is active.
-    The server stack is imported inside it: the launcher calls it on the server thread while the
-    window starts, so the loading page shows without waiting for ~1 s of imports."""
-
-    def factory(settings: Settings, port: int) -> Any:
-        from director_desktop.web.app import compose
-
-        app = compose(settings, port)
-        return launcher.LaunchedApp(app, app.run_active)
-
-    return factory
+    return headless.run(composition.settings, composition.app)

@@ -3,7 +3,7 @@ for tests, benchmarks and browser clients.
 
 Prints exactly one flushed line, `Director Desktop at http://127.0.0.1:<port>/#token=<token>`, once
 the server accepts connections; SIGINT or SIGTERM shut it down gracefully with exit code 0.
-Imports server, logs, settings and the app factory (web).
+The app is built by the factory the composition root hands in.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from types import FrameType
 
 from director_desktop import logs
+from director_desktop.asgi import AppFactory
 from director_desktop.server import Server, ServerError
 from director_desktop.settings import Settings
-from director_desktop.web.app import compose
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,15 @@ def url_line(settings: Settings, port: int) -> str:
     return f"Director Desktop at http://{shown}:{port}/#token={settings.token}"
 
 
-def run(settings: Settings) -> int:
-    setup = logs.configure(settings.log_dir, secrets=[settings.token], level=_level(settings))
+def run(settings: Settings, factory: AppFactory) -> int:
+    setup = logs.configure(settings.log_dir, secrets=[settings.token], level=settings.log_level)
     try:
-        return _serve(settings)
+        return _serve(settings, factory)
     finally:
         setup.close()
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, factory: AppFactory) -> int:
     if not settings.is_loopback:
         warn_not_loopback(settings.host)
     try:
@@ -52,7 +52,7 @@ def _serve(settings: Settings) -> int:
     stop = threading.Event()
     restore = _on_signals(lambda: stop.set())
     try:
-        server.start(compose(settings, server.port))
+        server.start(factory(server.port))
     except ServerError as exc:
         restore()
         _say(f"Director Desktop could not start: {exc}")
@@ -99,7 +99,3 @@ def warn_not_loopback(host: str) -> None:
 def _say(text: str) -> None:
     if sys.stderr is not None:
         print(text, file=sys.stderr, flush=True)
-
-
-def _level(settings: Settings) -> int:
-    return logging.DEBUG if settings.env.get("DIRECTOR_DEBUG") == "1" else logging.INFO

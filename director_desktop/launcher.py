@@ -2,8 +2,8 @@
 
 Owns the process lifecycle: console streams of a windowed build, logging, the single-instance
 lock, the server thread, the window (or the default browser when no window can open), and an
-orderly shutdown. The composition root of the desktop app together with `cli.py`. Imports
-`window`, `server`, `instance`, `logs`, `settings`, `user_settings` and the app factory.
+orderly shutdown. Every part it serves comes from the composition root (`Composition`): the
+app for the bound port, and the user's settings file the window keeps its geometry in.
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-from director_desktop import logs
+from director_desktop import logs, version
+from director_desktop.asgi import ServedApp
+from director_desktop.composition import Composition
 from director_desktop.instance import InstanceLock, ask_running_instance
 from director_desktop.server import Server
-from director_desktop.settings import APP_NAME, Settings
+from director_desktop.settings import APP_NAME
 from director_desktop.smoke import SmokeTest
-from director_desktop.user_settings import UserSettings
 from director_desktop.window import (
     ICON,
     AppWindow,
@@ -44,17 +43,6 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 PAGE_READY_TIMEOUT = 60.0
 SERVER_START_TIMEOUT = 30.0
-
-# Builds the ASGI app for a bound port and answers whether a run is active; given by cli.py.
-AppFactory = Callable[[Settings, int], "LaunchedApp"]
-
-
-class LaunchedApp:
-    """What the launcher needs from the composed server app."""
-
-    def __init__(self, asgi: Any, run_active: Callable[[], bool]) -> None:
-        self.asgi = asgi
-        self.run_active = run_active
 
 
 class LogStream(io.TextIOBase):
@@ -109,24 +97,17 @@ def page_html(title: str, detail: str, *, error: bool = False, extra: str = "") 
     return template
 
 
-def version() -> str:
-    try:
-        return metadata.version("director-desktop")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 class Launch:
     """One launch that holds the instance lock: serves, shows, and shuts down."""
 
-    def __init__(self, settings: Settings, lock: InstanceLock, factory: AppFactory) -> None:
-        self.settings = settings
+    def __init__(self, composition: Composition, lock: InstanceLock) -> None:
+        self.settings = composition.settings
         self.lock = lock
-        self.factory = factory
+        self.composition = composition
         self.server: Server | None = None
-        self.app: LaunchedApp | None = None
+        self.app: ServedApp | None = None
         self.exit_code = 0
-        self.user_settings = UserSettings(settings.user_settings_path)
+        self.user_settings = composition.user_settings
         self._server_ready = threading.Event()
         self._server_error: BaseException | None = None
         self._started = time.monotonic()
@@ -149,8 +130,8 @@ class Launch:
     def _start_server(self) -> None:
         try:
             self.server = Server.bind(self.settings.host, self.settings.port)
-            self.app = self.factory(self.settings, self.server.port)
-            self.server.start(self.app.asgi, timeout=SERVER_START_TIMEOUT)
+            self.app = self.composition.app(self.server.port)
+            self.server.start(self.app, timeout=SERVER_START_TIMEOUT)
             log.info("serving at %s/", self.base_url, extra={"port": self.server.port})
         except BaseException as exc:
             log.exception("the server could not start")
@@ -275,13 +256,10 @@ class Launch:
         return 0
 
 
-def run(
-    settings: Settings,
-    factory: AppFactory,
-    on_page: Callable[[AppWindow], int] | None = None,
-) -> int:
+def run(composition: Composition, on_page: Callable[[AppWindow], int] | None = None) -> int:
     """Launch the desktop app; returns the process exit code. `on_page` (the smoke test) runs
     once the page is ready and its result is the exit code."""
+    settings = composition.settings
     fill_missing_streams()
     # The lock comes before logging: configuring the log rolls the file over, which must never
     # happen under a running first instance.
@@ -295,21 +273,19 @@ def run(
             return 0  # the running instance raised its window
         lock = answered  # it quit meanwhile: this launch is the first now
     with lock:
-        setup = logs.configure(settings.log_dir, secrets=[settings.token], level=_level(settings))
+        setup = logs.configure(settings.log_dir, secrets=[settings.token], level=settings.log_level)
         try:
-            return _run_locked(settings, lock, factory, on_page)
+            return _run_locked(composition, lock, on_page)
         finally:
             log.info("exit")
             setup.close()
 
 
 def _run_locked(
-    settings: Settings,
-    lock: InstanceLock,
-    factory: AppFactory,
-    on_page: Callable[[AppWindow], int] | None,
+    composition: Composition, lock: InstanceLock, on_page: Callable[[AppWindow], int] | None
 ) -> int:
-    launch = Launch(settings, lock, factory)
+    settings = composition.settings
+    launch = Launch(composition, lock)
     log.info(
         "launch",
         extra={"version": version(), "data_dir": str(settings.data_dir), "pid": os.getpid()},
@@ -335,7 +311,3 @@ def _run_locked(
 
 def _open_browser(url: str) -> None:
     webbrowser.open(url)
-
-
-def _level(settings: Settings) -> int:
-    return logging.DEBUG if settings.env.get("DIRECTOR_DEBUG") == "1" else logging.INFO

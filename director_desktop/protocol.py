@@ -77,12 +77,13 @@ def _optional_id(payload: JSONDict, name: str) -> str | None:
 
 @dataclass(frozen=True)
 class ChatInput:
-    """A validated `chat` payload (PROTOCOL section 2). Ids are None where the client sent none."""
+    """A validated `chat` payload (PROTOCOL section 2), its ids filled: the parser is the one
+    place that makes a fresh uuid4 for an id the client left out (never a clock-like id)."""
 
     content: list[JSONDict]
-    session_id: str | None = None
-    conv_id: str | None = None
-    msg_id: str | None = None
+    session_id: str
+    conv_id: str
+    msg_id: str
     agents: list[str] = field(default_factory=list)
     collection_id: str | None = None
     video_id: str | None = None
@@ -139,9 +140,9 @@ def parse_chat_input(payload: object) -> ChatInput:
         metadata.pop(key, None)
     return ChatInput(
         content=_check_content(data.get("content")),
-        session_id=_optional_id(data, "session_id"),
-        conv_id=_optional_id(data, "conv_id"),
-        msg_id=_optional_id(data, "msg_id"),
+        session_id=_optional_id(data, "session_id") or new_id(),
+        conv_id=_optional_id(data, "conv_id") or new_id(),
+        msg_id=_optional_id(data, "msg_id") or new_id(),
         agents=_check_agents(data.get("agents")),
         collection_id=_optional_id(data, "collection_id"),
         video_id=_optional_id(data, "video_id"),

@@ -1,22 +1,21 @@
 """SecretStore: API keys for model servers, kept out of SQLite, settings.json and the logs.
 
 The OS keyring (macOS Keychain, Windows Credential Locker, the Secret Service on Linux) when one
-is usable; otherwise a user-only (0600) JSON file in the data dir, written atomically. Values are
-never logged or put in an exception message. The one user of `keyring`; imports `errors` and
-the atomic write of `user_settings`.
+is usable; otherwise a user-only (0600) JSON file in the data dir (a `json_file`: written
+atomically, a damaged one set aside). Values are never logged or put in an exception message.
+The one user of `keyring`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from pathlib import Path
 from typing import Literal
 
 from director_desktop.errors import DirectorError
-from director_desktop.user_settings import write_json_atomically
+from director_desktop.json_file import read_object, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -91,24 +90,14 @@ class SecretStore:
 
     def _read(self) -> dict[str, object]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
+            return read_object(self.path)
         except OSError:
             log.warning("the key file is unreadable; starting a new one")
             return {}
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            # As settings.json does: the next save must not overwrite keys a person may recover.
-            log.warning("the key file is damaged; set aside, starting a new one")
-            self.path.replace(self.path.with_suffix(".json.unreadable"))
-            return {}
-        return data
 
     def _write(self, data: dict[str, object]) -> None:
         try:
-            write_json_atomically(self.path, data)
+            write_atomically(self.path, data)
         except OSError as exc:
             raise DirectorError(
                 f"could not save the key: {exc.strerror}", code="secrets_io"

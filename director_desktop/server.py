@@ -4,7 +4,7 @@ The only uvicorn user. The socket is bound once (port 0 lets the OS pick; never 
 before the app is built, so the app's Host/Origin allow-lists know the real port. uvicorn runs in
 a thread because pywebview must own the main thread; `log_config=None` because a windowed Windows
 build has `sys.stdout = None` and uvicorn's default config would write to it. Imports only
-`settings` from the project.
+`asgi` (the ASGI types) from the project.
 """
 
 from __future__ import annotations
@@ -14,19 +14,13 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 import uvicorn
 
+from director_desktop.asgi import ASGIApp
+
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
@@ -151,8 +145,9 @@ class Server:
             raise ServerError(f"server thread did not stop within {2 * timeout} s")
 
     def _drain(self) -> None:
-        """Let the app end its long-lived connections first (`before_shutdown`), so a pending
-        long poll does not hold shutdown for the whole graceful timeout."""
+        """Let the app end its long-lived connections first (`before_shutdown`, which the app of
+        `asgi.ServedApp` has and a bare ASGI app may not), so a pending long poll does not hold
+        shutdown for the whole graceful timeout."""
         drain = getattr(self._app, "before_shutdown", None)
         loop = self._uvicorn.loop if self._uvicorn is not None else None
         if drain is None or loop is None or not self.running or loop.is_closed():

@@ -5,6 +5,7 @@ The only reader of `os.environ` and `platformdirs`. Imports nothing else from th
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -61,6 +62,16 @@ class Settings:
     @property
     def webview_storage_dir(self) -> Path:
         return self.data_dir / "webview"
+
+    @property
+    def secrets_path(self) -> Path:
+        """The key file, used only when no OS keyring is usable."""
+        return self.data_dir / "secrets.json"
+
+    @property
+    def log_level(self) -> int:
+        """DEBUG when `DIRECTOR_DEBUG=1`, else INFO."""
+        return logging.DEBUG if self.env.get("DIRECTOR_DEBUG") == "1" else logging.INFO
 
     @property
     def is_loopback(self) -> bool:

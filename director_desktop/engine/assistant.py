@@ -3,7 +3,8 @@
 It needs no model: it says what the app can do, lists the agents, explains how to add a model,
 and runs any agent named with `@` (or tagged in the input's `agents`). Its reply is streamed in
 pieces through `OutputMessage.push()`, so the streaming path (throttle, store-then-emit, stop) is
-the same one a model's tokens take. Imports agents, output, protocol; never web/server.
+the same one a model's tokens take. Imports the engine's `agents` and `base`, `protocol`, and
+the store for typing only; never web or server.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ WORDS_PER_PIECE = 3
 class BuiltinAssistant:
     """An `Engine` with no model. `pace` is the pause between streamed pieces (configuration:
     tests that must stop or drop a run mid-stream set it higher)."""
+
+    wants_history = False  # it answers each input on its own
 
     provider = "builtin"
 

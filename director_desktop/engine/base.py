@@ -1,4 +1,5 @@
-"""The engine seam: what the chat handler asks of an engine, and what an engine is given.
+"""The engine seam: what the turn runner asks of an engine, what an engine is given, and the
+Publisher through which the engine reaches clients (web implements it).
 
 An engine (the built-in assistant, the reasoning loop over a model) runs one turn: it reads the
 turn's input and history and changes `turn.output`, pushing snapshots as it goes. It never decides
@@ -25,10 +26,27 @@ class Turn:
     """Earlier messages of the session, oldest first (latest snapshots), not including this turn."""
 
 
+class Publisher(Protocol):
+    """How stored changes reach the windows. `web` implements it (rooms, retries, signing); the
+    engine names only sessions. Never raises for a delivery that failed: what was stored is
+    replayed by `reconnect`."""
+
+    async def message(self, message: JSONDict) -> None:
+        """A stored message, to every window showing its session."""
+        ...
+
+    async def sessions_changed(self) -> None:
+        """The session list changed (a session was created)."""
+        ...
+
+
 class Engine(Protocol):
     """Runs turns. `run` returns normally on success (the handler then marks the output
     `success` if still `progress`), raises `asyncio.CancelledError` when stopped, and raises any
     other exception on failure (the handler stores an `error` output explaining it)."""
+
+    wants_history: bool
+    """Whether `run` reads `turn.history`; the runner skips the read for an engine that does not."""
 
     async def run(self, turn: Turn) -> None: ...
 

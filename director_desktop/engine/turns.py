@@ -1,10 +1,10 @@
 """TurnRunner: one chat turn, from a validated input to the final stored snapshot.
 
-It stores the input, emits it, and runs the engine as an asyncio task keyed by
+It stores the input, publishes it, and runs the engine as an asyncio task keyed by
 `(session_id, conv_id)` (never by socket). Every snapshot is stored before it is published, and a
 turn that fails anywhere after its input was stored ends with a stored non-`progress` message.
-It reaches clients only through the `Publish` callback `web/` hands in, so it is tested without a
-network. Imports the store (by interface), engine seam, metrics, protocol, errors.
+It reaches clients only through the `Publisher` web hands in, naming sessions, never rooms or
+sockets, so it is tested without a network.
 """
 
 from __future__ import annotations
@@ -12,32 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from director_desktop.engine.base import Engine, Turn
+from director_desktop.engine.base import Engine, Publisher, Turn
 from director_desktop.engine.output import STREAM_INTERVAL, OutputMessage
 from director_desktop.errors import Conflict, DirectorError, DuplicateId
 from director_desktop.metrics import Metrics
 from director_desktop.protocol import ChatInput, JSONDict, new_id, sanitize, text_item
-
-if TYPE_CHECKING:
-    from director_desktop.store import Store
+from director_desktop.store import Store
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, JSONDict, str | None], Awaitable[None]]
-"""`publish(event, payload, room)`: emit on `/chat` to a room (None: everyone). May raise."""
-
-EMIT_BACKOFF = (0.05, 0.1, 0.2)  # PROTOCOL section 4: retried 3 times, then counted and logged
 HISTORY_LIMIT = 50
 REASONING = "Reasoning the message..."
 SESSION_NAME_CHARS = 60
-
-
-def room_of(session_id: str) -> str:
-    return f"session:{session_id}"
 
 
 @dataclass
@@ -60,7 +48,7 @@ class TurnRunner:
         self,
         store: Store,
         engine: Engine,
-        publish: Publish,
+        publisher: Publisher,
         *,
         metrics: Metrics | None = None,
         stream_interval: float = STREAM_INTERVAL,
@@ -68,7 +56,7 @@ class TurnRunner:
     ) -> None:
         self._store = store
         self._engine = engine
-        self._publish = publish
+        self._publisher = publisher
         self._metrics = metrics or Metrics()
         self._stream_interval = stream_interval
         self._secrets = secrets
@@ -86,29 +74,12 @@ class TurnRunner:
         return list(self._runs)
 
     # --- the chat event ------------------------------------------------------------------------
-    @staticmethod
-    def with_ids(chat: ChatInput) -> ChatInput:
-        """Fill the ids the client left out with fresh uuid4s (never clock-like ids)."""
-        return ChatInput(
-            content=chat.content,
-            session_id=chat.session_id or new_id(),
-            conv_id=chat.conv_id or new_id(),
-            msg_id=chat.msg_id or new_id(),
-            agents=chat.agents,
-            collection_id=chat.collection_id,
-            video_id=chat.video_id,
-            metadata=chat.metadata,
-        )
-
     async def submit(self, chat: ChatInput) -> JSONDict:
-        """Store the input, emit it, start its run; answers the ack's data.
+        """Store the input, publish it, start its run; answers the ack's data.
 
-        `chat` must carry its ids (`with_ids`). Raises `DirectorError` before anything is stored
-        (conflict, duplicate id, store failure); after that, failures end the run, not the call.
+        Raises `DirectorError` before anything is stored (conflict, duplicate id, store
+        failure); after that, failures end the run, not the call.
         """
-        assert chat.session_id
-        assert chat.conv_id
-        assert chat.msg_id
         key = (chat.session_id, chat.conv_id)
         if key in self._runs:
             return await self._resend_or_conflict(chat, self._runs[key])
@@ -118,7 +89,7 @@ class TurnRunner:
         run = Run(key=key, output_msg_id=new_id())
         self._runs[key] = run
         try:
-            stored, pending, created, duplicate = await self._store.add_turn(
+            added = await self._store.add_turn(
                 self._input_message(chat, run.output_msg_id),
                 session_name=session_name(chat),
                 video_id=chat.video_id,
@@ -128,24 +99,24 @@ class TurnRunner:
         except BaseException:
             del self._runs[key]
             raise
-        if duplicate:
+        stored = added.input
+        if added.pending is None:  # a re-sent input: acked with the ids it was stored with
             del self._runs[key]
             return self._ack(stored, stored.get("metadata", {}).get("output_msg_id"))
-        assert pending is not None  # add_turn answers the stored reply unless it was a re-send
         self._metrics.message("input")
         log.info(
             "input stored",
             extra={"session_id": chat.session_id, "conv_id": chat.conv_id, "chars": len(chat.text)},
         )
-        await self.emit("chat", stored, room_of(chat.session_id))
-        if created:
-            await self.emit("event", {"event_type": "update_data", "update": "sessions"}, None)
-        run.driver = asyncio.create_task(self._drive(run, chat, stored, pending), name=f"run {key}")
+        await self._publisher.message(stored)
+        if added.created:
+            await self._publisher.sessions_changed()
+        run.driver = asyncio.create_task(
+            self._drive(run, chat, stored, added.pending), name=f"run {key}"
+        )
         return self._ack(stored, run.output_msg_id)
 
     async def _resend_or_conflict(self, chat: ChatInput, run: Run) -> JSONDict:
-        assert chat.session_id
-        assert chat.msg_id
         existing = await self._store.get_message(chat.session_id, chat.msg_id)
         if existing is None:
             raise Conflict("a reply to this conversation is still being written")
@@ -181,8 +152,6 @@ class TurnRunner:
     async def _drive(
         self, run: Run, chat: ChatInput, stored_input: JSONDict, pending: JSONDict
     ) -> None:
-        assert chat.session_id
-        assert chat.conv_id
         output = OutputMessage(
             pending_reply(chat, run.output_msg_id),
             self._commit,
@@ -190,16 +159,16 @@ class TurnRunner:
         )
         error: BaseException | None = None
         # The history read is queued on the store now, so it runs while the pending reply and
-        # the first snapshot are emitted instead of after them. An engine that declares
-        # `wants_history = False` (one that never reads `turn.history`) skips it.
+        # the first snapshot are published instead of after them. An engine that never reads
+        # `turn.history` skips it.
         history: asyncio.Task[list[JSONDict]] | None = None
-        if getattr(self._engine, "wants_history", True):
+        if self._engine.wants_history:
             history = asyncio.create_task(self._history(chat.session_id, chat.msg_id))
         try:
             # The reply was stored with the input ("Reasoning the message...", no content yet):
             # it is the run's first snapshot, emitted as stored, with no write of its own.
             output.committed(pending)
-            await self.emit("chat", pending, room_of(chat.session_id))
+            await self._publisher.message(pending)
             past = await history if history is not None else []
             turn = Turn(chat.session_id, chat.conv_id, chat, stored_input, output, past)
             if not run.stop_requested:
@@ -267,7 +236,7 @@ class TurnRunner:
         """`OutputMessage`'s commit: store (taking the next seq), then publish."""
         stored = await self._store.put_message(snapshot)
         self._metrics.message("snapshot")
-        await self.emit("chat", stored, room_of(str(stored["session_id"])))
+        await self._publisher.message(stored)
         return stored
 
     # --- stop, delete, shutdown ----------------------------------------------------------------
@@ -304,26 +273,6 @@ class TurnRunner:
             if run.driver is not None:
                 drivers.append(run.driver)
         await asyncio.gather(*drivers, return_exceptions=True)
-
-    # --- emitting ------------------------------------------------------------------------------
-    async def emit(self, event: str, payload: JSONDict, room: str | None) -> bool:
-        """Publish with 3 retries (50/100/200 ms); then count, log, and carry on: a client that
-        missed it gets it from `reconnect`, because it was stored first."""
-        for attempt, pause in enumerate((*EMIT_BACKOFF, None)):
-            try:
-                await self._publish(event, payload, room)
-                return True
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if pause is None:
-                    self._metrics.emit_failure()
-                    log.error("emit failed", extra={"event": event, "error": type(exc).__name__})
-                    return False
-                self._metrics.emit_retry()
-                log.warning("emit retry", extra={"event": event, "attempt": attempt + 1})
-                await asyncio.sleep(pause)
-        return False  # pragma: no cover - the loop always returns
 
 
 def _settle(output: OutputMessage, status: str, item_message: str | None) -> None:

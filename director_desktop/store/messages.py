@@ -7,6 +7,7 @@ Imports `errors`, `protocol` and the store's own `codec` and `sessions`.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from director_desktop.errors import DuplicateId, InvalidPayload, NotFound, SessionNotFound
@@ -227,6 +228,20 @@ def _epoch(value: object, default: int | None = None) -> int:
     return now_epoch() if default is None else default
 
 
+@dataclass(frozen=True)
+class AddedTurn:
+    """What storing a turn's input did."""
+
+    input: JSONDict
+    """The input as stored (for a re-send: as it was stored the first time)."""
+    pending: JSONDict | None
+    """The pending reply as stored; None when none was given or the input was a re-send."""
+    created: bool
+    """The input created its session."""
+    duplicate: bool
+    """The input was already stored (a re-send): nothing changed."""
+
+
 def add_input(
     conn: sqlite3.Connection,
     message: JSONDict,
@@ -236,10 +251,10 @@ def add_input(
     collection_id: str | None,
 ) -> tuple[JSONDict, bool, bool]:
     """Create the session if new and store the input; a re-sent input changes nothing."""
-    stored, _, created, duplicate = add_turn(
+    added = add_turn(
         conn, message, session_name=session_name, video_id=video_id, collection_id=collection_id
     )
-    return stored, created, duplicate
+    return added.input, added.created, added.duplicate
 
 
 def add_turn(
@@ -250,9 +265,8 @@ def add_turn(
     video_id: str | None,
     collection_id: str | None,
     pending_output: JSONDict | None = None,
-) -> tuple[JSONDict, JSONDict | None, bool, bool]:
-    """`add_input` that also answers the stored pending reply (None when not given, or when
-    the input is a re-send and nothing was stored): `(input, pending, created, duplicate)`."""
+) -> AddedTurn:
+    """`add_input` that also stores the turn's pending reply and answers both as stored."""
     # The chat path's one write of a turn: four statements where two `put`s take eight (the
     # input is known to be new, and one UPDATE takes both seqs and tells whether the session
     # exists), which is most of the store's time per turn.
@@ -266,7 +280,7 @@ def add_turn(
             raise DuplicateId(f"msg_id {msg_id!r} already belongs to another conversation")
         existing = get(conn, session_id, msg_id)
         assert existing is not None  # read in this transaction a statement ago
-        return existing, None, False, True
+        return AddedTurn(existing, None, created=False, duplicate=True)
     reply = None if pending_output is None else _checked({**pending_output, "status": "progress"})
     if reply is not None and (reply["session_id"], reply["conv_id"]) != (
         session_id,
@@ -296,7 +310,7 @@ def add_turn(
             pending = _write(conn, reply, seq, now, None)
         except sqlite3.IntegrityError:
             raise DuplicateId(f"msg_id {reply['msg_id']!r} is already used") from None
-    return stored, pending, created, False
+    return AddedTurn(stored, pending, created=created, duplicate=False)
 
 
 def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[JSONDict]:

@@ -29,6 +29,7 @@ from director_desktop.store import (
 )
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
+from director_desktop.store.messages import AddedTurn
 from director_desktop.store.worker import Outcome, Worker, WorkerStopped
 
 T = TypeVar("T")
@@ -250,12 +251,11 @@ class Store:
         video_id: str | None = None,
         collection_id: str | None = None,
         pending_output: JSONDict,
-    ) -> tuple[JSONDict, JSONDict | None, bool, bool]:
+    ) -> AddedTurn:
         """`add_input` with the turn's pending reply (`progress`) in the same transaction, so a
         crash before the run's first snapshot leaves a reply for the start-up sweep to mark
-        "Interrupted", never an unanswered input. Answers both as stored:
-        `(input, pending, created, duplicate)`; `pending` is None for a re-sent input (nothing
-        stored)."""
+        "Interrupted", never an unanswered input. Answers both as stored; `pending` is None
+        for a re-sent input (nothing stored)."""
         return await self._write(
             lambda conn: messages.add_turn(
                 conn,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import socketio
 
-from director_desktop.engine.turns import TurnRunner, room_of
+from director_desktop.engine.turns import TurnRunner
 from director_desktop.errors import DirectorError, InvalidPayload, NotFound
 from director_desktop.protocol import (
     ID_PATTERN,
@@ -28,22 +28,27 @@ from director_desktop.protocol import (
     parse_stop,
 )
 from director_desktop.web.guard import token_matches
-
-if TYPE_CHECKING:
-    from director_desktop.web.app import AppState
+from director_desktop.web.state import AppState
+from director_desktop.web.wire import NAMESPACE
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[str, tuple[Any, ...]], Awaitable[JSONDict]]
 
 
-def register(sio: socketio.AsyncServer, state: AppState, namespace: str) -> None:
-    events = ChatEvents(sio, state, namespace)
-    sio.on("connect", events.connect, namespace=namespace)
-    sio.on("disconnect", events.disconnect, namespace=namespace)
-    sio.on("chat", events.acked(events.chat), namespace=namespace)
-    sio.on("reconnect", events.acked(events.reconnect), namespace=namespace)
-    sio.on("stop", events.acked(events.stop), namespace=namespace)
+def register(sio: socketio.AsyncServer, state: AppState) -> list[str]:
+    """Bind the `/chat` events; answers their names (the documentation test reads them)."""
+    events = ChatEvents(state)
+    handlers: dict[str, Callable[..., Awaitable[object]]] = {
+        "connect": events.connect,
+        "disconnect": events.disconnect,
+        "chat": events.acked(events.chat),
+        "reconnect": events.acked(events.reconnect),
+        "stop": events.acked(events.stop),
+    }
+    for name, handler in handlers.items():
+        sio.on(name, handler, namespace=NAMESPACE)
+    return list(handlers)
 
 
 def _single_payload(args: tuple[Any, ...]) -> object:
@@ -54,14 +59,13 @@ def _single_payload(args: tuple[Any, ...]) -> object:
 
 
 class ChatEvents:
-    def __init__(self, sio: socketio.AsyncServer, state: AppState, namespace: str) -> None:
-        self._sio = sio
+    def __init__(self, state: AppState) -> None:
         self._state = state
-        self._namespace = namespace
+        self._publisher = state.publisher
 
     @property
-    def _handler(self) -> TurnRunner:
-        return self._state.handler
+    def _turns(self) -> TurnRunner:
+        return self._state.turns
 
     def acked(self, handle: EventHandler) -> Callable[..., Awaitable[JSONDict]]:
         """Wrap an event so it always acks: `{ok: true, data}` or the error envelope."""
@@ -96,11 +100,10 @@ class ChatEvents:
     async def chat(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
         payload = args[0] if args else None
         try:
-            chat = TurnRunner.with_ids(parse_chat_input(_single_payload(args)))
-            session_id = str(chat.session_id)
+            chat = parse_chat_input(_single_payload(args))
             # Join first, so this socket sees its own input and every snapshot of the run.
-            await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)
-            return await self._handler.submit(chat)
+            await self._publisher.join(sid, chat.session_id)
+            return await self._turns.submit(chat)
         except DirectorError as error:
             await self._send_error_response(sid, error, *_echo_ids(payload))
             raise
@@ -112,28 +115,26 @@ class ChatEvents:
             error, session_id=session_id, conv_id=conv_id, secrets=self._state.secrets
         )
         try:
-            await self._sio.emit("chat", response, to=sid, namespace=self._namespace)
+            await self._publisher.to_socket(sid, "chat", response)
         except Exception as exc:  # the ack still carries the error
             log.warning("error response not sent", extra={"error": type(exc).__name__})
 
     async def reconnect(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
         session_id, since_seq = parse_reconnect(_single_payload(args))
-        await self._sio.enter_room(sid, room_of(session_id), namespace=self._namespace)
+        await self._publisher.join(sid, session_id)
         if await self._state.store.get_session(session_id) is None:
             raise NotFound("no such session (a new chat has no messages yet)")
         missed = await self._state.store.messages_since(session_id, since_seq)
         last_seq = 0
         for message in missed:
-            await self._sio.emit(
-                "chat", self._state.sign(message), to=sid, namespace=self._namespace
-            )
+            await self._publisher.to_socket(sid, "chat", message)
             last_seq = max(last_seq, int(message.get("metadata", {}).get("seq", 0)))
         last_seq = max(last_seq, await self._state.store.last_seq(session_id))
-        return {"last_seq": last_seq, "running": self._handler.is_running(session_id)}
+        return {"last_seq": last_seq, "running": self._turns.is_running(session_id)}
 
     async def stop(self, _sid: str, args: tuple[Any, ...]) -> JSONDict:
         session_id, conv_id = parse_stop(_single_payload(args))
-        return {"stopped": await self._handler.stop(session_id, conv_id)}
+        return {"stopped": await self._turns.stop(session_id, conv_id)}
 
 
 def _echo_ids(payload: object) -> tuple[str | None, str | None]:

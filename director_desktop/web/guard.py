@@ -20,18 +20,13 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from director_desktop.asgi import ASGIApp, Message, Receive, Scope, Send
 from director_desktop.errors import BadHost, BadOrigin, DirectorError, Unauthorized
 from director_desktop.protocol import error_envelope
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STATIC_PATHS = frozenset({"/", "/index.html", "/favicon.ico"})
 STATIC_PREFIXES = ("/assets/",)

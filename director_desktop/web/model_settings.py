@@ -1,9 +1,9 @@
 """The model settings API under `/config/models...`: list, choose, test, import and watch models.
 
 Every route needs the launch token (the guard checks it). Errors are `DirectorError`s, turned into
-the one envelope by `rest.exception_handlers`. Changes that a Settings view shows are announced
-with `update_data` `models` events on `/chat`. The routes work on the app's `ModelRouter`; with another
-engine they answer `409 not_available`. Imports engine (router, llm library), errors, protocol.
+the one envelope by `web.http`. Changes that a Settings view shows are announced with
+`update_data` `models` events on `/chat`. The routes work on the app's `ModelRouter`; with
+another engine they answer `409 not_available`.
 """
 
 from __future__ import annotations
@@ -11,19 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from director_desktop.engine.router import PROVIDERS, ModelRouter
 from director_desktop.engine.llm.library import ImportJob
+from director_desktop.engine.router import PROVIDERS, ModelRouter
 from director_desktop.errors import Conflict, DirectorError, InvalidPayload
-from director_desktop.web.rest import read_json
-
-if TYPE_CHECKING:
-    from director_desktop.web.app import AppState
+from director_desktop.web.http import read_json
+from director_desktop.web.state import AppState
 
 MAX_CHOICE_BODY = 64 * 1024
 
@@ -48,7 +46,6 @@ def routes(state: AppState) -> list[BaseRoute]:
 class ModelsApi:
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self._watchers: set[asyncio.Task[None]] = set()
 
     def router(self) -> ModelRouter:
         engine = self.state.engine
@@ -57,7 +54,7 @@ class ModelsApi:
         return engine
 
     async def _announce(self, **extra: object) -> None:
-        await self.state.broadcast_update("models", **extra)
+        await self.state.publisher.update("models", **extra)
 
     # --- reading -------------------------------------------------------------------------------
     async def list_models(self, _request: Request) -> Response:
@@ -98,9 +95,7 @@ class ModelsApi:
             if self.router().provider is provider:
                 await self._announce(state=provider.state.state)
 
-        task = asyncio.create_task(watch())
-        self._watchers.add(task)
-        task.add_done_callback(self._watchers.discard)
+        self.state.background.spawn(watch(), name="watch-model-load")
 
     async def test(self, request: Request) -> Response:
         raw = await read_json(request, MAX_CHOICE_BODY) if await _has_body(request) else None
@@ -145,9 +140,7 @@ class ModelsApi:
             await self.router().library.wait(job.id)
             await self._announce(import_id=job.id, import_state=job.state)
 
-        task = asyncio.create_task(watch())
-        self._watchers.add(task)
-        task.add_done_callback(self._watchers.discard)
+        self.state.background.spawn(watch(), name=f"watch-import {job.id}")
 
     async def list_imports(self, _request: Request) -> Response:
         jobs = self.router().library.jobs.values()

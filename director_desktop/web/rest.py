@@ -1,42 +1,31 @@
-"""The HTTP API of PROTOCOL section 5 (plus `/metrics`), and its one error translation.
-
-Every failure becomes the envelope `{"ok": false, "error": {code, message}}` with the error's HTTP
-status, here and nowhere else; messages are sanitized (no path, traceback or token). Imports
-engine (via AppState), store errors, protocol.
+"""The HTTP API of PROTOCOL section 5 (plus `/metrics`): health, configuration, agents, sessions,
+search and prefs, as small handlers on one `Api` class. Errors are raised as `DirectorError`s and
+translated to the wire by `web.http`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from director_desktop import version
-from director_desktop.errors import DirectorError, InvalidPayload, NotFound, TooLarge
-from director_desktop.protocol import JSONDict, check_id, error_envelope
-
-if TYPE_CHECKING:
-    from director_desktop.web.app import AppState
+from director_desktop.errors import InvalidPayload, NotFound, TooLarge
+from director_desktop.protocol import JSONDict, check_id
+from director_desktop.web.http import query_int, read_json
+from director_desktop.web.state import AppState
 
 log = logging.getLogger(__name__)
 
-MAX_JSON_BODY = 2 * 1024 * 1024  # /prefs allows 1 MiB serialized; leave room for escaping
 MAX_IMPORT_BODY = 64 * 1024 * 1024
 MAX_DIRECTOR_DB = 512 * 1024 * 1024
 MAX_PAGE = 1000
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def routes(state: AppState) -> list[BaseRoute]:
@@ -57,58 +46,6 @@ def routes(state: AppState) -> list[BaseRoute]:
         Route("/session/{session_id}", api.delete_session, methods=["DELETE"]),
         Route("/session/{session_id}/export", api.export_session, methods=["GET"]),
     ]
-
-
-def exception_handlers(state: AppState) -> dict[Any, Callable[..., Awaitable[Response]]]:
-    async def director_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DirectorError)
-        return error_response(state, exc)
-
-    async def http_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = HTTP_CODES.get(exc.status_code, "http_error")
-        error = DirectorError(str(exc.detail), code=code)
-        error.http_status = exc.status_code
-        return error_response(state, error)
-
-    async def unexpected(_request: Request, exc: Exception) -> Response:
-        log.error("request failed", exc_info=exc)
-        return error_response(state, DirectorError("the server could not answer this request"))
-
-    return {DirectorError: director_error, HTTPException: http_error, Exception: unexpected}
-
-
-def error_response(state: AppState, error: DirectorError) -> JSONResponse:
-    state.metrics.error(error.code)
-    headers = {"www-authenticate": "Bearer"} if error.http_status == 401 else None
-    return JSONResponse(
-        error_envelope(error, secrets=state.secrets), status_code=error.http_status, headers=headers
-    )
-
-
-async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> object:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"the request body is larger than {limit} bytes")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidPayload("the request body must be JSON") from None
-
-
-def query_int(request: Request, name: str, *, minimum: int = 0) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidPayload(f"{name} must be an integer") from None
-    if value < minimum:
-        raise InvalidPayload(f"{name} must be at least {minimum}")
-    return value
 
 
 class Api:
@@ -179,7 +116,7 @@ class Api:
         else:
             messages, _ = await self.store.conversation(session_id)
             page = {"conversation": messages}
-        return JSONResponse(self.state.sign({**session, **page}))
+        return JSONResponse(self.state.publisher.sign({**session, **page}))
 
     async def rename_session(self, request: Request) -> Response:
         session_id = check_id(request.path_params["session_id"], "session_id")
@@ -188,17 +125,17 @@ class Api:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
             raise InvalidPayload("name must be a string of 1-200 characters")
         session = await self.store.rename_session(session_id, name.strip())
-        await self.state.broadcast_update("sessions")
+        await self.state.publisher.update("sessions")
         return JSONResponse(session)
 
     async def delete_session(self, request: Request) -> Response:
         session_id = check_id(request.path_params["session_id"], "session_id")
         if await self.store.get_session(session_id) is None:
             raise NotFound("no such session")
-        await self.state.handler.stop_session(session_id)
+        await self.state.turns.stop_session(session_id)
         if not await self.store.delete_session(session_id):
             raise NotFound("no such session")
-        await self.state.broadcast_update("sessions")
+        await self.state.publisher.update("sessions")
         return JSONResponse({"success": True, "message": "Session deleted"})
 
     async def export_session(self, request: Request) -> Response:
@@ -220,7 +157,7 @@ class Api:
     async def import_session(self, request: Request) -> Response:
         data = await read_json(request, MAX_IMPORT_BODY)
         session_id = await self.store.import_session(data)
-        await self.state.broadcast_update("sessions")
+        await self.state.publisher.update("sessions")
         return JSONResponse({"session_id": session_id}, status_code=201)
 
     async def import_director_db(self, request: Request) -> Response:
@@ -253,7 +190,7 @@ class Api:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-        await self.state.broadcast_update("sessions")
+        await self.state.publisher.update("sessions")
         return JSONResponse({"session_ids": session_ids}, status_code=201)
 
     # --- search and prefs ----------------------------------------------------------------------
@@ -272,7 +209,7 @@ class Api:
         if not isinstance(patch, dict):
             raise InvalidPayload("the prefs patch must be a JSON object")
         prefs = await self.store.patch_prefs(patch)
-        await self.state.broadcast_update("prefs", keys=sorted(patch))
+        await self.state.publisher.update("prefs", keys=sorted(patch))
         return JSONResponse(prefs)
 
 

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from director_desktop import cli, launcher
+from director_desktop import launcher
+from director_desktop.composition import Composition
 from director_desktop.settings import build_settings
 from director_desktop.window import AppWindow
 
@@ -95,7 +96,7 @@ def on_page(window: AppWindow) -> int:
 def main() -> int:
     data_dir = Path(sys.argv[1])
     settings = build_settings(data_dir=data_dir, log_dir=data_dir / "logs")
-    return launcher.run(settings, cli._factory(launcher), on_page)
+    return launcher.run(Composition(settings), on_page)
 
 
 if __name__ == "__main__":

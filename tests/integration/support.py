@@ -220,7 +220,7 @@ def start_live(data_dir: Path, *, pace: float = 0.0, bundle_dir: Path | None = N
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
     agents = default_registry()
     engine = BuiltinAssistant(store, agents, models_dir=settings.models_dir, pace=pace)
-    app = create_app(settings, store, engine, agents=agents, bundle_dir=bundle_dir)
+    app = create_app(settings, store, engine, agents, bundle_dir=bundle_dir)
     server.start(app)
     base_url = f"http://127.0.0.1:{server.port}"
     return Live(

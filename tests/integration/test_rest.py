@@ -81,7 +81,7 @@ def test_delete_cancels_a_running_turn(slow_live: Live) -> None:
     )
     response = slow_live.http.delete(f"/session/{session_id}", headers=slow_live.headers)
     assert response.status_code == 200
-    assert slow_live.app.state.handler.running == []
+    assert slow_live.app.state.turns.running == []
     assert slow_live.get(f"/session/{session_id}").status_code == 404
 
 

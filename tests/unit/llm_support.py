@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from director_desktop.engine.base import Turn
-from director_desktop.engine.turns import pending_reply
 from director_desktop.engine.llm.base import ChatMessage, ChatProvider, StreamEvent, ToolSpec
 from director_desktop.engine.output import OutputMessage
+from director_desktop.engine.turns import pending_reply
 from director_desktop.protocol import ChatInput, JSONDict
 from tests.fixtures.tiny_gguf import write_chat_model, write_tool_caller
 
@@ -62,6 +62,7 @@ def make_turn(
         content=[{"type": "text", "text": text}],
         session_id=session_id,
         conv_id=conv_id,
+        msg_id=f"m-{uuid.uuid4()}",
         agents=agents or [],
     )
     message = pending_reply(chat, f"out-{uuid.uuid4()}")  # as the handler starts every run

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from director_desktop import logs
+from director_desktop.composition import Composition
 from director_desktop.launcher import LogStream, fill_missing_streams
 from director_desktop.server import Server
 from director_desktop.settings import build_settings
-from director_desktop.web.app import compose
 
 
 @contextlib.contextmanager
@@ -43,7 +43,7 @@ def _serve_once(tmp_path: Path) -> None:
     threads_before = set(threading.enumerate())
     server = Server.bind(settings.host, 0)
     try:
-        server.start(compose(settings, server.port))
+        server.start(Composition(settings).app(server.port))
         request = urllib.request.Request(
             f"http://127.0.0.1:{server.port}/health",
             headers={"Authorization": f"Bearer {settings.token}"},

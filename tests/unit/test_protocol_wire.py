@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from director_desktop.errors import InvalidId, InvalidPayload, NotFound, TooLarge
@@ -21,8 +23,17 @@ from director_desktop.protocol import (
 def test_minimal_input_and_unknown_keys() -> None:
     chat = parse_chat_input({"content": [{"type": "text", "text": "hi"}], "sender": "user"})
     assert chat.text == "hi"
-    assert chat.session_id is None
     assert chat.metadata == {}
+
+
+def test_the_parser_fills_missing_ids_with_fresh_uuids_and_keeps_given_ones() -> None:
+    item = {"type": "text", "text": "hi"}
+    first, second = parse_chat_input({"content": [item]}), parse_chat_input({"content": [item]})
+    ids = [first.session_id, first.conv_id, first.msg_id, second.session_id]
+    assert len(set(ids)) == 4  # fresh every time
+    assert all(uuid.UUID(value).version == 4 for value in ids)  # never a clock-like id
+    kept = parse_chat_input({"content": [item], "session_id": "s", "conv_id": "c", "msg_id": "m"})
+    assert (kept.session_id, kept.conv_id, kept.msg_id) == ("s", "c", "m")
 
 
 def test_server_fields_in_metadata_are_dropped() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from director_desktop.composition import Composition
 from director_desktop.server import Server, ServerError
 from director_desktop.settings import build_settings
-from director_desktop.web.app import compose
 
 
 def test_start_and_stop_with_no_stdout(
@@ -25,7 +25,7 @@ def test_start_and_stop_with_no_stdout(
     settings = build_settings(data_dir=tmp_path / "data", log_dir=tmp_path / "logs", environ={})
     server = Server.bind("127.0.0.1", 0)
     assert server.port > 0
-    server.start(compose(settings, server.port))
+    server.start(Composition(settings).app(server.port))
     try:
         assert server.running
         response = httpx.get(
@@ -58,7 +58,7 @@ def test_a_failing_startup_is_reported_at_once(tmp_path: Path) -> None:
     blocked.write_text("not a directory")
     settings = build_settings(data_dir=blocked, log_dir=tmp_path / "logs", environ={})
     server = Server.bind("127.0.0.1", 0)
-    server.start(compose(settings, server.port))
+    server.start(Composition(settings).app(server.port))
     try:
         headers = {"Authorization": f"Bearer {settings.token}"}
         base = f"http://127.0.0.1:{server.port}"

@@ -431,10 +431,9 @@ async def test_an_input_stored_with_its_pending_reply_is_never_left_unanswered(
     store.open()
     message = input_message("s1", "hello")
     pending = {**output_message("s1", message["conv_id"], "", status="progress"), "content": []}
-    stored, _, created, _ = await store.add_turn(
-        message, session_name="hello", pending_output=pending
-    )
-    assert created
+    added = await store.add_turn(message, session_name="hello", pending_output=pending)
+    stored = added.input
+    assert added.created
     reply = await store.get_message("s1", pending["msg_id"])
     assert reply is not None
     assert reply["status"] == "progress"
@@ -453,19 +452,23 @@ async def test_an_input_stored_with_its_pending_reply_is_never_left_unanswered(
 async def test_add_turn_answers_the_pending_reply_as_stored(store: Store) -> None:
     message = input_message("s1", "hello")
     pending = {**output_message("s1", message["conv_id"], "", status="progress"), "content": []}
-    stored, reply, created, duplicate = await store.add_turn(
-        message, session_name="hello", pending_output=pending
-    )
-    assert (created, duplicate) == (True, False)
+    added = await store.add_turn(message, session_name="hello", pending_output=pending)
+    stored, reply = added.input, added.pending
+    assert (added.created, added.duplicate) == (True, False)
     assert stored == await store.get_message("s1", message["msg_id"])
     assert reply is not None
     assert reply == await store.get_message("s1", pending["msg_id"])
     assert reply["metadata"]["seq"] == stored["metadata"]["seq"] + 1
 
-    again, none, created, duplicate = await store.add_turn(
+    again = await store.add_turn(
         message, session_name="hello", pending_output={**pending, "msg_id": "other"}
     )
-    assert (again, none, created, duplicate) == (stored, None, False, True)
+    assert (again.input, again.pending, again.created, again.duplicate) == (
+        stored,
+        None,
+        False,
+        True,
+    )
     assert await store.get_message("s1", "other") is None  # a re-send stores nothing
 
 

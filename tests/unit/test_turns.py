@@ -1,6 +1,7 @@
-"""TurnRunner over a real Store: store-then-emit, runs keyed by conversation, stop, failures
-ending in a stored non-progress message, emit retries, shutdown. The publisher is the callback
-`web/` would hand in; here it records what would be emitted (and fails on demand)."""
+"""TurnRunner over a real Store: store-then-publish, runs keyed by conversation, stop, failures
+ending in a stored non-progress message, shutdown. The engine's Publisher seam is what `web/`
+implements; here it records what would be published (web's own Publisher, with its rooms and
+retries, is tested in test_publisher.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.engine.base import Engine, Turn
-from director_desktop.engine.turns import TurnRunner, room_of, session_name
+from director_desktop.engine.turns import TurnRunner, session_name
 from director_desktop.errors import AgentFailed, Conflict, DuplicateId
 from director_desktop.metrics import Metrics
 from director_desktop.protocol import JSONDict, parse_chat_input
@@ -22,22 +23,22 @@ from director_desktop.store import Store
 
 
 class Published:
-    """Records publishes; `fail` makes the next N raise, as a dropped transport would."""
+    """Records what the runner publishes: ("chat", message) and ("sessions", None)."""
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, JSONDict, str | None]] = []
-        self.fail = 0
+        self.items: list[tuple[str, JSONDict | None]] = []
         self.changed = asyncio.Event()
 
-    async def __call__(self, event: str, payload: JSONDict, room: str | None) -> None:
-        if self.fail:
-            self.fail -= 1
-            raise ConnectionError("transport gone")
-        self.items.append((event, payload, room))
+    async def message(self, message: JSONDict) -> None:
+        self.items.append(("chat", message))
+        self.changed.set()
+
+    async def sessions_changed(self) -> None:
+        self.items.append(("sessions", None))
         self.changed.set()
 
     def chats(self) -> list[JSONDict]:
-        return [p for e, p, _ in self.items if e == "chat"]
+        return [p for e, p in self.items if e == "chat" and p is not None]
 
     async def wait(self, check: Callable[[], bool]) -> None:
         async with asyncio.timeout(15):
@@ -48,6 +49,8 @@ class Published:
 
 class FailingEngine:
     """An Engine whose run streams a little text and then fails with `error`."""
+
+    wants_history = False
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
@@ -77,9 +80,7 @@ def streamed(message: JSONDict) -> bool:
 
 
 def chat(text: str, **ids: str) -> Any:
-    return TurnRunner.with_ids(
-        parse_chat_input({"content": [{"type": "text", "text": text}], **ids})
-    )
+    return parse_chat_input({"content": [{"type": "text", "text": text}], **ids})
 
 
 def run_with(
@@ -115,12 +116,8 @@ def test_a_turn_is_stored_then_emitted(tmp_path: Path) -> None:
         await finished(handler)
         chats = published.chats()
         assert chats[0]["msg_id"] == ack["msg_id"]
-        assert all(room == room_of("s1") for e, _, room in published.items if e == "chat")
-        assert published.items[1] == (
-            "event",
-            {"event_type": "update_data", "update": "sessions"},
-            None,
-        )
+        assert all(m["session_id"] == "s1" for m in chats)
+        assert published.items[1] == ("sessions", None)  # the input created the session
         seqs = [m["metadata"]["seq"] for m in chats]
         assert seqs == list(range(1, len(chats) + 1))  # every stored change was emitted, in order
         stored = await store.messages_since("s1", 0)
@@ -186,25 +183,6 @@ def test_engine_failure_ends_in_a_stored_error(
     run_with(tmp_path, body, engine=lambda _store: FailingEngine(error))
 
 
-def test_emit_is_retried_then_given_up_without_losing_anything(tmp_path: Path) -> None:
-    async def body(
-        handler: TurnRunner, store: Store, published: Published, metrics: Metrics
-    ) -> None:
-        published.fail = 2  # the input's emit fails twice, then gets through
-        ack = await handler.submit(chat("hi", session_id="s1"))
-        assert metrics.emit_retries == 2
-        assert published.chats()[0]["msg_id"] == ack["msg_id"]
-        await finished(handler)
-        published.fail = 4  # every attempt of the next input's emit fails
-        second = await handler.submit(chat("again", session_id="s1"))
-        assert metrics.emit_failures == 1
-        assert second["msg_id"] not in [c["msg_id"] for c in published.chats()]
-        assert await store.get_message("s1", second["msg_id"]) is not None  # stored anyway
-        await finished(handler)
-
-    run_with(tmp_path, body)
-
-
 def test_conflict_resend_and_duplicate(tmp_path: Path) -> None:
     async def body(handler: TurnRunner, store: Store, published: Published, _m: Metrics) -> None:
         first = await handler.submit(chat("one", session_id="s1", conv_id="c1", msg_id="m1"))
@@ -245,7 +223,7 @@ def test_close_interrupts_runs_with_a_stored_error(tmp_path: Path) -> None:
 def test_session_name() -> None:
     assert session_name(chat("  many   words\nhere ")) == "many words here"
     assert session_name(chat("x" * 100)) == "x" * 60
-    empty = TurnRunner.with_ids(parse_chat_input({"content": [{"type": "image", "image": {}}]}))
+    empty = parse_chat_input({"content": [{"type": "image", "image": {}}]})
     assert session_name(empty) == "New chat"
 
 

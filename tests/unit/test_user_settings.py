@@ -48,7 +48,8 @@ def test_a_data_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_two_owners_of_one_file_never_lose_each_others_updates(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
-    window, engine = UserSettings(path), UserSettings(path)  # as the launcher and the app hold
+    # The composition root builds one UserSettings and hands it to the window and the engine.
+    window = engine = UserSettings(path)
     rounds = 150
 
     def write(owner: UserSettings, key: str) -> None:

@@ -1,15 +1,21 @@
-"""web/app.py's emit path: the packet class's binary check agrees with python-socketio's, and
-only messages with media items are copied to sign their paths."""
+"""web/wire.py, the tuned Socket.IO transport: the packet class encodes as python-socketio's own
+does, and every internal of python-socketio/engine.io the module leans on is still there, so an
+upgrade that moves one fails here, by name, instead of in a user's chat."""
 
 from __future__ import annotations
 
+import inspect
 import json
+from importlib import metadata
+from pathlib import Path
 
+import engineio
 import pytest
+import socketio
 from socketio.packet import ACK, BINARY_EVENT, EVENT, Packet
 
-from director_desktop.protocol import JSONDict, text_item
-from director_desktop.web.app import JSONPacket, _text_only, has_binary
+from director_desktop.protocol import text_item
+from director_desktop.web.wire import JSONPacket, RoomManager, has_binary
 
 CASES: list[object] = [
     None,
@@ -66,13 +72,50 @@ def test_orjson_writes_what_the_json_module_would_mean(data: object) -> None:
     assert json.loads(ours[len(prefix) :]) == json.loads(stock[len(prefix) :])
 
 
-def _message(*content: JSONDict) -> JSONDict:
-    return {"msg_id": "m1", "session_id": "s1", "content": list(content), "metadata": {}}
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements" / "app.txt"
 
 
-def test_only_messages_with_media_items_need_signing() -> None:
-    assert _text_only(_message(text_item("/media/not-a-path-in-text")))
-    assert _text_only(_message())
-    assert not _text_only(_message(text_item("a"), {"type": "video", "video": {}}))
-    assert not _text_only({"event_type": "update_data", "update": "sessions"})
-    assert not _text_only({"messages": [_message(text_item("a"))]})
+def pinned(package: str) -> str:
+    for line in REQUIREMENTS.read_text().splitlines():
+        if line.lower().startswith(f"{package}=="):
+            return line.split("==", 1)[1].strip()
+    raise AssertionError(f"{package} is not pinned exactly in requirements/app.txt")
+
+
+@pytest.mark.parametrize("package", ["python-socketio", "python-engineio"])
+def test_the_transport_libraries_are_the_pinned_versions(package: str) -> None:
+    assert metadata.version(package) == pinned(package), (
+        f"{package} {metadata.version(package)} is installed but {pinned(package)} is pinned: "
+        "web/wire.py relies on its internals; re-run this module against the new version"
+    )
+
+
+def test_the_private_send_of_one_engineio_packet_is_still_there() -> None:
+    send = getattr(socketio.AsyncServer, "_send_eio_packet", None)
+    assert send is not None, "socketio.AsyncServer._send_eio_packet is gone: RoomManager needs it"
+    assert inspect.iscoroutinefunction(send), "AsyncServer._send_eio_packet is no longer async"
+    assert list(inspect.signature(send).parameters) == ["self", "eio_sid", "eio_pkt"], (
+        "AsyncServer._send_eio_packet(eio_sid, eio_pkt) changed its parameters"
+    )
+    assert engineio.packet.MESSAGE == 4, "engine.io's MESSAGE packet type changed"
+
+
+def test_the_manager_emit_we_override_has_the_same_parameters() -> None:
+    stock = inspect.signature(socketio.AsyncManager.emit)
+    ours = inspect.signature(RoomManager.emit)
+    assert list(stock.parameters) == list(ours.parameters), (
+        "socketio.AsyncManager.emit changed its parameters: RoomManager.emit must follow"
+    )
+    for name in ("rooms", "get_participants"):
+        assert hasattr(socketio.AsyncManager(), name), f"socketio.AsyncManager.{name} is gone"
+
+
+def test_the_packet_hooks_we_override_are_still_used() -> None:
+    for name in ("encode", "data_is_binary", "json"):
+        assert hasattr(socketio.packet.Packet, name), f"socketio.packet.Packet.{name} is gone"
+    assert "data_is_binary" in inspect.getsource(socketio.packet.Packet.__init__), (
+        "Packet() no longer asks data_is_binary: JSONPacket's shortcut is no longer used"
+    )
+    assert "self.json.dumps" in inspect.getsource(socketio.packet.Packet.encode), (
+        "Packet.encode no longer writes through self.json: WireJSON (orjson) is no longer used"
+    )

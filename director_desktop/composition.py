@@ -1,0 +1,55 @@
+"""The composition root: every part of one launch, each built once, wired here and nowhere else.
+
+`Composition(settings)` is cheap: it holds the settings and the user's settings file, which the
+window needs before the server exists. `app(port)` builds the rest (store, agents, the built-in
+assistant, the model router, the web app) once the server's port is bound. The server stack is
+imported inside `app`, on the server's start-up thread, so the window's loading page shows without
+waiting for ~1 s of imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from director_desktop.settings import Settings
+from director_desktop.user_settings import UserSettings
+
+if TYPE_CHECKING:
+    from director_desktop.web.app import DirectorApp
+
+
+class Composition:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.user_settings = UserSettings(settings.user_settings_path)
+        self._app: DirectorApp | None = None
+
+    def app(self, port: int) -> DirectorApp:
+        """The app serving this launch on `port` (already bound). Built once."""
+        if self._app is not None:
+            raise RuntimeError("the app of this launch is already built")
+        from director_desktop.engine.agents import default_registry
+        from director_desktop.engine.assistant import DEFAULT_PACE, BuiltinAssistant
+        from director_desktop.engine.router import build_model_router
+        from director_desktop.store import Store
+        from director_desktop.web.app import create_app
+
+        settings = replace(self.settings, port=port)
+        store = Store(settings.db_path, backups_dir=settings.backups_dir)
+        agents = default_registry()
+        # `DIRECTOR_ASSISTANT_PACE` (seconds between streamed pieces) slows the built-in
+        # assistant down for tests that must catch a run mid-stream.
+        pace = settings.env.get("DIRECTOR_ASSISTANT_PACE")
+        assistant = BuiltinAssistant(
+            store,
+            agents,
+            models_dir=settings.models_dir,
+            pace=float(pace) if pace else DEFAULT_PACE,
+        )
+        # The router answers with the model chosen in settings.json, else with the assistant.
+        engine = build_model_router(
+            settings, store, agents, self.user_settings, assistant=assistant
+        )
+        self._app = create_app(settings, store, engine, agents)
+        return self._app

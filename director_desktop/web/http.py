@@ -1,0 +1,78 @@
+"""HTTP plumbing shared by the route modules: reading a JSON body and query integers, and the one
+translation of errors to the wire.
+
+Every failure becomes the envelope `{"ok": false, "error": {code, message}}` with the error's HTTP
+status, here and nowhere else; messages are sanitized (no path, traceback or token).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from director_desktop.errors import DirectorError, InvalidPayload, TooLarge
+from director_desktop.protocol import error_envelope
+from director_desktop.web.state import AppState
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY = 2 * 1024 * 1024  # /prefs allows 1 MiB serialized; leave room for escaping
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def exception_handlers(state: AppState) -> dict[Any, Callable[..., Awaitable[Response]]]:
+    async def director_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DirectorError)
+        return error_response(state, exc)
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        error = DirectorError(str(exc.detail), code=code)
+        error.http_status = exc.status_code
+        return error_response(state, error)
+
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.error("request failed", exc_info=exc)
+        return error_response(state, DirectorError("the server could not answer this request"))
+
+    return {DirectorError: director_error, HTTPException: http_error, Exception: unexpected}
+
+
+def error_response(state: AppState, error: DirectorError) -> JSONResponse:
+    state.metrics.error(error.code)
+    headers = {"www-authenticate": "Bearer"} if error.http_status == 401 else None
+    return JSONResponse(
+        error_envelope(error, secrets=state.secrets), status_code=error.http_status, headers=headers
+    )
+
+
+async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> object:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"the request body is larger than {limit} bytes")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidPayload("the request body must be JSON") from None
+
+
+def query_int(request: Request, name: str, *, minimum: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidPayload(f"{name} must be an integer") from None
+    if value < minimum:
+        raise InvalidPayload(f"{name} must be at least {minimum}")
+    return value
