@@ -3,7 +3,7 @@
 Once the real window's page reports ready, sends one chat turn through the UI's own path (text
 into the composer, Enter on it), waits for the reply to show in the page, checks through the
 REST API that the session was stored, and answers the exit code (non-zero with the reason on
-stderr). Imports `window` (the page) and `settings`; talks HTTP with the standard library.
+stderr). Imports only `window` (the page) from the project; talks HTTP with the standard library.
 """
 
 from __future__ import annotations

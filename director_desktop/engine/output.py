@@ -1,6 +1,6 @@
 """OutputMessage: the output message of one run, which engines and agents change and push.
 
-Every push goes through the `Commit` callback the handler hands in: it stores the snapshot (giving
+Every push goes through the `Commit` callback the turn runner hands in: it stores the snapshot (giving
 it the session's next `seq`) and then emits it. Streaming pushes are throttled to one stored
 snapshot per `min_interval` seconds; `flush()` always commits what is pending.
 """
@@ -113,7 +113,7 @@ class OutputMessage:
 
     def committed(self, stored: JSONDict) -> None:
         """Note that this version of the message was stored (as `stored`), by `flush` or by
-        whoever stored it first (the handler stores the reply with its input)."""
+        whoever stored it first (the turn runner stores the reply with its input)."""
         self.message["metadata"] = dict(stored.get("metadata", {}))
         self._last_commit = self._clock()
         self._dirty = False

@@ -2,8 +2,8 @@
 
 The only user of `webview` (and of GTK's `gi`, for what pywebview does not cover on Linux). The
 modules: `desktop` (geometry, hooks, backend probe, system handoffs), `page` (the JavaScript the
-app runs in the page), `gtk` (Linux specifics), `app_window` (the window itself). Imports only
-`settings` from the project.
+app runs in the page), `gtk` (Linux specifics), `app_window` (the window itself). The window
+imports only `settings` from the rest of the project.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 menu accelerators, the page bridge's message handler, sending other origins to the browser,
 titled dialogs, raising the window, reading its real geometry, and quitting on signals.
 
-Every method but `call` runs on the GTK main thread; `call` schedules work there. Imports the
-window's own modules only.
+Every method but `call` runs on the GTK main thread; `call` schedules work there. From the
+project it imports only the window's own `desktop`.
 """
 
 from __future__ import annotations

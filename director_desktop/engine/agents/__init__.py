@@ -1,7 +1,8 @@
 """Agents: the Director agent interface (`base`), the registry, and the agents that need no media.
 
 `default_registry()` lists the agents every engine offers; the media issue registers its video
-agents there too. Imports the store (through agents) and protocol; never web/server.
+agents there too. The agents import `errors`, `protocol`, the engine's `output` and, for
+typing only, the store; never web or server.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """AgentRegistry: the agents an engine may run, by name, in the order they were registered.
 
-Imports the agent modules; nothing else of the project.
+Imports the agent modules, `errors` and `protocol`.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 answers with links to them.
 
 A link is `#session=<session_id>` (plus `&msg=<msg_id>` for a message hit): the page opens that
-session (scrolled to the message) when it is clicked; docs/api.md describes it. Imports the store
-through `AgentContext`, protocol; nothing from web.
+session (scrolled to the message) when it is clicked; docs/protocol.md describes it. Imports the agent
+interface (`base`) and `protocol`; it reaches the store only through `AgentContext`.
 """
 
 from __future__ import annotations

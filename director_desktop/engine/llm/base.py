@@ -3,7 +3,7 @@
 A provider turns OpenAI-style `messages` + `tools` into a stream of events: text deltas, tool calls
 (complete, arguments as the raw JSON string the model wrote) and one `Finish`. Cancelling the task
 that iterates the stream stops generation at once (the provider's `finally` tells its backend).
-Imports only `errors` and the standard library.
+Standard library only.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ llama.cpp answers a missing, truncated or foreign file with one generic "Failed 
 reading the header first gives the user a specific reason, and the models list its context length
 without loading anything. The tensor infos (name, dims, ggml type, offset) are part of the header,
 so the file's expected length is known without reading a byte of tensor data (models are GBs).
-Standard library only (the `gguf` package is a test dependency: its `GGML_QUANT_SIZES` is the
-reference the unit tests check `GGML_BLOCK_SIZES` against).
+Imports only `errors` from the project (the `gguf` package is a test dependency: its
+`GGML_QUANT_SIZES` is the reference the unit tests check `GGML_BLOCK_SIZES` against).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 `ThreadChannel` wakes the event loop at most once per batch of chunks: a small model makes
 thousands of tokens a second, and one `call_soon_threadsafe` per token would cost more than the
 tokens. `ChunkParser` turns OpenAI `chat.completion.chunk` dicts (llama.cpp's direct callback and
-any `/v1/chat/completions` SSE stream) into provider events. Standard library and `errors` only.
+any `/v1/chat/completions` SSE stream) into provider events. Imports `errors` and the provider
+seam (`base`); standard library otherwise.
 """
 
 from __future__ import annotations
