@@ -1,4 +1,4 @@
-// The wire model of shared/PROTOCOL.md, mirrored one-to-one from director_desktop/protocol.py.
+// The wire model of docs/protocol.md, mirrored one-to-one from director_desktop/protocol.py.
 
 export type MsgType = 'input' | 'output'
 export type Status = 'progress' | 'success' | 'error' | 'not_generated' | 'overlimit' | 'sessionlimit'
@@ -108,7 +108,15 @@ export interface Prefs {
   [key: string]: unknown
 }
 
-export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } }
+/** The error envelope's `error`, as it travels in a payload (an HTTP error answer, a refused ack,
+ * an import job, a connection test). The HTTP client raises it as a WireError (lib/http.ts), the
+ * one error class of the app, which adds the HTTP status. */
+export interface WireErrorBody {
+  code: string
+  message: string
+}
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireErrorBody }
 
 export interface ChatAck {
   session_id: string

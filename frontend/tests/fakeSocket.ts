@@ -1,6 +1,6 @@
 // An in-process stand-in for socket.io-client's Socket, implementing only what SocketLike names:
 // the test plays the server (connect, drop, snapshots, acks) and the real composable is under test.
-import type { SocketLike } from '../src/composables/useChatSocket'
+import type { SocketLike } from '../src/composables/chatSocket/useConnection'
 
 type Handler = (...args: any[]) => void
 

@@ -1,5 +1,6 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { WireError } from '../src/lib/http'
 import { useChatStore } from '../src/stores/chat'
 import { useSettingsStore } from '../src/stores/settings'
 import type { UpdateEvent } from '../src/types'
@@ -218,7 +219,8 @@ describe('the Settings store', () => {
     s.show()
     await flush()
     expect(await s.choose({ provider: 'embedded', model: 'gone.gguf' })).toBe(false)
-    expect(s.actionError).toEqual({ code: 'not_found', message: 'no such model file' })
+    expect(s.actionError).toBeInstanceOf(WireError)
+    expect(s.actionError).toMatchObject({ code: 'not_found', message: 'no such model file', status: 404 })
     expect(s.status?.provider).toBe('builtin')
   })
 })

@@ -215,6 +215,29 @@ describe('useChatSocket', () => {
     expect(chat.state.status).toBe('connected')
   })
 
+  it('on a (re)connect resyncs the session on screen first, then sends the queue, then tells the app', () => {
+    const order: string[] = []
+    const other = new FakeSocket()
+    const link = useChatSocket({ url: 'x', getToken: () => '', io: () => other, onConnect: () => order.push('onConnect') })
+    link.watch(SID)
+    link.send(input('queued while connecting'))
+    expect(link.state.queued).toBe(1)
+    other.serverConnect()
+    order.unshift(...other.emitted.map((e) => e.event))
+    expect(order).toEqual(['reconnect', 'chat', 'onConnect'])
+    expect(link.state).toMatchObject({ status: 'connected', connectedOnce: true, current: SID, queued: 1 })
+  })
+
+  it('stops a run with an ack, and answers false while disconnected', async () => {
+    expect(await chat.stop(SID, 'c1')).toBe(false)
+    fake.serverConnect()
+    const stopped = chat.stop(SID, 'c1')
+    const [sent] = fake.take('stop')
+    expect(sent.payload).toEqual({ session_id: SID, conv_id: 'c1' })
+    sent.ack!({ ok: true, data: { stopped: true } })
+    expect(await stopped).toBe(true)
+  })
+
   it('refreshes lists on update_data events', () => {
     const seen: string[] = []
     const other = new FakeSocket()

@@ -1,4 +1,4 @@
-// One session's messages as the client knows them, kept by the rules of PROTOCOL section 4:
+// One session's messages as the client knows them, kept by the recovery rules of docs/protocol.md:
 // per msg_id the newest snapshot by `metadata.seq` wins, older or equal ones are dropped (replay
 // duplicates are normal), and the highest seq seen is remembered for the next `reconnect`.
 // Messages without a seq (the seed's error responses, the user's not-yet-stored inputs) are shown

@@ -1,14 +1,11 @@
-// The Settings view's model of docs/api.md "## Models" (types mirrored from web/models.py) and
-// the pure logic the view shows: sizes, context lengths, the chosen model's load state, and an
-// import's progress whether it is an upload (measured by the browser) or a copy (polled).
+// The Settings view's model of the model-settings API in docs/protocol.md (types mirrored from
+// director_desktop/web/model_settings.py) and the pure logic the view shows: sizes, context
+// lengths, the chosen model's load state, and an import's progress whether it is an upload
+// (measured by the browser) or a copy (polled).
+import type { WireErrorBody } from '../types'
 
 export type Provider = 'builtin' | 'embedded' | 'openai'
 export type LoadState = 'loading' | 'ready' | 'error' | 'idle'
-
-export interface WireError {
-  code: string
-  message: string
-}
 
 export interface ModelFile {
   file: string
@@ -64,7 +61,7 @@ export interface ImportJob {
   total: number | null
   progress: number | null
   state: 'running' | 'done' | 'error'
-  error: WireError | null
+  error: WireErrorBody | null
 }
 
 export interface TestResult {
@@ -73,7 +70,7 @@ export interface TestResult {
   model: string | null
   latency_ms: number
   reply_chars?: number
-  error: WireError | null
+  error: WireErrorBody | null
 }
 
 /** One import as the view tracks it: an upload the browser is sending, or a server-side job. */
@@ -87,7 +84,7 @@ export interface ImportTask {
   total: number | null
   jobId?: string
   file?: string
-  error?: WireError
+  error?: WireErrorBody
 }
 
 export interface ProgressView {
@@ -183,7 +180,7 @@ export function taskFromJob(job: ImportJob, key = job.id, name = job.file): Impo
   }
 }
 
-export function taskFailed(task: ImportTask, error: WireError): ImportTask {
+export function taskFailed(task: ImportTask, error: WireErrorBody): ImportTask {
   return { ...task, phase: 'error', error }
 }
 

@@ -1,8 +1,10 @@
-// The app's state: sessions list, agents, prefs (server-side, PROTOCOL section 5), the session on
-// screen and the actions the UI calls. The socket itself is owned by useChatSocket.
+// The app's state: sessions list, agents, prefs (server-side, the HTTP API of docs/protocol.md),
+// the session on screen and the actions the UI calls. It builds the app's one HTTP client (which
+// the Settings store uses too) and its one socket, owned by useChatSocket; both read the token
+// kept here.
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef } from 'vue'
-import { createApi, type Api } from '../lib/api'
+import { computed, markRaw, ref, shallowRef } from 'vue'
+import { createApi, WireError } from '../lib/http'
 import { keyedDebounce } from '../lib/debounce'
 import { takeToken } from '../lib/token'
 import { useChatSocket, type ChatSocket } from '../composables/useChatSocket'
@@ -12,7 +14,7 @@ export const PAGE = 50
 
 export const useChatStore = defineStore('chat', () => {
   let token = ''
-  const api = shallowRef<Api>()
+  const api = markRaw(createApi(() => token))
   const link = shallowRef<ChatSocket>()
   const sessions = ref<Session[]>([])
   const agents = ref<Agent[]>([])
@@ -32,12 +34,11 @@ export const useChatStore = defineStore('chat', () => {
   const currentSession = computed(() => sessions.value.find((s) => s.session_id === currentId.value))
 
   const saveDraft = keyedDebounce<string>(500, (sid, text) => {
-    api.value?.patchPrefs({ drafts: { [sid]: text || null } as unknown as Record<string, string> }).catch(() => {})
+    api.chat.patchPrefs({ drafts: { [sid]: text || null } as unknown as Record<string, string> }).catch(() => {})
   })
 
   async function start(): Promise<void> {
     token = takeToken()
-    api.value = createApi(() => token)
     link.value = useChatSocket({
       url: window.location.origin + '/chat',
       getToken: () => token,
@@ -51,9 +52,9 @@ export const useChatStore = defineStore('chat', () => {
       },
     })
     const [p] = await Promise.all([
-      api.value.prefs().catch(() => ({}) as Prefs),
+      api.chat.prefs().catch(() => ({}) as Prefs),
       refreshSessions(),
-      api.value.agents().then((a) => (agents.value = a), () => {}),
+      api.chat.agents().then((a) => (agents.value = a), () => {}),
     ])
     prefs.value = p
     drafts.value = { ...(p.drafts ?? {}) }
@@ -65,17 +66,15 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   async function refreshSessions(): Promise<void> {
-    if (!api.value) return
     try {
-      sessions.value = await api.value.sessions()
+      sessions.value = await api.chat.sessions()
     } catch {
       /* the banner shows the link state; the list refreshes on the next update */
     }
   }
 
   async function refreshPrefs(): Promise<void> {
-    if (!api.value) return
-    const p = await api.value.prefs().catch(() => null)
+    const p = await api.chat.prefs().catch(() => null)
     if (!p) return
     prefs.value = p
     // Another window's drafts; the one being typed here stays as typed.
@@ -97,7 +96,7 @@ export const useChatStore = defineStore('chat', () => {
 
   function remember(sid: string): void {
     prefs.value.current_session = sid
-    api.value?.patchPrefs({ current_session: sid }).catch(() => {})
+    api.chat.patchPrefs({ current_session: sid }).catch(() => {})
   }
 
   function newSession(focus = true): void {
@@ -119,12 +118,12 @@ export const useChatStore = defineStore('chat', () => {
     highlight.value = around ?? ''
     const l = link.value!.log(sid)
     try {
-      const page = await api.value!.session(sid, around ? { around, limit: PAGE } : { limit: PAGE })
+      const page = await api.chat.session(sid, around ? { around, limit: PAGE } : { limit: PAGE })
       l.reset(page.conversation, Boolean(page.has_more), Boolean(page.has_newer))
       l.isNew = false
     } catch (e) {
       // Not stored yet (a new chat from before a reload) or deleted: an empty new chat.
-      if ((e as { code?: string }).code === 'not_found') {
+      if (e instanceof WireError && e.code === 'not_found') {
         l.reset([], false, false)
         l.isNew = true
       }
@@ -139,7 +138,7 @@ export const useChatStore = defineStore('chat', () => {
     if (!l || !l.hasMore || loadingOlder.value || l.firstSeq === undefined) return false
     loadingOlder.value = true
     try {
-      const page = await api.value!.session(l.sessionId, { limit: PAGE, before: l.firstSeq })
+      const page = await api.chat.session(l.sessionId, { limit: PAGE, before: l.firstSeq })
       l.prepend(page.conversation, Boolean(page.has_more))
       return true
     } catch {
@@ -193,12 +192,12 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   async function rename(sid: string, name: string): Promise<void> {
-    const updated = await api.value!.rename(sid, name)
+    const updated = await api.chat.rename(sid, name)
     sessions.value = sessions.value.map((s) => (s.session_id === sid ? { ...s, ...updated } : s))
   }
 
   async function remove(sid: string): Promise<void> {
-    await api.value!.remove(sid)
+    await api.chat.remove(sid)
     sessions.value = sessions.value.filter((s) => s.session_id !== sid)
     if (sid === currentId.value) newSession(false)
   }
@@ -209,18 +208,18 @@ export const useChatStore = defineStore('chat', () => {
       hits.value = null
       return
     }
-    hits.value = await api.value!.search(text).catch(() => [])
+    hits.value = await api.chat.search(text).catch(() => [])
   }
 
   function setTheme(theme: 'light' | 'dark' | 'system'): void {
     prefs.value.theme = theme
-    api.value?.patchPrefs({ theme }).catch(() => {})
+    api.chat.patchPrefs({ theme }).catch(() => {})
   }
 
   return {
     sessions, agents, prefs, drafts, currentId, hits, highlight, loadingOlder, composerFocus, ready,
     log, messages, running, linkStatus, currentSession, link,
     start, newSession, openSession, loadOlder, send, stop, setDraft, rename, remove, search, setTheme,
-    refreshSessions, onUpdates, authToken: () => token,
+    refreshSessions, onUpdates, api,
   }
 })

@@ -3,7 +3,6 @@
 // native-dialog copies polled on the server), connection tests, and the Data section's imports.
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
-import { ApiError } from '../lib/api'
 import {
   importView,
   isGguf,
@@ -17,9 +16,8 @@ import {
   type ModelStatus,
   type ProgressView,
   type TestResult,
-  type WireError,
 } from '../lib/models'
-import { createSettingsApi, type SettingsApi } from '../lib/settingsApi'
+import { WireError, type SettingsApi } from '../lib/http'
 import type { UpdateEvent } from '../types'
 import { useChatStore } from './chat'
 
@@ -40,14 +38,8 @@ export interface DataResult {
   sessionId?: string
 }
 
-function wireError(e: unknown): WireError {
-  if (e instanceof ApiError) return { code: e.code, message: e.message }
-  return { code: 'error', message: e instanceof Error ? e.message : String(e) }
-}
-
 export const useSettingsStore = defineStore('settings', () => {
   const chat = useChatStore()
-  let api: SettingsApi | undefined
   const open = ref(false)
   const shown = ref(0)
   const listing = shallowRef<ModelsListing | null>(null)
@@ -71,13 +63,13 @@ export const useSettingsStore = defineStore('settings', () => {
    * a global is not reactive. */
   const hasNativeDialog = () => typeof window.directorDesktop?.chooseFiles === 'function'
 
+  /** The app's one HTTP client, built by the chat store; the first use subscribes to `models` events. */
   function client(): SettingsApi {
-    if (!api) api = createSettingsApi(() => chat.authToken())
     if (!subscribed) {
       subscribed = true
       chat.onUpdates(onUpdate)
     }
-    return api
+    return chat.api.settings
   }
 
   function onUpdate(event: UpdateEvent): void {
@@ -94,7 +86,7 @@ export const useSettingsStore = defineStore('settings', () => {
       status.value = l.status
       loadError.value = ''
     } catch (e) {
-      loadError.value = wireError(e).message
+      loadError.value = WireError.from(e).message
     }
   }
 
@@ -124,7 +116,7 @@ export const useSettingsStore = defineStore('settings', () => {
     try {
       return await job()
     } catch (e) {
-      actionError.value = wireError(e)
+      actionError.value = WireError.from(e)
       return undefined
     } finally {
       busy.value = ''
@@ -168,7 +160,7 @@ export const useSettingsStore = defineStore('settings', () => {
     const key = `u${++keys}`
     const start = uploadTask(key, file.name, file.size)
     if (!isGguf(file.name)) {
-      tasks.value = [...tasks.value, taskFailed(start, { code: 'not_gguf', message: 'choose a .gguf model file' })]
+      tasks.value = [...tasks.value, taskFailed(start, new WireError('not_gguf', 'choose a .gguf model file'))]
       return
     }
     tasks.value = [...tasks.value, start]
@@ -184,10 +176,10 @@ export const useSettingsStore = defineStore('settings', () => {
       replace(key, taskFromJob(job, key, file.name))
       await refresh()
     } catch (e) {
-      const err = wireError(e)
+      const err = WireError.from(e)
       // The server may name its hidden temp file (`.upload-<id>.part`); the user knows the file by its name.
-      err.message = err.message.replace(/\.upload-[0-9a-f]+\.part/g, file.name)
-      replace(key, taskFailed(task(key) ?? start, err))
+      const message = err.message.replace(/\.upload-[0-9a-f]+\.part/g, file.name)
+      replace(key, taskFailed(task(key) ?? start, new WireError(err.code, message, err.status)))
     } finally {
       aborts.delete(key)
     }
@@ -201,7 +193,7 @@ export const useSettingsStore = defineStore('settings', () => {
     try {
       paths = await desktop.chooseFiles({ multiple: true, file_types: ['GGUF models (*.gguf)'] })
     } catch (e) {
-      actionError.value = wireError(e)
+      actionError.value = WireError.from(e)
       return
     }
     for (const path of paths) {
@@ -214,7 +206,7 @@ export const useSettingsStore = defineStore('settings', () => {
         replace(key, taskFromJob(job, key, name))
         void pollJob(job.id)
       } catch (e) {
-        replace(key, taskFailed(start, wireError(e)))
+        replace(key, taskFailed(start, WireError.from(e)))
       }
     }
   }
@@ -232,7 +224,7 @@ export const useSettingsStore = defineStore('settings', () => {
         try {
           job = await client().importJob(id)
         } catch (e) {
-          replace(t.key, taskFailed(t, wireError(e)))
+          replace(t.key, taskFailed(t, WireError.from(e)))
           return
         }
         replace(t.key, taskFromJob(job, t.key, t.name))
@@ -284,7 +276,7 @@ export const useSettingsStore = defineStore('settings', () => {
       }
       dataTask.value = null
     } catch (e) {
-      const err = wireError(e)
+      const err = WireError.from(e)
       dataTask.value = null
       dataResult.value = { tone: 'error', text: `Could not import ${file.name}: ${err.message}` }
     }
