@@ -1,14 +1,36 @@
-"""The one error shape, pinned across every endpoint and every event (as datasette's
+"""The one error shape, pinned across every route and every event (as datasette's
 test_error_shape.py does): HTTP bodies and socket acks are exactly
 `{"ok": false, "error": {"code": <stable snake_case>, "message": <str>}}`, the HTTP status follows
-the code, and no message carries a path, a traceback or the token."""
+the code, and no message carries a path, a traceback or the token.
+
+Every route is covered by construction: the tests walk the router of the app under test
+(`DirectorApp.routes`) and send each (method, path) the failures every route shares (no token, a
+wrong token, a foreign Host, a foreign Origin, a closed database). `ROUTES` adds, per route, the
+failures only that route has (a bad id, an unknown id, a malformed body); a route the router has
+and `ROUTES` does not fails `test_the_table_covers_every_route`, naming it, so a new route cannot
+land without its row here. The same holds for the `/chat` events and `EVENTS`.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from tests.integration.support import Live, chat_payload
+import httpx
+import pytest
+import socketio
+
+from director_desktop.engine.agents import default_registry
+from director_desktop.engine.router import build_model_router
+from director_desktop.server import Server
+from director_desktop.settings import build_settings
+from director_desktop.store import Store
+from director_desktop.user_settings import UserSettings
+from director_desktop.web.app import create_app
+from tests.integration.support import WAIT, Baseline, Live, chat_payload
 
 CODE = re.compile(r"[a-z][a-z_]*")
 STATUS_OF = {
@@ -17,27 +39,288 @@ STATUS_OF = {
     "bad_origin": 403,
     "invalid_payload": 400,
     "invalid_id": 400,
+    "not_director_db": 400,
+    "not_gguf": 400,
+    "bad_url": 400,
+    "model_corrupt": 400,  # an upload that is not a model: refused as a bad request body
     "not_found": 404,
     "method_not_allowed": 405,
     "too_large": 413,
     "store_closed": 503,
 }
-# (method, path, json body) — one failing request for every endpoint of PROTOCOL section 5
-ENDPOINTS: list[tuple[str, str, Any]] = [
-    ("GET", "/health", None),
-    ("GET", "/metrics", None),
-    ("GET", "/config/check", None),
-    ("GET", "/agent", None),
-    ("GET", "/session", None),
-    ("GET", "/session/s", None),
-    ("PATCH", "/session/s", {"name": "n"}),
-    ("DELETE", "/session/s", None),
-    ("GET", "/session/s/export", None),
-    ("POST", "/session/import", {}),
-    ("GET", "/search?q=x", None),
-    ("GET", "/prefs", None),
-    ("PATCH", "/prefs", {}),
+KNOWN = "known-session"
+"""A session the `live` fixture creates, for the failures that need one to exist."""
+
+
+# --- the table ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """One request, without its method: a concrete path (query included) and a body."""
+
+    path: str
+    json: Any = None
+    content: bytes | None = None
+
+    def send(self, live: Live, method: str, headers: dict[str, str]) -> httpx.Response:
+        if self.content is not None:
+            return live.http.request(method, self.path, content=self.content, headers=headers)
+        return live.http.request(method, self.path, json=self.json, headers=headers)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What one (method, path) of the router is sent.
+
+    `call`: a request that would succeed, or reach the database, with a valid token; the shared
+    failures are this request with the token, Host or Origin spoiled. `failures`: requests with a
+    valid token that must fail, each with its code. `why`: when there are none, why the route
+    cannot fail with a valid token. `public`: served without the token (the static bundle).
+    `store`: answers `store_closed` once the database has gone."""
+
+    call: Call
+    failures: tuple[tuple[Call, str], ...] = ()
+    why: str = ""
+    public: bool = False
+    store: bool = False
+
+
+BAD_ID = "a%20b"
+NOT_JSON = b"{not json"
+TOO_BIG_DRAFT = {"drafts": {"s": "x" * (1024 * 1024 + 1)}}
+
+ROUTES: dict[tuple[str, str], Expect] = {
+    # --- the static bundle (no token) ---
+    ("GET", "/"): Expect(Call("/"), why="the page itself", public=True),
+    ("GET", "/index.html"): Expect(Call("/index.html"), why="the page itself", public=True),
+    ("GET", "/favicon.ico"): Expect(Call("/favicon.ico"), why="204 when absent", public=True),
+    ("GET", "/assets/{path:path}"): Expect(  # a route only while the bundle is not built
+        Call("/assets/index.js"), ((Call("/assets/missing.js"), "not_found"),), public=True
+    ),
+    # --- health and configuration ---
+    ("GET", "/health"): Expect(Call("/health"), why="a broken database shows in its body"),
+    ("GET", "/metrics"): Expect(Call("/metrics"), why="counters only"),
+    ("GET", "/config/check"): Expect(Call("/config/check"), why="three flags, always"),
+    ("GET", "/agent"): Expect(Call("/agent"), why="the registry, in memory"),
+    # --- sessions, search, prefs ---
+    ("GET", "/session"): Expect(Call("/session"), why="a list, maybe empty", store=True),
+    ("GET", "/session/{session_id}"): Expect(
+        Call("/session/unknown"),
+        (
+            (Call("/session/unknown"), "not_found"),
+            (Call(f"/session/{BAD_ID}"), "invalid_id"),
+            (Call(f"/session/{KNOWN}?limit=0"), "invalid_payload"),
+            (Call(f"/session/{KNOWN}?limit=many"), "invalid_payload"),
+            (Call(f"/session/{KNOWN}?limit=5&before=0"), "invalid_payload"),
+            (Call(f"/session/{KNOWN}?around={BAD_ID}"), "invalid_id"),
+            (Call(f"/session/{KNOWN}?around=unknown"), "not_found"),
+        ),
+        store=True,
+    ),
+    ("PATCH", "/session/{session_id}"): Expect(
+        Call("/session/unknown", {"name": "n"}),
+        (
+            (Call("/session/unknown", {"name": "n"}), "not_found"),
+            (Call(f"/session/{BAD_ID}", {"name": "n"}), "invalid_id"),
+            (Call(f"/session/{KNOWN}", {"name": ""}), "invalid_payload"),
+            (Call(f"/session/{KNOWN}", {"name": "x" * 201}), "invalid_payload"),
+            (Call(f"/session/{KNOWN}", content=NOT_JSON), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("DELETE", "/session/{session_id}"): Expect(
+        Call("/session/unknown"),
+        ((Call("/session/unknown"), "not_found"), (Call(f"/session/{BAD_ID}"), "invalid_id")),
+        store=True,
+    ),
+    ("GET", "/session/{session_id}/export"): Expect(
+        Call("/session/unknown/export"),
+        (
+            (Call("/session/unknown/export"), "not_found"),
+            (Call(f"/session/{BAD_ID}/export"), "invalid_id"),
+            (Call(f"/session/{KNOWN}/export?format=pdf"), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("POST", "/session/import"): Expect(
+        Call("/session/import", {}),
+        (
+            (Call("/session/import", {"format": "nope"}), "invalid_payload"),
+            (Call("/session/import", content=NOT_JSON), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("POST", "/session/import/director"): Expect(
+        Call("/session/import/director", content=b"not a database"),
+        (
+            (Call("/session/import/director", content=b""), "invalid_payload"),
+            (Call("/session/import/director", content=b"not a database"), "not_director_db"),
+        ),
+        store=True,
+    ),
+    ("GET", "/search"): Expect(
+        Call("/search?q=x"),
+        (
+            (Call("/search?q="), "invalid_payload"),
+            (Call("/search"), "invalid_payload"),
+            (Call("/search?q=x&limit=0"), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("GET", "/prefs"): Expect(Call("/prefs"), why="defaults fill every key", store=True),
+    ("PATCH", "/prefs"): Expect(
+        Call("/prefs", {}),
+        (
+            (Call("/prefs", {"nope": 1}), "invalid_payload"),
+            (Call("/prefs", {"theme": "pink"}), "invalid_payload"),
+            (Call("/prefs", ["theme"]), "invalid_payload"),
+            (Call("/prefs", content=NOT_JSON), "invalid_payload"),
+            (Call("/prefs", TOO_BIG_DRAFT), "too_large"),
+        ),
+        store=True,
+    ),
+    # --- model settings ---
+    ("GET", "/config/models"): Expect(Call("/config/models"), why="lists what is there"),
+    ("GET", "/config/models/status"): Expect(Call("/config/models/status"), why="a status"),
+    ("PUT", "/config/models/choice"): Expect(
+        Call("/config/models/choice", {"provider": "builtin"}),
+        (
+            (Call("/config/models/choice", {"provider": "nope"}), "invalid_payload"),
+            (Call("/config/models/choice", ["builtin"]), "invalid_payload"),
+            (Call("/config/models/choice", content=NOT_JSON), "invalid_payload"),
+            (
+                Call("/config/models/choice", {"provider": "embedded", "model": "missing.gguf"}),
+                "not_found",
+            ),
+            (Call("/config/models/choice", {"provider": "embedded", "model": "m.bin"}), "not_gguf"),
+            (
+                Call(
+                    "/config/models/choice", {"provider": "openai", "base_url": "x", "model": "m"}
+                ),
+                "bad_url",
+            ),
+        ),
+    ),
+    ("POST", "/config/models/test"): Expect(
+        Call("/config/models/test"),
+        (
+            (Call("/config/models/test", ["builtin"]), "invalid_payload"),
+            (Call("/config/models/test", {"provider": "nope"}), "invalid_payload"),
+            (Call("/config/models/test", content=NOT_JSON), "invalid_payload"),
+        ),
+    ),
+    ("GET", "/config/models/detected"): Expect(
+        Call("/config/models/detected"), why="a list of servers, maybe empty"
+    ),
+    ("POST", "/config/models/import"): Expect(
+        Call("/config/models/import", {"path": ""}),
+        (
+            (Call("/config/models/import", {"path": ""}), "invalid_payload"),
+            (Call("/config/models/import", {"path": "m.gguf", "link": "yes"}), "invalid_payload"),
+            (Call("/config/models/import", ["m.gguf"]), "invalid_payload"),
+        ),
+    ),
+    ("POST", "/config/models/upload"): Expect(
+        Call("/config/models/upload?name=m.bin", content=b"x"),
+        (
+            (Call("/config/models/upload", content=b"x"), "not_gguf"),
+            (Call("/config/models/upload?name=m.bin", content=b"x"), "not_gguf"),
+            (Call("/config/models/upload?name=m.gguf", content=b"not a model"), "model_corrupt"),
+        ),
+    ),
+    ("GET", "/config/models/imports"): Expect(Call("/config/models/imports"), why="a list"),
+    ("GET", "/config/models/imports/{job_id}"): Expect(
+        Call("/config/models/imports/unknown"),
+        ((Call("/config/models/imports/unknown"), "not_found"),),
+    ),
+    ("DELETE", "/config/models/imports/{job_id}"): Expect(
+        Call("/config/models/imports/unknown"),
+        ((Call("/config/models/imports/unknown"), "not_found"),),
+    ),
+    ("DELETE", "/config/models/files/{file}"): Expect(
+        Call("/config/models/files/missing.gguf"),
+        (
+            (Call("/config/models/files/missing.gguf"), "not_found"),
+            (Call("/config/models/files/m.bin"), "not_gguf"),
+        ),
+    ),
+}
+
+# Requests that match no route: answered by the framework, in the same shape.
+UNROUTED: list[tuple[str, Call, str]] = [
+    ("GET", Call("/no/such/route"), "not_found"),
+    ("PUT", Call("/prefs", {}), "method_not_allowed"),
+    ("POST", Call("/session/unknown"), "method_not_allowed"),
+    ("GET", Call("/assets/missing.js"), "not_found"),  # the built bundle's static files
 ]
+
+# Every `/chat` event: the payloads (argument tuples) each must refuse, with their codes.
+EVENTS: dict[str, tuple[tuple[tuple[Any, ...], str], ...]] = {
+    "chat": (
+        (({"content": []},), "invalid_payload"),
+        (({"content": [{"type": "text", "text": "x"}], "session_id": "a b"},), "invalid_id"),
+        (({"content": [{"type": "text", "text": "x" * (300 * 1024)}]},), "too_large"),
+        ((), "invalid_payload"),
+        (("x", "y"), "invalid_payload"),
+    ),
+    "reconnect": (
+        (({"session_id": "unknown"},), "not_found"),
+        (({"session_id": 5},), "invalid_id"),
+        (({"session_id": "s", "since_seq": -2},), "invalid_payload"),
+        ((), "invalid_payload"),
+    ),
+    "stop": (
+        (({"session_id": "s"},), "invalid_id"),
+        (("x",), "invalid_payload"),
+    ),
+    "connect": (),  # refused without the token: `connect_error` {"message": "unauthorized"}
+    "disconnect": (),  # no answer to give
+}
+
+
+def route_keys(routes: Iterable[tuple[str, set[str]]]) -> set[tuple[str, str]]:
+    """Every (method, path template) of a router; HEAD goes with GET and has no body to check."""
+    return {
+        (method, path)
+        for path, methods in routes
+        for method in methods
+        if not (method == "HEAD" and "GET" in methods)
+    }
+
+
+def uncovered(
+    routes: Iterable[tuple[str, set[str]]], table: dict[tuple[str, str], Any]
+) -> list[str]:
+    """The routes the table has no row for, as "METHOD /path"."""
+    return sorted(f"{method} {path}" for method, path in route_keys(routes) - table.keys())
+
+
+# --- the live app ---------------------------------------------------------------------------------
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    """The real app in uvicorn, composed as a launch composes it (the ModelRouter engine, so the
+    model settings routes answer as they do for a user), with one session, `KNOWN`."""
+    baseline = Baseline.take()
+    settings = build_settings(data_dir=tmp_path / "data", log_dir=tmp_path / "logs", environ={})
+    server = Server.bind(settings.host, 0)
+    settings = replace(settings, port=server.port)
+    store = Store(settings.db_path, backups_dir=settings.backups_dir)
+    agents = default_registry()
+    user_settings = UserSettings(settings.user_settings_path)
+    engine = build_model_router(settings, store, agents, user_settings, detect_local=False)
+    app = create_app(settings, store, engine, agents=agents)
+    server.start(app)
+    base_url = f"http://127.0.0.1:{server.port}"
+    http = httpx.Client(base_url=base_url, timeout=WAIT)
+    running = Live(base_url, server.port, settings.token, app, server, settings.data_dir, http)
+    try:
+        client = running.client()
+        ack = client.call("chat", chat_payload("hello", session_id=KNOWN))
+        assert ack["ok"] is True, ack
+        client.final(ack["data"]["output_msg_id"])
+        yield running
+    finally:
+        running.stop()
+    baseline.wait_restored("the server's threads, descriptors and processes to end")
 
 
 def check_envelope(body: Any, live: Live) -> str:
@@ -56,88 +339,102 @@ def check_envelope(body: Any, live: Live) -> str:
     return code
 
 
-def check_http(response: Any, live: Live, code: str) -> None:
-    assert response.headers["content-type"].startswith("application/json")
-    assert check_envelope(response.json(), live) == code
-    assert response.status_code == STATUS_OF[code]
+def check_http(response: httpx.Response, live: Live, code: str, what: str) -> None:
+    assert response.headers["content-type"].startswith("application/json"), what
+    assert check_envelope(response.json(), live) == code, (what, response.text)
+    assert response.status_code == STATUS_OF[code], (what, response.status_code)
+    if code == "unauthorized":
+        assert response.headers["www-authenticate"] == "Bearer", what
 
 
-STATIC = {"/", "/index.html", "/favicon.ico", "/assets/{path:path}"}
+def each_route(live: Live) -> Iterator[tuple[str, str, Expect]]:
+    for method, path in sorted(route_keys(live.app.routes)):
+        yield method, path, ROUTES[(method, path)]
 
 
-def test_the_table_covers_protocol_section_5(live: Live) -> None:
-    listed = {
-        (method, path.split("?")[0].replace("/session/s", "/session/{session_id}"))
-        for method, path, _ in ENDPOINTS
-    }
-    for method, path in listed:
-        assert any(path == route and method in methods for route, methods in live.app.routes), (
-            method,
-            path,
-        )
+# --- coverage -------------------------------------------------------------------------------------
+def test_the_table_covers_every_route(live: Live) -> None:
+    missing = uncovered(live.app.routes, ROUTES)
+    assert not missing, f"add these routes to ROUTES in {__name__}: {missing}"
 
 
+def test_a_route_missing_from_the_table_is_named() -> None:
+    """What `test_the_table_covers_every_route` sees the day a route lands without a row."""
+    routes = [(path, {method, "HEAD"} if method == "GET" else {method}) for method, path in ROUTES]
+    assert uncovered(routes, ROUTES) == []
+    new = [*routes, ("/jobs/{job_id}", {"DELETE"}), ("/jobs", {"GET", "HEAD"})]
+    assert uncovered(new, ROUTES) == ["DELETE /jobs/{job_id}", "GET /jobs"]
+    # a new method on a known path is a new route too
+    assert uncovered([*routes, ("/prefs", {"PUT"})], ROUTES) == ["PUT /prefs"]
+
+
+def test_every_row_is_a_route_or_the_unbuilt_bundle(live: Live) -> None:
+    stale = set(ROUTES) - route_keys(live.app.routes) - {("GET", "/assets/{path:path}")}
+    assert not stale, f"ROUTES has rows for routes the app no longer has: {sorted(stale)}"
+    for key, expect in ROUTES.items():
+        assert expect.failures or expect.why, f"{key}: give its failures or say why it has none"
+
+
+def test_the_table_covers_every_event(live: Live) -> None:
+    missing = sorted(set(live.app.events) - EVENTS.keys())
+    assert not missing, f"add these /chat events to EVENTS in {__name__}: {missing}"
+
+
+# --- the failures every route shares --------------------------------------------------------------
 def test_every_route_refuses_without_the_token_in_one_shape(live: Live) -> None:
-    """Every route the app has, including those added by other parts (models, media)."""
-    for path, methods in live.app.routes:
-        if path in STATIC:
+    for method, path, expect in each_route(live):
+        if expect.public:
             continue
-        concrete = path.replace("{", "").replace("}", "").replace(":path", "")
-        for method in methods - {"HEAD"}:
-            response = live.http.request(method, concrete)
-            check_http(response, live, "unauthorized")
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic x"}):
+            response = expect.call.send(live, method, headers)
+            check_http(response, live, "unauthorized", f"{method} {path} with {headers}")
 
 
-def test_every_endpoint_refuses_a_foreign_host_and_origin_in_one_shape(live: Live) -> None:
-    for method, path, body in ENDPOINTS:
+def test_every_route_refuses_a_foreign_host_and_origin_in_one_shape(live: Live) -> None:
+    for method, path, expect in each_route(live):
         evil_host = {**live.headers, "Host": "evil.example"}
-        check_http(live.http.request(method, path, json=body, headers=evil_host), live, "bad_host")
+        check_http(expect.call.send(live, method, evil_host), live, "bad_host", f"{method} {path}")
         evil_origin = {**live.headers, "Origin": "http://evil.example"}
-        check_http(
-            live.http.request(method, path, json=body, headers=evil_origin), live, "bad_origin"
-        )
+        response = expect.call.send(live, method, evil_origin)
+        check_http(response, live, "bad_origin", f"{method} {path}")
 
 
-def test_endpoint_failures_in_one_shape(live: Live) -> None:
-    cases = [
-        ("GET", "/session/unknown", None, "not_found"),
-        ("GET", "/session/a%20b", None, "invalid_id"),
-        ("PATCH", "/session/unknown", {"name": "n"}, "not_found"),
-        ("PATCH", "/session/unknown", {"name": ""}, "invalid_payload"),
-        ("DELETE", "/session/unknown", None, "not_found"),
-        ("GET", "/session/unknown/export", None, "not_found"),
-        ("GET", "/session/unknown/export?format=pdf", None, "invalid_payload"),
-        ("POST", "/session/import", {"format": "nope"}, "invalid_payload"),
-        ("GET", "/search?q=", None, "invalid_payload"),
-        ("PATCH", "/prefs", {"nope": 1}, "invalid_payload"),
-        ("PATCH", "/prefs", {"drafts": {"s": "x" * (1024 * 1024 + 1)}}, "too_large"),
-        ("GET", "/no/such/route", None, "not_found"),
-        ("PUT", "/prefs", {}, "method_not_allowed"),
-        ("GET", "/assets/missing.js", None, "not_found"),
-    ]
-    for method, path, body, code in cases:
-        check_http(live.http.request(method, path, json=body, headers=live.headers), live, code)
+def test_every_route_that_reads_the_database_fails_in_one_shape_once_it_is_closed(
+    live: Live,
+) -> None:
+    live.app.state.store.close()  # as when the database went away under the app
+    for method, path, expect in each_route(live):
+        if expect.store:
+            response = expect.call.send(live, method, live.headers)
+            check_http(response, live, "store_closed", f"{method} {path}")
 
 
+# --- the failures of each route -------------------------------------------------------------------
+def test_every_route_fails_in_one_shape(live: Live) -> None:
+    for method, path, expect in each_route(live):
+        for call, code in expect.failures:
+            response = call.send(live, method, live.headers)
+            check_http(response, live, code, f"{method} {path} as {call}")
+
+
+def test_requests_no_route_answers_fail_in_one_shape(live: Live) -> None:
+    for method, call, code in UNROUTED:
+        check_http(call.send(live, method, live.headers), live, code, f"{method} {call.path}")
+
+
+# --- the socket -----------------------------------------------------------------------------------
 def test_every_event_acks_errors_in_one_shape(live: Live) -> None:
     client = live.client()
-    cases = [
-        ("chat", ({"content": []},), "invalid_payload"),
-        (
-            "chat",
-            ({"content": [{"type": "text", "text": "x"}], "session_id": "a b"},),
-            "invalid_id",
-        ),
-        ("chat", ({"content": [{"type": "text", "text": "x" * (300 * 1024)}]},), "too_large"),
-        ("chat", (), "invalid_payload"),
-        ("reconnect", ({"session_id": "unknown"},), "not_found"),
-        ("reconnect", ({"session_id": 5},), "invalid_id"),
-        ("reconnect", ({"session_id": "s", "since_seq": -2},), "invalid_payload"),
-        ("stop", ({"session_id": "s"},), "invalid_id"),
-        ("stop", ("x",), "invalid_payload"),
-    ]
-    for event, args, code in cases:
-        assert check_envelope(client.emit_raw(event, *args), live) == code, event
+    for event in live.app.events:
+        for args, code in EVENTS[event]:
+            assert check_envelope(client.emit_raw(event, *args), live) == code, (event, args)
+
+
+def test_connect_without_the_token_is_refused_in_its_one_shape(live: Live) -> None:
+    client = live.client(connect=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(None)
+    assert client.connect_errors == [{"message": "unauthorized"}]
 
 
 def test_the_chat_error_response_shape(live: Live) -> None:
@@ -161,14 +458,9 @@ def test_the_chat_error_response_shape(live: Live) -> None:
     assert len(response["message"]) <= len("Error in chat handler: ") + 500
 
 
-def test_a_closed_store_fails_in_the_same_shape(live: Live) -> None:
+def test_a_closed_store_fails_the_socket_in_the_same_shape(live: Live) -> None:
     client = live.client()
-    live.app.state.store.close()  # as when the database went away under the app
-    for method, path, body in ENDPOINTS:
-        if path in ("/health", "/metrics", "/config/check", "/agent"):
-            continue  # these answer without the database
-        response = live.http.request(method, path, json=body, headers=live.headers)
-        check_http(response, live, "store_closed")
+    live.app.state.store.close()
     ack = client.call("chat", chat_payload("hello"))
     assert check_envelope(ack, live) == "store_closed"
     client.wait_for(lambda ms: len(ms) == 1, "the error response")
