@@ -54,6 +54,13 @@ class Conflict(DirectorError):
     http_status = 409
 
 
+class NotAvailable(DirectorError):
+    """The app was composed without the part asked for (model settings on a test engine)."""
+
+    code = "not_available"
+    http_status = 409
+
+
 class Unauthorized(DirectorError):
     code = "unauthorized"
     http_status = 401

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def read_object(path: Path) -> dict[str, Any]:
+    # Unchecked: each key's owner checks its value.
     """The file's object; `{}` when it does not exist or was damaged (then set aside). Raises
     OSError when it exists but cannot be read; callers give it their own error code."""
     try:

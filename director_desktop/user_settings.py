@@ -22,14 +22,13 @@ class UserSettings:
         self.path = path
         self._lock = threading.Lock()
 
-    def load(self) -> dict[str, Any]:
+    def get(self, key: str) -> object:
+        """A key's value as the file holds it (None when absent): unchecked, since a person may
+        have edited the file; its owner checks it."""
         with self._lock:
-            return self._read()
+            return self._read().get(key)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.load().get(key, default)
-
-    def update(self, **values: Any) -> dict[str, Any]:
+    def update(self, **values: object) -> None:
         """Merge top-level keys (a None value removes the key) and write the file atomically."""
         with self._lock:
             data = self._read()
@@ -39,7 +38,6 @@ class UserSettings:
                 else:
                     data[key] = value
             self._write(data)
-            return data
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -49,7 +47,7 @@ class UserSettings:
                 f"could not read settings: {exc.strerror}", code="settings_io"
             ) from exc
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def _write(self, data: dict[str, object]) -> None:
         try:
             write_atomically(self.path, data)
         except OSError as exc:

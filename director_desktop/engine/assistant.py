@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from director_desktop.engine.agents import AgentContext, AgentRegistry
 from director_desktop.engine.base import Turn
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import ProviderStatus
 
 if TYPE_CHECKING:
     from director_desktop.store import Store
@@ -59,8 +59,15 @@ class BuiltinAssistant:
     def llm_configured(self) -> bool:
         return True  # the built-in assistant always answers
 
-    def status(self) -> JSONDict:
-        return {"provider": self.provider, "model": None, "loaded": True, "error": None}
+    def status(self) -> ProviderStatus:
+        return {
+            "provider": self.provider,
+            "model": None,
+            "state": "ready",
+            "error": None,
+            "progress": None,
+            "context_length": None,
+        }
 
     async def run(self, turn: Turn) -> None:
         names = self.mentioned_agents(turn)

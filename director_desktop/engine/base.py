@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from director_desktop.engine.output import OutputMessage
-from director_desktop.protocol import ChatInput, JSONDict
+from director_desktop.protocol import ChatInput, Message, ProviderStatus
 
 
 @dataclass
@@ -20,9 +20,9 @@ class Turn:
     session_id: str
     conv_id: str
     input: ChatInput
-    input_message: JSONDict
+    input_message: Message
     output: OutputMessage
-    history: list[JSONDict] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)
     """Earlier messages of the session, oldest first (latest snapshots), not including this turn."""
 
 
@@ -31,7 +31,7 @@ class Publisher(Protocol):
     engine names only sessions. Never raises for a delivery that failed: what was stored is
     replayed by `reconnect`."""
 
-    async def message(self, message: JSONDict) -> None:
+    async def message(self, message: Message) -> None:
         """A stored message, to every window showing its session."""
         ...
 
@@ -50,8 +50,8 @@ class Engine(Protocol):
 
     async def run(self, turn: Turn) -> None: ...
 
-    def status(self) -> JSONDict:
-        """What `/config/...` shows about the engine: provider, model, loaded, error."""
+    def status(self) -> ProviderStatus:
+        """What `/config/...` shows about the engine: provider, model, load state, error."""
         ...
 
     @property

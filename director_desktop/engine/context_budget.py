@@ -50,7 +50,7 @@ def fit_to_budget(
     in them), when that line fits. When even this turn's exchange does not fit, its tool results
     are cut, then the user's text (the model then sees the start and the end of it)."""
     head: list[ChatMessage] = [{"role": "system", "content": system}]
-    current = [dict(m) for m in exchange]
+    current = [m.copy() for m in exchange]
     used = count_tokens(head + current, tools)
     reserve = budget // 10 if history else 0  # room for the summary of what is left out
     kept: list[ChatMessage] = []

@@ -1,18 +1,19 @@
 """OutputMessage: the output message of one run, which engines and agents change and push.
 
-Every push goes through the `Commit` callback the turn runner hands in: it stores the snapshot (giving
-it the session's next `seq`) and then emits it. Streaming pushes are throttled to one stored
-snapshot per `min_interval` seconds; `flush()` always commits what is pending.
+Every push goes through the `Commit` callback the turn runner hands in: it stores the snapshot
+(giving it the session's next `seq`) and then emits it. Streaming pushes are throttled to one
+stored snapshot per `min_interval` seconds; `flush()` always commits what is pending.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Unpack, cast
 
-from director_desktop.protocol import JSONDict, text_item
+from director_desktop.protocol import ContentItem, Message, text_item
 
-Commit = Callable[[JSONDict], Awaitable[JSONDict]]
+Commit = Callable[[Message], Awaitable[Message]]
 """Store a message snapshot, emit it, and return the stored version (with `metadata.seq`)."""
 
 STREAM_INTERVAL = 0.05  # PROTOCOL section 4: at most one stored snapshot per ~50 ms per run
@@ -21,7 +22,7 @@ STREAM_INTERVAL = 0.05  # PROTOCOL section 4: at most one stored snapshot per ~5
 class OutputMessage:
     def __init__(
         self,
-        message: JSONDict,
+        message: Message,
         commit: Commit,
         *,
         min_interval: float = STREAM_INTERVAL,
@@ -37,24 +38,23 @@ class OutputMessage:
     # --- reading -----------------------------------------------------------------------------
     @property
     def session_id(self) -> str:
-        return str(self.message["session_id"])
+        return self.message["session_id"]
 
     @property
     def conv_id(self) -> str:
-        return str(self.message["conv_id"])
+        return self.message["conv_id"]
 
     @property
     def msg_id(self) -> str:
-        return str(self.message["msg_id"])
+        return self.message["msg_id"]
 
     @property
-    def content(self) -> list[JSONDict]:
-        items: list[JSONDict] = self.message["content"]
-        return items
+    def content(self) -> list[ContentItem]:
+        return self.message["content"]
 
     @property
     def status(self) -> str:
-        return str(self.message["status"])
+        return self.message["status"]
 
     # --- changing ----------------------------------------------------------------------------
     def add_action(self, action: str) -> None:
@@ -66,13 +66,13 @@ class OutputMessage:
             self.message["agents"].append(name)
             self._dirty = True
 
-    def add_content(self, item: JSONDict) -> int:
+    def add_content(self, item: ContentItem) -> int:
         """Append a content item; returns its index for later updates."""
         self.content.append(item)
         self._dirty = True
         return len(self.content) - 1
 
-    def update_content(self, index: int, **fields: object) -> None:
+    def update_content(self, index: int, **fields: Unpack[ContentItem]) -> None:
         self.content[index].update(fields)
         self._dirty = True
 
@@ -92,10 +92,11 @@ class OutputMessage:
         self.message["status"] = status
         self._dirty = True
 
-    def snapshot(self) -> JSONDict:
+    def snapshot(self) -> Message:
         """A copy later changes to the live message cannot reach (it is stored and emitted
         while the run goes on changing `message`)."""
-        return {key: _json_copy(item) for key, item in self.message.items()}
+        # A structural copy of a Message, key for key: a Message.
+        return cast(Message, {key: _json_copy(item) for key, item in self.message.items()})
 
     # --- pushing -----------------------------------------------------------------------------
     async def push(self) -> bool:
@@ -105,16 +106,16 @@ class OutputMessage:
         await self.flush()
         return True
 
-    async def flush(self) -> JSONDict:
+    async def flush(self) -> Message:
         """Commit now, whatever the throttle says (steps, tool results and the final snapshot)."""
         stored = await self._commit(self.snapshot())
         self.committed(stored)
         return stored
 
-    def committed(self, stored: JSONDict) -> None:
+    def committed(self, stored: Message) -> None:
         """Note that this version of the message was stored (as `stored`), by `flush` or by
         whoever stored it first (the turn runner stores the reply with its input)."""
-        self.message["metadata"] = dict(stored.get("metadata", {}))
+        self.message["metadata"] = stored.get("metadata", {}).copy()
         self._last_commit = self._clock()
         self._dirty = False
 

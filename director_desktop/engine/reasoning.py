@@ -39,7 +39,7 @@ from director_desktop.engine.llm.base import (
 from director_desktop.engine.llm.stream import ContextOverflow
 from director_desktop.engine.tool_args import json_object_or_empty, parse_arguments
 from director_desktop.errors import DirectorError, ModelError
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import Message, Session
 
 if TYPE_CHECKING:
     from director_desktop.store import Store
@@ -229,20 +229,19 @@ class ReasoningLoop:
         return text[:limit] + f"… [cut: {len(text) - limit} more characters]"
 
     # --- the prompt ----------------------------------------------------------------------------
-    def system_prompt(self, turn: Turn, session: JSONDict | None = None) -> str:
+    def system_prompt(self, turn: Turn, session: Session | None = None) -> str:
         """The agents, and the media the session is about (from the input, else the session)."""
         agents = "\n".join(f"- {a.name}: {a.description}" for a in self._agents) or "- (none)"
         prompt = SYSTEM_PROMPT.format(agents=agents)
-        session = session or {}
-        collection = turn.input.collection_id or session.get("collection_id")
-        video = turn.input.video_id or session.get("video_id")
+        collection = turn.input.collection_id or (session.get("collection_id") if session else None)
+        video = turn.input.video_id or (session.get("video_id") if session else None)
         media = [f"collection {collection}"] if collection else []
         media += [f"video {video}"] if video else []
         if media:
             prompt += "\n\nThe user is looking at " + " and ".join(media) + "."
         return prompt
 
-    async def _session(self, session_id: str) -> JSONDict | None:
+    async def _session(self, session_id: str) -> Session | None:
         try:
             return await self._store.get_session(session_id)
         except DirectorError:  # the prompt can do without it
@@ -258,7 +257,7 @@ def user_text(turn: Turn) -> str:
     return text
 
 
-def history_messages(history: Sequence[JSONDict]) -> list[list[ChatMessage]]:
+def history_messages(history: Sequence[Message]) -> list[list[ChatMessage]]:
     """Stored messages → turns of chat messages (a user message and the answers that follow)."""
     turns: list[list[ChatMessage]] = []
     for message in history:
@@ -272,7 +271,7 @@ def history_messages(history: Sequence[JSONDict]) -> list[list[ChatMessage]]:
     return turns
 
 
-def message_text(message: JSONDict) -> str:
+def message_text(message: Message) -> str:
     """The text of a stored message as the model should read it again."""
     parts: list[str] = []
     for item in message.get("content") or []:

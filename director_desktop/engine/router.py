@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +38,7 @@ from director_desktop.engine.llm.openai_http import (
 )
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
 from director_desktop.errors import InvalidPayload, ModelChanged, ModelError
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import DetectedServer, ModelChoice, ModelStatus, ModelTest
 from director_desktop.secrets_store import SecretStore
 from director_desktop.user_settings import UserSettings
 
@@ -57,14 +56,14 @@ def key_name(base_url: str) -> str:
     return f"openai:{normalize_base_url(base_url)}"
 
 
-def check_config(raw: object) -> JSONDict:
+def check_config(raw: object) -> ModelChoice:
     """A clean `llm` setting from what a client sent; `invalid_payload` otherwise."""
     if not isinstance(raw, dict):
         raise InvalidPayload("the model choice must be a JSON object")
     provider = raw.get("provider", "builtin")
     if provider not in PROVIDERS:
         raise InvalidPayload(f"provider must be one of {', '.join(PROVIDERS)}")
-    config: JSONDict = {"provider": provider}
+    config: ModelChoice = {"provider": provider}
     if provider == "builtin":
         return config
     model = raw.get("model")
@@ -114,10 +113,10 @@ class ModelRouter:
         self.secrets = secrets
         self.limits = limits or Limits()
         self._detect_local = detect_local
-        self._config: JSONDict = {"provider": "builtin"}
+        self._config: ModelChoice = {"provider": "builtin"}
         self._provider: ChatProvider | None = None
         self._config_error: str | None = None
-        self._detect: asyncio.Task[list[JSONDict]] | None = None
+        self._detect: asyncio.Task[list[DetectedServer]] | None = None
         # The server probe and the old models being retired (see `_retire`).
         self._tasks = BackgroundTasks()
         self._key_present = False
@@ -155,21 +154,15 @@ class ModelRouter:
             return True  # the built-in assistant always answers
         return self._provider.state.state != "error"
 
-    def status(self) -> JSONDict:
+    def status(self) -> ModelStatus:
         """`GET /config/models/status`: the choice, its load state, and what was detected."""
-        config = {k: v for k, v in self._config.items()}
+        config = self._config.copy()
         if self._provider is None:
-            state: JSONDict = {
-                "provider": "builtin",
-                "model": None,
-                "state": "ready",
-                "error": self._config_error,
-                "progress": None,
-                "context_length": None,
-            }
+            state = self.assistant.status()
+            state["error"] = self._config_error
         else:
             state = self._provider.state.as_dict()
-        detected: list[JSONDict] | None = None
+        detected: list[DetectedServer] | None = None
         if self._detect is not None and self._detect.done():
             failed = self._detect.cancelled() or self._detect.exception() is not None
             detected = [] if failed else self._detect.result()
@@ -218,7 +211,7 @@ class ModelRouter:
                 self._running.pop(provider, None)
 
     # --- choosing and testing ------------------------------------------------------------------
-    async def configure(self, raw: object, *, api_key: str | None = None) -> JSONDict:
+    async def configure(self, raw: object, *, api_key: str | None = None) -> ModelStatus:
         """Choose a provider/model (saved to settings.json); the new model starts loading."""
         config = check_config(raw)
         if config["provider"] == "embedded":
@@ -238,7 +231,7 @@ class ModelRouter:
         await self._use(config)
         return self.status()
 
-    async def test(self, raw: object | None = None, *, api_key: str | None = None) -> JSONDict:
+    async def test(self, raw: object | None = None, *, api_key: str | None = None) -> ModelTest:
         """Ask the chosen (or the given) model for a few tokens: {ok, latency_ms, error, ...}."""
         if raw is None:
             if self._provider is not None and self._provider.state.state == "error":
@@ -294,14 +287,14 @@ class ModelRouter:
                     break
         return "".join(text)
 
-    async def detected(self) -> list[JSONDict]:
+    async def detected(self) -> list[DetectedServer]:
         """Local servers found at start-up (waits for the probe, which is short)."""
         if self._detect is None:
             self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
         return list(await asyncio.shield(self._detect))
 
     # --- internals -----------------------------------------------------------------------------
-    async def _use(self, config: JSONDict) -> None:
+    async def _use(self, config: ModelChoice) -> None:
         new = self._build(config)
         old, self._provider, self._config = self._provider, new, config
         self._key_present = self._has_key(config)
@@ -320,9 +313,7 @@ class ModelRouter:
         await asyncio.gather(*turns, return_exceptions=True)
         await old.close()
 
-    def _build(
-        self, config: Mapping[str, Any], *, api_key: str | None = None
-    ) -> ChatProvider | None:
+    def _build(self, config: ModelChoice, *, api_key: str | None = None) -> ChatProvider | None:
         context = config.get("context_length")
         if config["provider"] == "embedded":
             path: Path = self.library.dir / str(config["model"])
@@ -335,7 +326,7 @@ class ModelRouter:
             )
         return None
 
-    def _has_key(self, config: Mapping[str, Any]) -> bool:
+    def _has_key(self, config: ModelChoice) -> bool:
         if config.get("provider") != "openai":
             return False
         return self.secrets.get(key_name(str(config["base_url"]))) is not None

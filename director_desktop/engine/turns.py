@@ -13,12 +13,21 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 from director_desktop.engine.base import Engine, Publisher, Turn
 from director_desktop.engine.output import STREAM_INTERVAL, OutputMessage
 from director_desktop.errors import Conflict, DirectorError, DuplicateId
 from director_desktop.metrics import Metrics
-from director_desktop.protocol import ChatInput, JSONDict, new_id, sanitize, text_item
+from director_desktop.protocol import (
+    ChatAck,
+    ChatInput,
+    Message,
+    MessageMetadata,
+    new_id,
+    sanitize,
+    text_item,
+)
 from director_desktop.store import Store
 
 log = logging.getLogger(__name__)
@@ -74,7 +83,7 @@ class TurnRunner:
         return list(self._runs)
 
     # --- the chat event ------------------------------------------------------------------------
-    async def submit(self, chat: ChatInput) -> JSONDict:
+    async def submit(self, chat: ChatInput) -> ChatAck:
         """Store the input, publish it, start its run; answers the ack's data.
 
         Raises `DirectorError` before anything is stored (conflict, duplicate id, store
@@ -116,7 +125,7 @@ class TurnRunner:
         )
         return self._ack(stored, run.output_msg_id)
 
-    async def _resend_or_conflict(self, chat: ChatInput, run: Run) -> JSONDict:
+    async def _resend_or_conflict(self, chat: ChatInput, run: Run) -> ChatAck:
         existing = await self._store.get_message(chat.session_id, chat.msg_id)
         if existing is None:
             raise Conflict("a reply to this conversation is still being written")
@@ -125,7 +134,7 @@ class TurnRunner:
         return self._ack(existing, run.output_msg_id)
 
     @staticmethod
-    def _ack(message: JSONDict, output_msg_id: object) -> JSONDict:
+    def _ack(message: Message, output_msg_id: object) -> ChatAck:
         return {
             "session_id": message["session_id"],
             "conv_id": message["conv_id"],
@@ -134,7 +143,10 @@ class TurnRunner:
         }
 
     @staticmethod
-    def _input_message(chat: ChatInput, output_msg_id: str) -> JSONDict:
+    def _input_message(chat: ChatInput, output_msg_id: str) -> Message:
+        # The client's metadata as the parser left it (no `seq`, `first_seq` or `timestamp`:
+        # the store sets those); its own keys ride along unchecked, as `MessageMetadata` says.
+        metadata = cast(MessageMetadata, {**chat.metadata, "output_msg_id": output_msg_id})
         return {
             "session_id": chat.session_id,
             "conv_id": chat.conv_id,
@@ -145,12 +157,12 @@ class TurnRunner:
             "agents": list(chat.agents),
             "content": chat.content,
             # The output's id rides on the input, so a re-sent input acks the same ids later.
-            "metadata": {**chat.metadata, "output_msg_id": output_msg_id},
+            "metadata": metadata,
         }
 
     # --- the run -------------------------------------------------------------------------------
     async def _drive(
-        self, run: Run, chat: ChatInput, stored_input: JSONDict, pending: JSONDict
+        self, run: Run, chat: ChatInput, stored_input: Message, pending: Message
     ) -> None:
         output = OutputMessage(
             pending_reply(chat, run.output_msg_id),
@@ -161,7 +173,7 @@ class TurnRunner:
         # The history read is queued on the store now, so it runs while the pending reply and
         # the first snapshot are published instead of after them. An engine that never reads
         # `turn.history` skips it.
-        history: asyncio.Task[list[JSONDict]] | None = None
+        history: asyncio.Task[list[Message]] | None = None
         if self._engine.wants_history:
             history = asyncio.create_task(self._history(chat.session_id, chat.msg_id))
         try:
@@ -185,7 +197,7 @@ class TurnRunner:
                 await asyncio.gather(history, return_exceptions=True)
         await self._finish(run, output, error)
 
-    async def _history(self, session_id: str, msg_id: str | None) -> list[JSONDict]:
+    async def _history(self, session_id: str, msg_id: str | None) -> list[Message]:
         messages, _ = await self._store.conversation(session_id, limit=HISTORY_LIMIT + 1)
         return [m for m in messages if m.get("msg_id") != msg_id][-HISTORY_LIMIT:]
 
@@ -232,7 +244,7 @@ class TurnRunner:
         output.add_content(text_item(text, status="error", status_message=code))
         output.message["metadata"]["error_type"] = code
 
-    async def _commit(self, snapshot: JSONDict) -> JSONDict:
+    async def _commit(self, snapshot: Message) -> Message:
         """`OutputMessage`'s commit: store (taking the next seq), then publish."""
         stored = await self._store.put_message(snapshot)
         self._metrics.message("snapshot")
@@ -284,7 +296,7 @@ def _settle(output: OutputMessage, status: str, item_message: str | None) -> Non
             output.update_content(index, status=item_status, status_message=item_message)
 
 
-def pending_reply(chat: ChatInput, output_msg_id: str) -> JSONDict:
+def pending_reply(chat: ChatInput, output_msg_id: str) -> Message:
     """A turn's reply as stored with its input: every engine's run starts from this snapshot."""
     return {
         "session_id": chat.session_id,

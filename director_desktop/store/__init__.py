@@ -7,6 +7,7 @@ The store imports only `errors` and `protocol` from the rest of the project.
 from __future__ import annotations
 
 from director_desktop.store.messages import AddedTurn
+from director_desktop.store.portable import SessionExport
 from director_desktop.store.store import Store, StoreHealth
 
-__all__ = ["AddedTurn", "Store", "StoreHealth"]
+__all__ = ["AddedTurn", "SessionExport", "Store", "StoreHealth"]

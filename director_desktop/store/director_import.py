@@ -13,10 +13,16 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from director_desktop.errors import InvalidPayload
-from director_desktop.protocol import ID_PATTERN, STATUSES, JSONDict
+from director_desktop.protocol import (
+    ID_PATTERN,
+    STATUSES,
+    ContentItem,
+    Message,
+    MessageMetadata,
+)
 from director_desktop.store import messages, sessions
 from director_desktop.store.codec import dumps
 
@@ -79,7 +85,7 @@ def _import_session(
     sessions.insert(
         conn,
         session_id=session_id,
-        name=_name(meta, msgs),
+        name=_name(meta.get("name"), msgs),
         video_id=_str_or_none(video_id),
         collection_id=_str_or_none(collection_id),
         created_at=created_at,
@@ -100,10 +106,10 @@ def _import_session(
     return session_id
 
 
-def _message(session_id: str, item: tuple[Any, ...]) -> JSONDict:
+def _message(session_id: str, item: tuple[Any, ...]) -> Message:
     conv_id, msg_id, msg_type, agents, actions, content, status, created, updated, meta = item
     metadata = _json(meta)
-    message: JSONDict = {
+    message: Message = {
         "session_id": session_id,
         "conv_id": _id_or_new(conv_id),
         "msg_id": _id_or_new(msg_id),
@@ -112,7 +118,9 @@ def _message(session_id: str, item: tuple[Any, ...]) -> JSONDict:
         "actions": _strings(_json(actions)),
         "agents": _strings(_json(agents)),
         "content": _content(content),
-        "metadata": metadata if isinstance(metadata, dict) else {},
+        # Safe: an object; its `seq`, `first_seq` and `timestamp` are set below, and Director's
+        # other keys ride along as a client's do (`MessageMetadata`).
+        "metadata": cast(MessageMetadata, metadata if isinstance(metadata, dict) else {}),
         "created_at": _epoch(created) or _now(),
         "updated_at": _epoch(updated) or _epoch(created) or _now(),
     }
@@ -126,7 +134,7 @@ def _message(session_id: str, item: tuple[Any, ...]) -> JSONDict:
     return message
 
 
-def _content(raw: object) -> list[JSONDict]:
+def _content(raw: object) -> list[ContentItem]:
     value = _json(raw)
     if value is None:
         return []
@@ -137,7 +145,9 @@ def _content(raw: object) -> list[JSONDict]:
     if not isinstance(value, list):
         return [{"type": "text", "text": json.dumps(value)}]
     return [
-        item
+        # Safe: an object with a str `type` is a content item; one of a type this app does not
+        # know passes through, as on the wire.
+        cast(ContentItem, item)
         if isinstance(item, dict) and isinstance(item.get("type"), str)
         else {"type": "text", "text": item if isinstance(item, str) else json.dumps(item)}
         for item in value
@@ -163,8 +173,8 @@ def _import_context(
     )
 
 
-def _name(metadata: JSONDict, msgs: list[JSONDict]) -> str:
-    named = metadata.get("name")
+def _name(named: object, msgs: list[Message]) -> str:
+    """Director's `metadata.name` (not yet checked) when usable, else the first input's text."""
     if isinstance(named, str) and named.strip():
         return named.strip()[: sessions.MAX_NAME]
     for message in msgs:

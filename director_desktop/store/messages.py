@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from director_desktop.errors import DuplicateId, InvalidPayload, NotFound, SessionNotFound
-from director_desktop.protocol import STATUSES, JSONDict, check_id, now_epoch, now_iso
+from director_desktop.protocol import (
+    STATUSES,
+    ContentItem,
+    Message,
+    MessageMetadata,
+    check_id,
+    now_epoch,
+    now_iso,
+)
 from director_desktop.store import sessions
 from director_desktop.store.codec import dumps, loads, no_cycle_collection
 
@@ -31,17 +39,19 @@ _SELECT_JSON = f"SELECT {_JSON_ROW} FROM messages"  # noqa: S608 (constant SQL)
 _CHUNK = 1000  # rows decoded per json call: big pages never hold their whole text twice
 
 
-def _fetch(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[JSONDict]:
+def _fetch(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[Message]:
     """The messages `where` selects, in its order, decoded a chunk of rows at a time."""
     cursor = conn.execute(f"{_SELECT_JSON} {where}", params)
-    found: list[JSONDict] = []
+    found: list[Message] = []
     with no_cycle_collection():
         while rows := cursor.fetchmany(_CHUNK):
-            found += loads("[" + ",".join([text for (text,) in rows]) + "]")
+            # Safe: every row was written by `_write` or `insert_restored` from a `_checked`
+            # message, and `_JSON_ROW` rebuilds exactly the keys of `Message`.
+            found += cast(list[Message], loads("[" + ",".join([text for (text,) in rows]) + "]"))
     return found
 
 
-def row_to_message(row: tuple[Any, ...]) -> JSONDict:
+def row_to_message(row: tuple[Any, ...]) -> Message:
     return {
         "session_id": row[0],
         "conv_id": row[1],
@@ -57,13 +67,13 @@ def row_to_message(row: tuple[Any, ...]) -> JSONDict:
     }
 
 
-def get(conn: sqlite3.Connection, session_id: str, msg_id: str) -> JSONDict | None:
+def get(conn: sqlite3.Connection, session_id: str, msg_id: str) -> Message | None:
     found = _fetch(conn, "WHERE session_id = ? AND msg_id = ?", (session_id, msg_id))
     return found[0] if found else None
 
 
-def _list_of(message: JSONDict, key: str, item_type: type) -> list[Any]:
-    value = message.get(key)
+def _list_of(value: object, key: str, item_type: type) -> list[Any]:
+    """A message's `key`, not yet checked: a list of `item_type`, or `[]` when absent."""
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, item_type) for v in value):
@@ -71,8 +81,9 @@ def _list_of(message: JSONDict, key: str, item_type: type) -> list[Any]:
     return value
 
 
-def _checked(message: JSONDict) -> JSONDict:
-    """The wire fields of a message, type-checked; unknown top-level keys are dropped."""
+def _checked(message: object) -> Message:
+    """The wire fields of a message (typed or not yet checked: an export's, another app's),
+    type-checked; unknown top-level keys are dropped."""
     if not isinstance(message, dict):
         raise InvalidPayload("a message must be a JSON object")
     for key in ("session_id", "conv_id", "msg_id"):
@@ -91,14 +102,16 @@ def _checked(message: JSONDict) -> JSONDict:
         "msg_id": message["msg_id"],
         "msg_type": message["msg_type"],
         "status": status,
-        "actions": _list_of(message, "actions", str),
-        "agents": _list_of(message, "agents", str),
-        "content": _list_of(message, "content", dict),
-        "metadata": metadata,
+        "actions": _list_of(message.get("actions"), "actions", str),
+        "agents": _list_of(message.get("agents"), "agents", str),
+        "content": _list_of(message.get("content"), "content", dict),
+        # Safe: an object; the server's keys in it are replaced when it is written, and a
+        # client's own keys ride along unchecked, as `MessageMetadata` says.
+        "metadata": cast(MessageMetadata, metadata),
     }
 
 
-def put(conn: sqlite3.Connection, message: JSONDict) -> JSONDict:
+def put(conn: sqlite3.Connection, message: Message) -> Message:
     """Insert or replace by (session_id, msg_id) under the session's next seq; returns the row."""
     msg = _checked(message)
     session_id, msg_id = msg["session_id"], msg["msg_id"]
@@ -114,13 +127,18 @@ def put(conn: sqlite3.Connection, message: JSONDict) -> JSONDict:
 
 
 def _write(
-    conn: sqlite3.Connection, msg: JSONDict, seq: int, now: int, old: tuple[int, int] | None
-) -> JSONDict:
+    conn: sqlite3.Connection, msg: Message, seq: int, now: int, old: tuple[int, int] | None
+) -> Message:
     """Store checked `msg` under `seq`: a new row, or the change of the row whose
     `(first_seq, created_at)` is `old`. Answers the message as stored."""
     session_id, msg_id = msg["session_id"], msg["msg_id"]
     first_seq, created_at = (seq, now) if old is None else old
-    metadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq, "timestamp": now_iso()}
+    metadata: MessageMetadata = {
+        **msg["metadata"],
+        "seq": seq,
+        "first_seq": first_seq,
+        "timestamp": now_iso(),
+    }
     texts = (
         dumps(msg["actions"], "actions"),
         dumps(msg["agents"], "agents"),
@@ -183,11 +201,13 @@ def _plain_copy(value: Any) -> Any:
 
 
 def insert_restored(
-    conn: sqlite3.Connection, message: JSONDict, *, seq: int, first_seq: int
-) -> JSONDict:
-    """Insert a message from an export or another app as it was, keeping its seq and times."""
+    conn: sqlite3.Connection, message: object, *, seq: int, first_seq: int
+) -> Message:
+    """Insert a message from an export or another app as it was, keeping its seq and times;
+    `message` is checked here (`invalid_payload`)."""
     msg = _checked(message)
-    metadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq}
+    assert isinstance(message, dict)  # `_checked` refuses anything else
+    metadata: MessageMetadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq}
     metadata.setdefault("timestamp", now_iso())
     created_at = _epoch(message.get("created_at"))
     updated_at = max(_epoch(message.get("updated_at"), created_at), created_at)
@@ -232,9 +252,9 @@ def _epoch(value: object, default: int | None = None) -> int:
 class AddedTurn:
     """What storing a turn's input did."""
 
-    input: JSONDict
+    input: Message
     """The input as stored (for a re-send: as it was stored the first time)."""
-    pending: JSONDict | None
+    pending: Message | None
     """The pending reply as stored; None when none was given or the input was a re-send."""
     created: bool
     """The input created its session."""
@@ -244,12 +264,12 @@ class AddedTurn:
 
 def add_input(
     conn: sqlite3.Connection,
-    message: JSONDict,
+    message: Message,
     *,
     session_name: str,
     video_id: str | None,
     collection_id: str | None,
-) -> tuple[JSONDict, bool, bool]:
+) -> tuple[Message, bool, bool]:
     """Create the session if new and store the input; a re-sent input changes nothing."""
     added = add_turn(
         conn, message, session_name=session_name, video_id=video_id, collection_id=collection_id
@@ -259,12 +279,12 @@ def add_input(
 
 def add_turn(
     conn: sqlite3.Connection,
-    message: JSONDict,
+    message: Message,
     *,
     session_name: str,
     video_id: str | None,
     collection_id: str | None,
-    pending_output: JSONDict | None = None,
+    pending_output: Message | None = None,
 ) -> AddedTurn:
     """`add_input` that also stores the turn's pending reply and answers both as stored."""
     # The chat path's one write of a turn: four statements where two `put`s take eight (the
@@ -313,13 +333,13 @@ def add_turn(
     return AddedTurn(stored, pending, created=created, duplicate=False)
 
 
-def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[JSONDict]:
+def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[Message]:
     return _fetch(conn, "WHERE session_id = ? AND seq > ? ORDER BY seq", (session_id, seq))
 
 
 def conversation(
     conn: sqlite3.Connection, session_id: str, limit: int | None, before: int | None
-) -> tuple[list[JSONDict], bool]:
+) -> tuple[list[Message], bool]:
     """In first_seq order; with `limit`, the newest page before `before` (from an index)."""
     sessions.require(conn, session_id)
     bound = (1 << 62) if before is None else before
@@ -338,7 +358,7 @@ def conversation(
 
 def around(
     conn: sqlite3.Connection, session_id: str, msg_id: str, limit: int
-) -> tuple[list[JSONDict], bool, bool]:
+) -> tuple[list[Message], bool, bool]:
     """⌊(limit-1)/2⌋ messages before `msg_id` and the rest from it on (a search hit's page)."""
     if limit < 1:
         raise InvalidPayload("limit must be at least 1")
@@ -366,7 +386,7 @@ def around(
 INTERRUPTED = "Interrupted"
 
 
-def sweep_interrupted(conn: sqlite3.Connection) -> list[JSONDict]:
+def sweep_interrupted(conn: sqlite3.Connection) -> list[Message]:
     """PROTOCOL section 4: every output still in progress becomes an error, as a new change."""
     # Without statistics the planner would rather walk messages_by_seq for the ORDER BY, which
     # reads every message; the partial index holds only the few still in progress.
@@ -379,8 +399,8 @@ def sweep_interrupted(conn: sqlite3.Connection) -> list[JSONDict]:
     return [put(conn, interrupted(message)) for message in running]
 
 
-def interrupted(message: JSONDict) -> JSONDict:
-    content = [
+def interrupted(message: Message) -> Message:
+    content: list[ContentItem] = [
         {**item, "status": "error", "status_message": INTERRUPTED}
         if item.get("status") == "progress"
         else item

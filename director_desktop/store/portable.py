@@ -10,18 +10,37 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any, Final, Literal, TypedDict, TypeGuard
 
 from director_desktop.errors import DirectorError, InvalidPayload
-from director_desktop.protocol import ID_PATTERN, JSONDict, now_iso
+from director_desktop.protocol import (
+    ID_PATTERN,
+    ContentItem,
+    JSONDict,
+    Message,
+    Session,
+    now_iso,
+)
 from director_desktop.store import messages, sessions
 from director_desktop.store.codec import dumps, loads
 
-FORMAT = "director-desktop/session"
-VERSION = 1
+FORMAT: Final = "director-desktop/session"
+VERSION: Final = 1
 
 
-def export_session(conn: sqlite3.Connection, session_id: str) -> JSONDict:
+class SessionExport(TypedDict):
+    """A session export, version 1 (docs/export-format.md): the file `import_session` reads."""
+
+    format: Literal["director-desktop/session"]
+    version: Literal[1]
+    exported_at: str
+    session: Session
+    messages: list[Message]
+    context: JSONDict | None
+    """The engine's reasoning context: its own JSON object."""
+
+
+def export_session(conn: sqlite3.Connection, session_id: str) -> SessionExport:
     session = sessions.require(conn, session_id)
     conversation, _ = messages.conversation(conn, session_id, None, None)
     row = conn.execute("SELECT context FROM contexts WHERE session_id = ?", (session_id,))
@@ -167,7 +186,7 @@ def _when(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _item_markdown(item: JSONDict) -> str:
+def _item_markdown(item: ContentItem) -> str:
     kind = item.get("type")
     if kind == "text":
         return str(item.get("text", "")) + "\n"

@@ -7,16 +7,16 @@ Imports `errors`, `protocol` and the store's own `codec`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Any
+from typing import Literal, cast
 
 from director_desktop.errors import InvalidPayload, TooLarge
-from director_desktop.protocol import JSONDict, check_id
+from director_desktop.protocol import Prefs, check_id
 from director_desktop.store.codec import dumps, loads
 
 MAX_PREFS_BYTES = 1024 * 1024
-THEMES = ("system", "light", "dark")
-DEFAULTS: JSONDict = {
+Theme = Literal["system", "light", "dark"]
+THEMES: tuple[Theme, ...] = ("system", "light", "dark")
+DEFAULTS: Prefs = {
     "current_session": None,
     "drafts": {},
     "theme": "system",
@@ -24,35 +24,30 @@ DEFAULTS: JSONDict = {
 }
 
 
-def _current_session(value: object) -> object:
+def _current_session(value: object) -> str | None:
     return None if value is None else check_id(value, "current_session")
 
 
-def _theme(value: object) -> object:
-    if value not in THEMES:
-        raise InvalidPayload(f"theme must be one of {', '.join(THEMES)}")
-    return value
+def _theme(value: object) -> Theme:
+    for theme in THEMES:
+        if value == theme:
+            return theme
+    raise InvalidPayload(f"theme must be one of {', '.join(THEMES)}")
 
 
-def _flag(value: object) -> object:
+def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise InvalidPayload("sidebar_collapsed must be true or false")
     return value
 
 
-_CHECKS: dict[str, Callable[[object], object]] = {
-    "current_session": _current_session,
-    "theme": _theme,
-    "sidebar_collapsed": _flag,
-}
-
-
-def get(conn: sqlite3.Connection) -> JSONDict:
+def get(conn: sqlite3.Connection) -> Prefs:
     stored = {key: loads(value) for key, value in conn.execute("SELECT key, value FROM prefs")}
-    return {**DEFAULTS, **stored}
+    # Safe: every row was written by `patch`, one known key with its checked value each.
+    return cast(Prefs, {**DEFAULTS, **stored})
 
 
-def patch(conn: sqlite3.Connection, change: object) -> JSONDict:
+def patch(conn: sqlite3.Connection, change: object) -> Prefs:
     """Merge `change` into the stored prefs; on any bad key or size nothing is written."""
     if not isinstance(change, dict):
         raise InvalidPayload("prefs must be a JSON object")
@@ -63,19 +58,23 @@ def patch(conn: sqlite3.Connection, change: object) -> JSONDict:
     for key, value in change.items():
         if key == "drafts":
             merged["drafts"] = _merge_drafts(merged["drafts"], value)
-        elif value is None:
-            merged[key] = DEFAULTS[key]
+        elif key == "current_session":
+            merged["current_session"] = _current_session(value)
+        elif key == "theme":
+            merged["theme"] = DEFAULTS["theme"] if value is None else _theme(value)
         else:
-            merged[key] = _CHECKS[key](value)
+            merged["sidebar_collapsed"] = (
+                DEFAULTS["sidebar_collapsed"] if value is None else _flag(value)
+            )
     size = len(dumps(merged, "prefs").encode("utf-8"))
     if size > MAX_PREFS_BYTES:
         raise TooLarge(f"prefs would be {size} bytes; the limit is {MAX_PREFS_BYTES}")
     for key in change:
-        _write(conn, key, merged[key])
+        _write(conn, key, merged.get(key))
     return merged
 
 
-def _merge_drafts(current: dict[str, Any], change: object) -> dict[str, Any]:
+def _merge_drafts(current: dict[str, str], change: object) -> dict[str, str]:
     if change is None:
         return {}
     if not isinstance(change, dict):
@@ -93,7 +92,7 @@ def _merge_drafts(current: dict[str, Any], change: object) -> dict[str, Any]:
 
 
 def _write(conn: sqlite3.Connection, key: str, value: object) -> None:
-    if value == DEFAULTS[key]:
+    if value == DEFAULTS.get(key):
         conn.execute("DELETE FROM prefs WHERE key = ?", (key,))
     else:
         conn.execute(

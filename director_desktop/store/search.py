@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import SearchHit
 from director_desktop.store.schema import body_of
 
 MARK = "**"
@@ -48,12 +48,12 @@ def index_pending(conn: sqlite3.Connection) -> bool:
     return True
 
 
-def search(conn: sqlite3.Connection, text: str, limit: int) -> list[JSONDict]:
+def search(conn: sqlite3.Connection, text: str, limit: int) -> list[SearchHit]:
     """Matching session names (best match first), then matching messages (newest first)."""
     query = fts_query(text)
     if query is None or limit < 1:
         return []
-    hits = [
+    hits: list[SearchHit] = [
         {"session_id": row[0], "name": row[1], "msg_id": None, "snippet": row[2]}
         for row in conn.execute(
             "SELECT s.session_id, s.name, snippet(session_fts, 0, ?, ?, '…', ?)"

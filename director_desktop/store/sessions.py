@@ -7,16 +7,17 @@ Imports `errors`, `protocol` and the store's own `codec`.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from director_desktop.errors import InvalidPayload, SessionNotFound
-from director_desktop.protocol import JSONDict, check_id, now_epoch
+from director_desktop.protocol import JSONDict, Session, check_id, now_epoch
 from director_desktop.store.codec import dumps, loads, no_cycle_collection, now_micros
 
 SESSION_COLUMNS = "session_id, name, video_id, collection_id, created_at, updated_at, metadata"
 MAX_NAME = 200
 
 
-def row_to_session(row: tuple[object, ...]) -> JSONDict:
+def row_to_session(row: tuple[Any, ...]) -> Session:
     return {
         "session_id": row[0],
         "name": row[1],
@@ -34,7 +35,7 @@ def check_name(name: object) -> str:
     return name
 
 
-def get(conn: sqlite3.Connection, session_id: str) -> JSONDict | None:
+def get(conn: sqlite3.Connection, session_id: str) -> Session | None:
     row = conn.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?",  # noqa: S608 (constant)
         (session_id,),
@@ -42,7 +43,7 @@ def get(conn: sqlite3.Connection, session_id: str) -> JSONDict | None:
     return None if row is None else row_to_session(row)
 
 
-def require(conn: sqlite3.Connection, session_id: str) -> JSONDict:
+def require(conn: sqlite3.Connection, session_id: str) -> Session:
     session = get(conn, session_id)
     if session is None:
         raise SessionNotFound(f"no session {session_id!r}")
@@ -81,7 +82,7 @@ def insert(
     )
 
 
-def list_all(conn: sqlite3.Connection, limit: int | None) -> list[JSONDict]:
+def list_all(conn: sqlite3.Connection, limit: int | None) -> list[Session]:
     with no_cycle_collection():
         rows = conn.execute(
             f"SELECT {SESSION_COLUMNS} FROM sessions"  # noqa: S608 (constant column list)
@@ -103,7 +104,7 @@ def list_all(conn: sqlite3.Connection, limit: int | None) -> list[JSONDict]:
         ]
 
 
-def rename(conn: sqlite3.Connection, session_id: str, name: str) -> JSONDict:
+def rename(conn: sqlite3.Connection, session_id: str, name: str) -> Session:
     check_name(name)
     # A rename is not activity: the list keeps its order (updated_at moves with messages).
     cursor = conn.execute("UPDATE sessions SET name = ? WHERE session_id = ?", (name, session_id))

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from director_desktop.errors import InvalidPayload, StoreClosed
-from director_desktop.protocol import JSONDict, check_id, now_epoch
+from director_desktop.protocol import (
+    JSONDict,
+    Message,
+    Prefs,
+    SearchHit,
+    Session,
+    check_id,
+    now_epoch,
+)
 from director_desktop.store import (
     director_import,
     messages,
@@ -30,6 +38,7 @@ from director_desktop.store import (
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
 from director_desktop.store.messages import AddedTurn
+from director_desktop.store.portable import SessionExport
 from director_desktop.store.worker import Outcome, Worker, WorkerStopped
 
 T = TypeVar("T")
@@ -205,13 +214,13 @@ class Store:
 
     # --- sessions ---------------------------------------------------------------------------
 
-    async def get_session(self, session_id: str) -> JSONDict | None:
+    async def get_session(self, session_id: str) -> Session | None:
         return await self._run(lambda conn: sessions.get(conn, session_id))
 
-    async def list_sessions(self, limit: int | None = None) -> list[JSONDict]:
+    async def list_sessions(self, limit: int | None = None) -> list[Session]:
         return await self._run(lambda conn: sessions.list_all(conn, limit))
 
-    async def rename_session(self, session_id: str, name: str) -> JSONDict:
+    async def rename_session(self, session_id: str, name: str) -> Session:
         return await self._write(lambda conn: sessions.rename(conn, session_id, name))
 
     async def delete_session(self, session_id: str) -> bool:
@@ -225,12 +234,12 @@ class Store:
 
     async def add_input(
         self,
-        message: JSONDict,
+        message: Message,
         *,
         session_name: str,
         video_id: str | None = None,
         collection_id: str | None = None,
-    ) -> tuple[JSONDict, bool, bool]:
+    ) -> tuple[Message, bool, bool]:
         """Store an input, creating its session if new: `(input, created, duplicate)`.
         A turn stores its pending reply with it through `add_turn`."""
         return await self._write(
@@ -245,12 +254,12 @@ class Store:
 
     async def add_turn(
         self,
-        message: JSONDict,
+        message: Message,
         *,
         session_name: str,
         video_id: str | None = None,
         collection_id: str | None = None,
-        pending_output: JSONDict,
+        pending_output: Message,
     ) -> AddedTurn:
         """`add_input` with the turn's pending reply (`progress`) in the same transaction, so a
         crash before the run's first snapshot leaves a reply for the start-up sweep to mark
@@ -268,13 +277,13 @@ class Store:
             groupable=True,
         )
 
-    async def put_message(self, message: JSONDict) -> JSONDict:
+    async def put_message(self, message: Message) -> Message:
         return await self._write(lambda conn: messages.put(conn, message), groupable=True)
 
-    async def get_message(self, session_id: str, msg_id: str) -> JSONDict | None:
+    async def get_message(self, session_id: str, msg_id: str) -> Message | None:
         return await self._run(lambda conn: messages.get(conn, session_id, msg_id))
 
-    async def messages_since(self, session_id: str, seq: int) -> list[JSONDict]:
+    async def messages_since(self, session_id: str, seq: int) -> list[Message]:
         return await self._run(lambda conn: messages.since(conn, session_id, seq))
 
     async def last_seq(self, session_id: str) -> int:
@@ -282,28 +291,28 @@ class Store:
 
     async def conversation(
         self, session_id: str, *, limit: int | None = None, before: int | None = None
-    ) -> tuple[list[JSONDict], bool]:
+    ) -> tuple[list[Message], bool]:
         return await self._run(lambda conn: messages.conversation(conn, session_id, limit, before))
 
     async def conversation_around(
         self, session_id: str, msg_id: str, limit: int
-    ) -> tuple[list[JSONDict], bool, bool]:
+    ) -> tuple[list[Message], bool, bool]:
         return await self._run(lambda conn: messages.around(conn, session_id, msg_id, limit))
 
-    async def sweep_interrupted(self) -> list[JSONDict]:
+    async def sweep_interrupted(self) -> list[Message]:
         return await self._write(messages.sweep_interrupted)
 
     # --- search, export, import -------------------------------------------------------------
 
-    async def search(self, query: str, limit: int = 50) -> list[JSONDict]:
-        def job(conn: sqlite3.Connection) -> list[JSONDict]:
+    async def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        def job(conn: sqlite3.Connection) -> list[SearchHit]:
             with transaction(conn):
                 search.index_pending(conn)  # so a search never misses a stored message
             return search.search(conn, query, limit)
 
         return await self._run(job)
 
-    async def export_session(self, session_id: str) -> JSONDict:
+    async def export_session(self, session_id: str) -> SessionExport:
         return await self._run(lambda conn: portable.export_session(conn, session_id))
 
     async def export_markdown(self, session_id: str) -> str:
@@ -344,8 +353,9 @@ class Store:
 
     # --- UI prefs ---------------------------------------------------------------------------
 
-    async def get_prefs(self) -> JSONDict:
+    async def get_prefs(self) -> Prefs:
         return await self._run(prefs.get)
 
-    async def patch_prefs(self, patch: JSONDict) -> JSONDict:
+    async def patch_prefs(self, patch: object) -> Prefs:
+        """Merge a client's patch (checked here: known keys, checked values) into the prefs."""
         return await self._write(lambda conn: prefs.patch(conn, patch))

@@ -10,7 +10,7 @@ the TurnRunner, keyed by session and conversation; a socket only joins rooms. Im
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import socketio
@@ -19,7 +19,11 @@ from director_desktop.engine.turns import TurnRunner
 from director_desktop.errors import DirectorError, InvalidPayload, NotFound
 from director_desktop.protocol import (
     ID_PATTERN,
-    JSONDict,
+    ChatAck,
+    ErrorEnvelope,
+    OkEnvelope,
+    ReconnectAck,
+    StopAck,
     ack_ok,
     error_envelope,
     error_response,
@@ -33,7 +37,8 @@ from director_desktop.web.wire import NAMESPACE
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[str, tuple[Any, ...]], Awaitable[JSONDict]]
+Ack = ChatAck | ReconnectAck | StopAck
+EventHandler = Callable[[str, tuple[Any, ...]], Awaitable[Ack]]
 
 
 def register(sio: socketio.AsyncServer, state: AppState) -> list[str]:
@@ -67,10 +72,10 @@ class ChatEvents:
     def _turns(self) -> TurnRunner:
         return self._state.turns
 
-    def acked(self, handle: EventHandler) -> Callable[..., Awaitable[JSONDict]]:
+    def acked(self, handle: EventHandler) -> Callable[..., Awaitable[OkEnvelope | ErrorEnvelope]]:
         """Wrap an event so it always acks: `{ok: true, data}` or the error envelope."""
 
-        async def event(sid: str, *args: Any) -> JSONDict:
+        async def event(sid: str, *args: Any) -> OkEnvelope | ErrorEnvelope:
             try:
                 return ack_ok(await handle(sid, args))
             except DirectorError as error:
@@ -81,12 +86,12 @@ class ChatEvents:
 
         return event
 
-    def _error(self, error: DirectorError) -> JSONDict:
+    def _error(self, error: DirectorError) -> ErrorEnvelope:
         self._state.metrics.error(error.code)
         return error_envelope(error, secrets=self._state.secrets)
 
     # --- events --------------------------------------------------------------------------------
-    async def connect(self, sid: str, _environ: JSONDict, auth: object = None) -> None:
+    async def connect(self, sid: str, _environ: Mapping[str, object], auth: object = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not token_matches(self._state.settings.token, token):
             self._state.metrics.error("unauthorized")
@@ -97,7 +102,7 @@ class ChatEvents:
         # Leaving rooms is python-socketio's job on disconnect; runs are never cancelled here.
         self._state.metrics.disconnected()
 
-    async def chat(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
+    async def chat(self, sid: str, args: tuple[Any, ...]) -> ChatAck:
         payload = args[0] if args else None
         try:
             chat = parse_chat_input(_single_payload(args))
@@ -115,11 +120,11 @@ class ChatEvents:
             error, session_id=session_id, conv_id=conv_id, secrets=self._state.secrets
         )
         try:
-            await self._publisher.to_socket(sid, "chat", response)
+            await self._publisher.refuse(sid, response)
         except Exception as exc:  # the ack still carries the error
             log.warning("error response not sent", extra={"error": type(exc).__name__})
 
-    async def reconnect(self, sid: str, args: tuple[Any, ...]) -> JSONDict:
+    async def reconnect(self, sid: str, args: tuple[Any, ...]) -> ReconnectAck:
         session_id, since_seq = parse_reconnect(_single_payload(args))
         await self._publisher.join(sid, session_id)
         if await self._state.store.get_session(session_id) is None:
@@ -127,12 +132,12 @@ class ChatEvents:
         missed = await self._state.store.messages_since(session_id, since_seq)
         last_seq = 0
         for message in missed:
-            await self._publisher.to_socket(sid, "chat", message)
-            last_seq = max(last_seq, int(message.get("metadata", {}).get("seq", 0)))
+            await self._publisher.replay(sid, message)
+            last_seq = max(last_seq, message["metadata"].get("seq", 0))
         last_seq = max(last_seq, await self._state.store.last_seq(session_id))
         return {"last_seq": last_seq, "running": self._turns.is_running(session_id)}
 
-    async def stop(self, _sid: str, args: tuple[Any, ...]) -> JSONDict:
+    async def stop(self, _sid: str, args: tuple[Any, ...]) -> StopAck:
         session_id, conv_id = parse_stop(_single_payload(args))
         return {"stopped": await self._turns.stop(session_id, conv_id)}
 

@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 
 from director_desktop.engine.llm.library import ImportJob
 from director_desktop.engine.router import PROVIDERS, ModelRouter
-from director_desktop.errors import Conflict, DirectorError, InvalidPayload
+from director_desktop.errors import Conflict, DirectorError, InvalidPayload, NotAvailable
+from director_desktop.protocol import UpdateEvent
 from director_desktop.web.http import read_json
 from director_desktop.web.state import AppState
 
@@ -50,11 +51,17 @@ class ModelsApi:
     def router(self) -> ModelRouter:
         engine = self.state.engine
         if not isinstance(engine, ModelRouter):
-            raise DirectorError("model settings are not available", code="not_available")
+            raise NotAvailable("model settings are not available")
         return engine
 
-    async def _announce(self, **extra: object) -> None:
-        await self.state.publisher.update("models", **extra)
+    async def _announce(self, *, state: str | None = None, job: ImportJob | None = None) -> None:
+        """`update_data` `models`, with the chosen model's load state or an import's state."""
+        event: UpdateEvent = {"event_type": "update_data", "update": "models"}
+        if state is not None:
+            event["state"] = state
+        if job is not None:
+            event["import_id"], event["import_state"] = job.id, job.state
+        await self.state.publisher.update(event)
 
     # --- reading -------------------------------------------------------------------------------
     async def list_models(self, _request: Request) -> Response:
@@ -130,7 +137,7 @@ class ModelsApi:
             upload.abort(DirectorError("the upload was interrupted", code="import_incomplete"))
             raise
         job = await upload.finish()
-        await self._announce(import_id=job.id, import_state=job.state)
+        await self._announce(job=job)
         if job.state == "error":
             raise InvalidPayload(job.error or "the upload failed", code=job.code)
         return JSONResponse(job.as_dict(), status_code=201)
@@ -138,7 +145,7 @@ class ModelsApi:
     def _watch_job(self, job: ImportJob) -> None:
         async def watch() -> None:
             await self.router().library.wait(job.id)
-            await self._announce(import_id=job.id, import_state=job.state)
+            await self._announce(job=job)
 
         self.state.background.spawn(watch(), name=f"watch-import {job.id}")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from typing import TypeVar, cast
 
 import socketio
 
 from director_desktop.metrics import Metrics
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import ErrorResponse, Message, SessionPage, UpdateEvent
 from director_desktop.web.guard import Signer, sign_media_urls
 from director_desktop.web.wire import NAMESPACE
 
@@ -23,12 +25,15 @@ log = logging.getLogger(__name__)
 
 EMIT_BACKOFF = (0.05, 0.1, 0.2)
 
+Payload = TypeVar("Payload", Message, SessionPage)
+"""What may carry media paths to sign: a message, a session with its conversation."""
+
 
 def room_of(session_id: str) -> str:
     return f"session:{session_id}"
 
 
-def text_only(payload: JSONDict) -> bool:
+def text_only(payload: Mapping[str, object]) -> bool:
     """A chat message whose content items are all text: media paths live in other items."""
     content = payload.get("content")
     return (
@@ -44,36 +49,40 @@ class Publisher:
         self._signer = signer
         self._metrics = metrics
 
-    def sign(self, payload: JSONDict) -> JSONDict:
+    def sign(self, payload: Payload) -> Payload:
         """`payload` with its media paths signed. A message whose content is all text (every
         streamed snapshot of a reply) has none to sign: it goes out as is, without the copy."""
         if text_only(payload):
             return payload
-        signed: JSONDict = sign_media_urls(payload, self._signer)
-        return signed
+        # A copy of the same shape: only strings starting with `/media/` changed.
+        return cast(Payload, sign_media_urls(payload, self._signer))
 
     async def join(self, sid: str, session_id: str) -> None:
         """From now on this socket gets every change of the session."""
         await self._sio.enter_room(sid, room_of(session_id), namespace=NAMESPACE)
 
     # --- the engine's Publisher protocol -------------------------------------------------------
-    async def message(self, message: JSONDict) -> None:
-        await self._emit("chat", self.sign(message), room_of(str(message["session_id"])))
+    async def message(self, message: Message) -> None:
+        await self._emit("chat", self.sign(message), room_of(message["session_id"]))
 
     async def sessions_changed(self) -> None:
-        await self.update("sessions")
+        await self.update({"event_type": "update_data", "update": "sessions"})
 
     # --- web's own deliveries ------------------------------------------------------------------
-    async def update(self, update: str, **extra: object) -> None:
+    async def update(self, event: UpdateEvent) -> None:
         """`update_data` to every window: a list the UI shows has changed."""
-        await self._emit("event", {"event_type": "update_data", "update": update, **extra}, None)
+        await self._emit("event", event, None)
 
-    async def to_socket(self, sid: str, event: str, payload: JSONDict) -> None:
-        """One socket only (replay, a refused input's error response). Not retried: a socket
-        that has gone is `reconnect`'s job."""
-        await self._sio.emit(event, self.sign(payload), to=sid, namespace=NAMESPACE)
+    async def replay(self, sid: str, message: Message) -> None:
+        """A stored message to one socket only (`reconnect`). Not retried: a socket that has
+        gone is the next `reconnect`'s job."""
+        await self._sio.emit("chat", self.sign(message), to=sid, namespace=NAMESPACE)
 
-    async def _emit(self, event: str, payload: JSONDict, room: str | None) -> bool:
+    async def refuse(self, sid: str, response: ErrorResponse) -> None:
+        """A refused input's error response, to the sending socket only (it has no media)."""
+        await self._sio.emit("chat", response, to=sid, namespace=NAMESPACE)
+
+    async def _emit(self, event: str, payload: Message | UpdateEvent, room: str | None) -> bool:
         for attempt, pause in enumerate((*EMIT_BACKOFF, None)):
             try:
                 await self._sio.emit(event, payload, room=room, namespace=NAMESPACE)

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from director_desktop import version
 from director_desktop.errors import InvalidPayload, NotFound, TooLarge
-from director_desktop.protocol import JSONDict, check_id
+from director_desktop.protocol import PageMore, SessionPage, UpdateEvent, check_id
 from director_desktop.web.http import query_int, read_json
 from director_desktop.web.state import AppState
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 MAX_IMPORT_BODY = 64 * 1024 * 1024
 MAX_DIRECTOR_DB = 512 * 1024 * 1024
 MAX_PAGE = 1000
+SESSIONS_CHANGED: UpdateEvent = {"event_type": "update_data", "update": "sessions"}
 
 
 def routes(state: AppState) -> list[BaseRoute]:
@@ -97,26 +98,21 @@ class Api:
         if limit is not None:
             limit = min(limit, MAX_PAGE)
         around = request.query_params.get("around")
+        more: PageMore = {}
         if around is not None:
             msg_id = check_id(around, "around")
-            messages, has_more, has_newer = await self.store.conversation_around(
+            messages, more["has_more"], more["has_newer"] = await self.store.conversation_around(
                 session_id, msg_id, limit or 50
             )
-            page: JSONDict = {
-                "conversation": messages,
-                "has_more": has_more,
-                "has_newer": has_newer,
-            }
         elif limit is not None:
             before = query_int(request, "before", minimum=1)
-            messages, has_more = await self.store.conversation(
+            messages, more["has_more"] = await self.store.conversation(
                 session_id, limit=limit, before=before
             )
-            page = {"conversation": messages, "has_more": has_more}
         else:
             messages, _ = await self.store.conversation(session_id)
-            page = {"conversation": messages}
-        return JSONResponse(self.state.publisher.sign({**session, **page}))
+        page: SessionPage = {**session, "conversation": messages, **more}
+        return JSONResponse(self.state.publisher.sign(page))
 
     async def rename_session(self, request: Request) -> Response:
         session_id = check_id(request.path_params["session_id"], "session_id")
@@ -125,7 +121,7 @@ class Api:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
             raise InvalidPayload("name must be a string of 1-200 characters")
         session = await self.store.rename_session(session_id, name.strip())
-        await self.state.publisher.update("sessions")
+        await self.state.publisher.update(SESSIONS_CHANGED)
         return JSONResponse(session)
 
     async def delete_session(self, request: Request) -> Response:
@@ -135,7 +131,7 @@ class Api:
         await self.state.turns.stop_session(session_id)
         if not await self.store.delete_session(session_id):
             raise NotFound("no such session")
-        await self.state.publisher.update("sessions")
+        await self.state.publisher.update(SESSIONS_CHANGED)
         return JSONResponse({"success": True, "message": "Session deleted"})
 
     async def export_session(self, request: Request) -> Response:
@@ -157,7 +153,7 @@ class Api:
     async def import_session(self, request: Request) -> Response:
         data = await read_json(request, MAX_IMPORT_BODY)
         session_id = await self.store.import_session(data)
-        await self.state.publisher.update("sessions")
+        await self.state.publisher.update(SESSIONS_CHANGED)
         return JSONResponse({"session_id": session_id}, status_code=201)
 
     async def import_director_db(self, request: Request) -> Response:
@@ -190,7 +186,7 @@ class Api:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-        await self.state.publisher.update("sessions")
+        await self.state.publisher.update(SESSIONS_CHANGED)
         return JSONResponse({"session_ids": session_ids}, status_code=201)
 
     # --- search and prefs ----------------------------------------------------------------------
@@ -209,7 +205,9 @@ class Api:
         if not isinstance(patch, dict):
             raise InvalidPayload("the prefs patch must be a JSON object")
         prefs = await self.store.patch_prefs(patch)
-        await self.state.publisher.update("prefs", keys=sorted(patch))
+        await self.state.publisher.update(
+            {"event_type": "update_data", "update": "prefs", "keys": sorted(patch)}
+        )
         return JSONResponse(prefs)
 
 

@@ -15,7 +15,7 @@ from director_desktop.user_settings import UserSettings
 
 def test_update_merges_keys_and_none_removes_one(tmp_path: Path) -> None:
     settings = UserSettings(tmp_path / "data" / "settings.json")
-    assert settings.load() == {}
+    assert settings.get("llm") is None
     settings.update(llm={"provider": "builtin"}, window={"width": 900})
     settings.update(window=None, theme="dark")
     assert json.loads(settings.path.read_text()) == {
@@ -31,7 +31,8 @@ def test_an_unreadable_file_is_set_aside_not_deleted(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
     path.write_text("{not json")
     settings = UserSettings(path)
-    assert settings.load() == {}
+    assert settings.get("llm") is None
+    assert not path.exists()  # moved aside, not deleted
     assert (tmp_path / "settings.json.unreadable").read_text() == "{not json"
 
 
@@ -39,7 +40,7 @@ def test_a_data_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     settings = UserSettings(blocker / "settings.json")
-    for attempt in (settings.load, lambda: settings.update(theme="dark")):
+    for attempt in (lambda: settings.get("llm"), lambda: settings.update(theme="dark")):
         with pytest.raises(DirectorError) as caught:
             attempt()
         assert caught.value.code == "settings_io"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from director_desktop.engine.output import OutputMessage
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import AgentInfo, JSONDict
 
 if TYPE_CHECKING:
     from director_desktop.store import Store
@@ -21,6 +21,7 @@ class AgentResult:
     status: Literal["success", "error"]
     message: str
     data: JSONDict = field(default_factory=dict)
+    """Whatever the agent found, for the model: free-form per agent, sent as JSON text."""
 
 
 @dataclass
@@ -42,6 +43,6 @@ class Agent(Protocol):
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult: ...
 
 
-def describe(agent: Agent) -> JSONDict:
+def describe(agent: Agent) -> AgentInfo:
     """The `/agent` listing entry (Director's shape)."""
     return {"name": agent.name, "description": agent.description, "parameters": agent.parameters}

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from director_desktop.engine.agents.base import Agent, describe
 from director_desktop.engine.agents.search_chats import SearchChatsAgent
 from director_desktop.errors import NotFound
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import AgentInfo
 
 
 class AgentRegistry:
@@ -43,7 +43,7 @@ class AgentRegistry:
     def names(self) -> list[str]:
         return list(self._agents)
 
-    def describe_all(self) -> list[JSONDict]:
+    def describe_all(self) -> list[AgentInfo]:
         """`GET /agent`: `[{name, description, parameters}]`."""
         return [describe(agent) for agent in self._agents.values()]
 

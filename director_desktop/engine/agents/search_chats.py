@@ -2,8 +2,8 @@
 answers with links to them.
 
 A link is `#session=<session_id>` (plus `&msg=<msg_id>` for a message hit): the page opens that
-session (scrolled to the message) when it is clicked; docs/protocol.md describes it. Imports the agent
-interface (`base`) and `protocol`; it reaches the store only through `AgentContext`.
+session (scrolled to the message) when it is clicked; docs/protocol.md describes it. Imports the
+agent interface (`base`) and `protocol`; it reaches the store only through `AgentContext`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
-from director_desktop.protocol import JSONDict, text_item
+from director_desktop.protocol import JSONDict, SearchHit, text_item
 
 MAX_HITS = 10
 
@@ -69,7 +69,7 @@ class SearchChatsAgent:
         return AgentResult("success", f"Found {len(hits)} earlier chat(s).", {"results": found})
 
 
-def _answer(hits: list[JSONDict]) -> str:
+def _answer(hits: list[SearchHit]) -> str:
     if not hits:
         return "I found no earlier chat that matches."
     lines = [f"I found {len(hits)} earlier chat{'s' if len(hits) != 1 else ''}:", ""]

@@ -3,21 +3,67 @@
 A provider turns OpenAI-style `messages` + `tools` into a stream of events: text deltas, tool calls
 (complete, arguments as the raw JSON string the model wrote) and one `Finish`. Cancelling the task
 that iterates the stream stops generation at once (the provider's `finally` tells its backend).
-Standard library only.
+Imports `protocol` (the load state's wire shape); standard library otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
-ChatMessage = dict[str, Any]
-"""An OpenAI chat message: {role, content, tool_calls?, tool_call_id?, name?}."""
-ToolSpec = dict[str, Any]
-"""An OpenAI tool: {"type": "function", "function": {name, description, parameters}}."""
+from director_desktop.protocol import ProviderStatus
 
 LoadState = Literal["idle", "loading", "ready", "error"]
+
+
+# --- the OpenAI chat API's shapes, as this app sends them ----------------------------------------
+class FunctionCall(TypedDict):
+    name: str
+    arguments: str
+    """The JSON text the model wrote (sent back as `{}` when it was not an object)."""
+
+
+class ChatToolCall(TypedDict):
+    """A tool call of an assistant message, as history."""
+
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
+class ChatMessage(TypedDict):
+    """An OpenAI chat message: {role, content, tool_calls?, tool_call_id?, name?}."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    tool_calls: NotRequired[list[ChatToolCall]]
+    tool_call_id: NotRequired[str]
+    name: NotRequired[str]
+
+
+class FunctionSpec(TypedDict):
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    """The agent's JSON schema, as the agent declares it (open by design)."""
+
+
+class ToolSpec(TypedDict):
+    """An OpenAI tool: {"type": "function", "function": {name, description, parameters}}."""
+
+    type: Literal["function"]
+    function: FunctionSpec
+
+
+class ChatRequest(TypedDict):
+    """A `/v1/chat/completions` request body (llama.cpp's direct API takes the same)."""
+
+    model: NotRequired[str]
+    messages: list[ChatMessage]
+    stream: bool
+    max_tokens: int
+    tools: NotRequired[list[ToolSpec]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +85,7 @@ class Finish:
     """`stop`, `tool_calls`, `length`, or what the backend said."""
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
+    """The server's `usage` object as it sent it (unchecked: servers differ in its keys)."""
 
 
 StreamEvent = TextDelta | Finish
@@ -56,7 +103,7 @@ class ProviderState:
     """0..1 while loading, when the backend reports it."""
     context_length: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ProviderStatus:
         return {
             "provider": self.provider,
             "model": self.model,
@@ -100,6 +147,7 @@ class ToolCallAccumulator:
         self._calls: dict[int, dict[str, str]] = {}
 
     def add(self, deltas: list[dict[str, Any]]) -> None:
+        """`deltas`: a chunk's raw `tool_calls`, read defensively (any key may be missing)."""
         for delta in deltas:
             index = int(delta.get("index", len(self._calls)))
             call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})

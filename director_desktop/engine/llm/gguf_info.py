@@ -5,8 +5,9 @@ llama.cpp answers a missing, truncated or foreign file with one generic "Failed 
 reading the header first gives the user a specific reason, and the models list its context length
 without loading anything. The tensor infos (name, dims, ggml type, offset) are part of the header,
 so the file's expected length is known without reading a byte of tensor data (models are GBs).
-Imports only `errors` from the project (the `gguf` package is a test dependency: its
-`GGML_QUANT_SIZES` is the reference the unit tests check `GGML_BLOCK_SIZES` against).
+Imports only `errors` and `protocol` (the listing's wire shape) from the project (the `gguf`
+package is a test dependency: its `GGML_QUANT_SIZES` is the reference the unit tests check
+`GGML_BLOCK_SIZES` against).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from director_desktop.errors import ModelError
+from director_desktop.protocol import ModelFile
 
 MAGIC = b"GGUF"
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q"}
@@ -78,7 +80,7 @@ class GGUFInfo:
     context_length: int | None
     has_chat_template: bool
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ModelFile:
         return {
             "file": self.path.name,
             "size": self.size,
@@ -164,7 +166,7 @@ def _parse(path: Path, label: str, size: int, reader: _Reader) -> GGUFInfo:
     kv_count = reader.unpack("<Q")
     if kv_count > _MAX_KV or tensor_count > _MAX_TENSORS:
         raise _damaged()
-    meta: dict[str, Any] = {}
+    meta: dict[str, str | int | float | bool] = {}  # scalar values only (lists are dropped)
     for _ in range(kv_count):
         key = reader.string()
         kind = reader.unpack("<I")

@@ -5,7 +5,7 @@ allows) or streamed in by an HTTP upload. Either way it is written to a hidden `
 GGUF header is checked (and that the file holds all the tensor data the header describes), and
 only then is it renamed into place, so a half-copied or foreign file never shows up as a model.
 Errors name the user's file, never the `.part`. Progress is kept per import job for the UI to poll.
-Imports `gguf_info` and `errors`; standard library otherwise.
+Imports `gguf_info`, `errors` and `protocol` (the wire shapes); standard library otherwise.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import BinaryIO, Literal
 
 from director_desktop.engine.llm.gguf_info import read_gguf_info
 from director_desktop.errors import DirectorError, InvalidPayload, ModelError, NotFound
+from director_desktop.protocol import ModelFile, ModelImport, WireErrorBody
 
 SUFFIX = ".gguf"
 CHUNK = 4 * 1024 * 1024
@@ -42,10 +43,13 @@ class ImportJob:
     method: str = "upload"
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ModelImport:
         progress = self.done / self.total if self.total else None
         if self.state == "done":
             progress = 1.0
+        error: WireErrorBody | None = None
+        if self.error is not None:  # `_fail` sets `code` with it: the fallback is never used
+            error = {"code": self.code or "import_failed", "message": self.error}
         return {
             "id": self.id,
             "file": self.file,
@@ -54,7 +58,7 @@ class ImportJob:
             "total": self.total,
             "progress": progress,
             "state": self.state,
-            "error": None if self.error is None else {"code": self.code, "message": self.error},
+            "error": error,
         }
 
 
@@ -77,15 +81,15 @@ class ModelLibrary:
         self._names_lock = threading.Lock()
 
     # --- listing -------------------------------------------------------------------------------
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[ModelFile]:
         """Every `.gguf` in the folder with size and context length (or why it cannot be read)."""
         if not self.dir.is_dir():
             return []
-        models = []
+        models: list[ModelFile] = []
         for path in sorted(self.dir.iterdir(), key=lambda p: p.name.lower()):
             if path.name.startswith(".") or path.suffix.lower() != SUFFIX:
                 continue
-            entry: dict[str, Any] = {"file": path.name, "linked": path.is_symlink()}
+            entry: ModelFile = {"file": path.name, "linked": path.is_symlink()}
             try:
                 info = read_gguf_info(path)
             except ModelError as exc:

@@ -25,6 +25,7 @@ from typing import Any
 
 from director_desktop.engine.llm.base import (
     ChatMessage,
+    ChatRequest,
     ProviderState,
     StreamEvent,
     TextDelta,
@@ -157,7 +158,7 @@ class LlamaCppProvider:
         self, messages: list[ChatMessage], tools: list[ToolSpec], *, max_tokens: int
     ) -> AsyncGenerator[StreamEvent, None]:
         await self.ready()
-        request: dict[str, Any] = {"messages": messages, "stream": True, "max_tokens": max_tokens}
+        request: ChatRequest = {"messages": messages, "stream": True, "max_tokens": max_tokens}
         if tools:
             request["tools"] = tools
         loop = asyncio.get_running_loop()
@@ -189,7 +190,7 @@ class LlamaCppProvider:
             self._running.discard(stop)
 
     def _generate(
-        self, request: dict[str, Any], channel: ThreadChannel, stop: threading.Event
+        self, request: ChatRequest, channel: ThreadChannel, stop: threading.Event
     ) -> None:
         def on_chunk(chunk: Any) -> bool:
             if stop.is_set():
@@ -211,7 +212,7 @@ class LlamaCppProvider:
     async def _continue_over_http(
         self,
         error: RuntimeError,
-        request: dict[str, Any],
+        request: ChatRequest,
         text: list[str],
         parser: ChunkParser,
     ) -> AsyncGenerator[StreamEvent, None]:

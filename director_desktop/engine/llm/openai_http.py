@@ -16,9 +16,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from director_desktop.engine.llm.base import ChatMessage, ProviderState, StreamEvent, ToolSpec
+from director_desktop.engine.llm.base import (
+    ChatMessage,
+    ChatRequest,
+    ProviderState,
+    StreamEvent,
+    ToolSpec,
+)
 from director_desktop.engine.llm.stream import ChunkParser, chunk_error
 from director_desktop.errors import ModelError
+from director_desktop.protocol import DetectedServer
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +130,8 @@ class OpenAICompatProvider:
 
     # --- calls ---------------------------------------------------------------------------------
     async def list_models(self) -> list[dict[str, Any]]:
-        """The server's `/models`; ModelError when it cannot be reached or refuses."""
+        """The server's `/models` entries, raw (each read with `.get`); ModelError when it cannot
+        be reached or refuses."""
         try:
             response = await self._http().get(f"{self.base_url}/models", timeout=CONNECT_TIMEOUT)
         except httpx.HTTPError as exc:
@@ -141,7 +149,7 @@ class OpenAICompatProvider:
     async def stream_chat(
         self, messages: list[ChatMessage], tools: list[ToolSpec], *, max_tokens: int
     ) -> AsyncGenerator[StreamEvent, None]:
-        request: dict[str, Any] = {
+        request: ChatRequest = {
             "model": self.model,
             "messages": messages,
             "stream": True,
@@ -168,7 +176,8 @@ class OpenAICompatProvider:
 
 
 async def _sse_data(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON objects of an SSE stream's `data:` lines, until `[DONE]`."""
+    """The JSON objects of an SSE stream's `data:` lines, until `[DONE]`: raw chunks, which
+    `ChunkParser` reads defensively."""
     async for line in response.aiter_lines():
         if not line.startswith("data:"):
             continue
@@ -199,13 +208,13 @@ async def _http_error(response: httpx.Response) -> ModelError:
 async def detect_local_servers(
     probe_seconds: float = 0.4,
     candidates: Sequence[tuple[str, int]] = LOCAL_SERVERS,
-) -> list[dict[str, Any]]:
+) -> list[DetectedServer]:
     """OpenAI-compatible servers answering on the usual loopback ports, with their models.
 
     Every probe runs at once with a short timeout, so this takes about `probe_seconds` at most.
     """
 
-    async def probe(label: str, port: int) -> dict[str, Any] | None:
+    async def probe(label: str, port: int) -> DetectedServer | None:
         provider = OpenAICompatProvider(f"http://127.0.0.1:{port}", "")
         try:
             models = await asyncio.wait_for(provider.list_models(), probe_seconds)

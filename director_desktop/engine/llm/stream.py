@@ -77,6 +77,7 @@ class ChunkParser:
         self.usage: dict[str, Any] = {}
 
     def feed(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """One raw chunk as the server sent it (unchecked: every key is read defensively)."""
         if "error" in chunk:
             raise chunk_error(chunk["error"])
         if isinstance(chunk.get("usage"), dict):

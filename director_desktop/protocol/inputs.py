@@ -1,7 +1,7 @@
-"""The wire model of shared/PROTOCOL.md: message shapes, input validation, acks and error envelopes.
+"""Input validation (PROTOCOL section 2 and 3): what a client may send, checked and made whole.
 
-Pure functions over JSON-like values. Imports only `errors` from the project, so the store, the
-engine and the web layer all agree on one definition of a valid message.
+Pure functions over parsed JSON. The parser is the one place that fills an id the client left
+out, so everything past it holds complete ids.
 """
 
 from __future__ import annotations
@@ -10,45 +10,18 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypedDict
+from typing import Final, cast
 
-from director_desktop.errors import DirectorError, InvalidId, InvalidPayload, TooLarge
-
-JSONDict = dict[str, Any]
-"""A message or content item as it travels: JSON-compatible, produced by `json.loads`."""
+from director_desktop.errors import InvalidId, InvalidPayload, TooLarge
+from director_desktop.protocol.types import ContentItem, JSONDict
 
 ID_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_TEXT_BYTES: Final = 256 * 1024
-MAX_SOCKET_PAYLOAD_BYTES: Final = (
-    8 * 1024 * 1024
-)  # engine.io max_http_buffer_size: answer, not drop
-MAX_ERROR_MESSAGE: Final = 500
+# engine.io's max_http_buffer_size: an oversized input is answered, not dropped.
+MAX_SOCKET_PAYLOAD_BYTES: Final = 8 * 1024 * 1024
 STATUSES: Final = frozenset(
     {"progress", "success", "error", "not_generated", "overlimit", "sessionlimit"}
 )
-MsgType = Literal["input", "output"]
-
-
-class ContentItem(TypedDict, total=False):
-    type: str
-    status: str
-    status_message: str | None
-    agent_name: str | None
-    text: str
-
-
-class Message(TypedDict, total=False):
-    session_id: str
-    conv_id: str
-    msg_id: str
-    msg_type: MsgType
-    status: str
-    actions: list[str]
-    agents: list[str]
-    content: list[JSONDict]
-    metadata: JSONDict
-    created_at: int
-    updated_at: int
 
 
 def new_id() -> str:
@@ -80,7 +53,7 @@ class ChatInput:
     """A validated `chat` payload (PROTOCOL section 2), its ids filled: the parser is the one
     place that makes a fresh uuid4 for an id the client left out (never a clock-like id)."""
 
-    content: list[JSONDict]
+    content: list[ContentItem]
     session_id: str
     conv_id: str
     msg_id: str
@@ -101,11 +74,11 @@ def _require_object(payload: object, what: str) -> JSONDict:
     return payload
 
 
-def _check_content(content: object) -> list[JSONDict]:
+def _check_content(content: object) -> list[ContentItem]:
     if not isinstance(content, list) or not content:
         raise InvalidPayload("content must be a non-empty list of content items")
     text_bytes = 0
-    items: list[JSONDict] = []
+    items: list[ContentItem] = []
     for index, item in enumerate(content):
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             raise InvalidPayload(f"content[{index}] must be an object with a string 'type'")
@@ -113,7 +86,8 @@ def _check_content(content: object) -> list[JSONDict]:
             if not isinstance(item.get("text"), str):
                 raise InvalidPayload(f"content[{index}] is a text item without a string 'text'")
             text_bytes += len(item["text"].encode("utf-8", "surrogatepass"))
-        items.append(dict(item))
+        # Checked: a string `type`, and a string `text` for text items; other keys ride along.
+        items.append(cast(ContentItem, dict(item)))
     if text_bytes > MAX_TEXT_BYTES:
         raise TooLarge(f"message text is {text_bytes} bytes; the limit is {MAX_TEXT_BYTES}")
     return items
@@ -164,69 +138,3 @@ def parse_reconnect(payload: object) -> tuple[str, int]:
 def parse_stop(payload: object) -> tuple[str, str]:
     data = _require_object(payload, "stop payload")
     return check_id(data.get("session_id"), "session_id"), check_id(data.get("conv_id"), "conv_id")
-
-
-# --- answers --------------------------------------------------------------------------------
-
-_PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~ ]+){2,}[\\/]?")
-_TRACEBACK = re.compile(r"Traceback \(most recent call last\).*", re.DOTALL)
-
-
-def sanitize(text: str, *, secrets: tuple[str, ...] = ()) -> str:
-    """Make text safe to show a client: no traceback, file system path or secret; <= 500 chars."""
-    clean = _TRACEBACK.sub("", text)
-    for secret in secrets:
-        if secret:
-            clean = clean.replace(secret, "[redacted]")
-    clean = _PATHLIKE.sub("[path]", clean).strip()
-    if len(clean) > MAX_ERROR_MESSAGE:
-        clean = clean[: MAX_ERROR_MESSAGE - 1] + "…"
-    return clean
-
-
-def ack_ok(data: JSONDict) -> JSONDict:
-    return {"ok": True, "data": data}
-
-
-def error_envelope(error: DirectorError, *, secrets: tuple[str, ...] = ()) -> JSONDict:
-    """The one error shape of acks and HTTP bodies: `{"ok": false, "error": {code, message}}`."""
-    return {
-        "ok": False,
-        "error": {"code": error.code, "message": sanitize(error.message, secrets=secrets)},
-    }
-
-
-def error_response(
-    error: DirectorError,
-    *,
-    session_id: str | None,
-    conv_id: str | None,
-    secrets: tuple[str, ...] = (),
-) -> JSONDict:
-    """The seed's `chat` error response (PROTOCOL section 3): never stored, always a new msg_id."""
-    return {
-        "status": "error",
-        "message": "Error in chat handler: " + sanitize(error.message, secrets=secrets),
-        "session_id": session_id,
-        "conv_id": conv_id,
-        "msg_id": new_id(),
-        "msg_type": "output",
-        "content": [],
-        "metadata": {"timestamp": now_iso(), "error_type": error.code},
-    }
-
-
-def text_item(
-    text: str,
-    *,
-    status: str = "success",
-    agent_name: str | None = "assistant",
-    status_message: str | None = None,
-) -> JSONDict:
-    return {
-        "type": "text",
-        "status": status,
-        "status_message": status_message,
-        "agent_name": agent_name,
-        "text": text,
-    }

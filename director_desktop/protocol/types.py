@@ -1,0 +1,301 @@
+"""The wire's shapes as types: every payload that crosses the socket or HTTP, one TypedDict each.
+
+`frontend/src/types.ts` mirrors these one to one (same names, same keys); `tests/unit/
+test_wire_types.py` compares the key sets of both sides so they cannot drift. A payload is
+untyped (`JSONDict`) only where it truly is open: a client's metadata, an agent's JSON schema,
+an imported file before it is checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+JSONDict = dict[str, Any]
+"""An open JSON object, at a true boundary: parsed but not yet checked, or free-form by design."""
+
+MsgType = Literal["input", "output"]
+Status = Literal["progress", "success", "error", "not_generated", "overlimit", "sessionlimit"]
+
+
+# --- messages (PROTOCOL section 2) ------------------------------------------------------------
+class VideoData(TypedDict, total=False):
+    id: str
+    collection_id: str
+    name: str
+    description: str
+    stream_url: str
+    thumbnail_url: str
+    length: float
+    error: str | None
+
+
+class ImageData(TypedDict, total=False):
+    id: str
+    collection_id: str
+    name: str
+    description: str
+    url: str
+
+
+class Shot(TypedDict, total=False):
+    search_score: float
+    start: float
+    end: float
+    text: str
+
+
+class SearchResult(TypedDict, total=False):
+    video_id: str
+    video_title: str
+    stream_url: str
+    duration: float
+    shots: list[Shot]
+
+
+class ContentItem(TypedDict, total=False):
+    """One item of a message; `type` says which payload key it carries. Items of a type this
+    app does not know are kept and passed through."""
+
+    type: str
+    status: str
+    status_message: str | None
+    agent_name: str | None
+    text: str
+    video: VideoData
+    videos: list[VideoData]
+    ui_config: JSONDict
+    image: ImageData
+    search_results: list[SearchResult]
+
+
+class MessageMetadata(TypedDict, total=False):
+    """The server's keys; a client's own metadata keys ride along unchecked."""
+
+    timestamp: str
+    seq: int
+    first_seq: int
+    output_msg_id: str
+    stopped: bool
+    error_type: str
+
+
+class Message(TypedDict):
+    """A stored message (input or output), as every snapshot carries it."""
+
+    session_id: str
+    conv_id: str
+    msg_id: str
+    msg_type: MsgType
+    status: str
+    actions: list[str]
+    agents: list[str]
+    content: list[ContentItem]
+    metadata: MessageMetadata
+    created_at: NotRequired[int]
+    updated_at: NotRequired[int]
+
+
+# --- socket answers (PROTOCOL section 3) ------------------------------------------------------
+class ChatAck(TypedDict):
+    session_id: str
+    conv_id: str
+    msg_id: str
+    output_msg_id: str | None
+
+
+class ReconnectAck(TypedDict):
+    last_seq: int
+    running: bool
+
+
+class StopAck(TypedDict):
+    stopped: bool
+
+
+class WireErrorBody(TypedDict):
+    code: str
+    message: str
+
+
+class ErrorEnvelope(TypedDict):
+    """The one error shape of acks and HTTP bodies."""
+
+    ok: Literal[False]
+    error: WireErrorBody
+
+
+class OkEnvelope(TypedDict):
+    ok: Literal[True]
+    data: ChatAck | ReconnectAck | StopAck
+
+
+class ErrorMetadata(TypedDict):
+    timestamp: str
+    error_type: str
+
+
+class ErrorResponse(TypedDict):
+    """The seed's `chat` error response: never stored, always a new msg_id."""
+
+    status: Literal["error"]
+    message: str
+    session_id: str | None
+    conv_id: str | None
+    msg_id: str
+    msg_type: Literal["output"]
+    content: list[ContentItem]
+    metadata: ErrorMetadata
+
+
+class UpdateEvent(TypedDict):
+    """`event` `{event_type: "update_data", ...}`: a list the UI shows has changed."""
+
+    event_type: Literal["update_data"]
+    update: str
+    keys: NotRequired[list[str]]
+    """`prefs`: the keys patched."""
+    state: NotRequired[str]
+    """`models`: the chosen model's load state."""
+    import_id: NotRequired[str]
+    import_state: NotRequired[str]
+
+
+# --- HTTP answers (PROTOCOL section 5) --------------------------------------------------------
+class Health(TypedDict):
+    status: Literal["ok"]
+    version: str
+    db: Literal["ok", "error"]
+
+
+class ConfigCheck(TypedDict):
+    db_configured: bool
+    llm_configured: bool
+    videodb_configured: bool
+
+
+class AgentInfo(TypedDict):
+    name: str
+    description: str
+    parameters: JSONDict
+    """The agent's JSON schema."""
+
+
+class Session(TypedDict):
+    session_id: str
+    name: str
+    video_id: str | None
+    collection_id: str | None
+    created_at: int
+    updated_at: int
+    metadata: JSONDict
+
+
+class PageMore(TypedDict, total=False):
+    """Whether a page of a conversation has more before it, and (around a hit) after it."""
+
+    has_more: bool
+    has_newer: bool
+
+
+class SessionPage(Session, PageMore):
+    """`GET /session/{id}`: the session and (a page of) its conversation."""
+
+    conversation: list[Message]
+
+
+class SearchHit(TypedDict):
+    session_id: str
+    name: str
+    msg_id: str | None
+    snippet: str
+
+
+class Prefs(TypedDict, total=False):
+    current_session: str | None
+    drafts: dict[str, str]
+    theme: Literal["system", "light", "dark"]
+    sidebar_collapsed: bool
+
+
+class Deleted(TypedDict):
+    success: Literal[True]
+    message: str
+
+
+# --- model settings (docs/protocol.md, "Models") ---------------------------------------------
+class ProviderStatus(TypedDict):
+    """A model provider's load state."""
+
+    provider: str
+    model: str | None
+    state: Literal["idle", "loading", "ready", "error"]
+    error: str | None
+    progress: float | None
+    context_length: int | None
+
+
+class DetectedServer(TypedDict):
+    name: str
+    base_url: str
+    models: list[str]
+
+
+class ModelChoice(TypedDict, total=False):
+    """The `llm` key of settings.json, as a client sends it and as status shows it."""
+
+    provider: str
+    model: str
+    context_length: int
+    base_url: str
+
+
+class ModelStatus(ProviderStatus):
+    loaded: bool
+    llm_configured: bool
+    config: ModelChoice
+    has_api_key: bool
+    key_storage: Literal["keyring", "file"]
+    detected: list[DetectedServer] | None
+
+
+class ModelFile(TypedDict, total=False):
+    file: str
+    size: int | None
+    """None for a file whose size cannot be read (listed with its `error`)."""
+    context_length: int | None
+    architecture: str | None
+    name: str | None
+    has_chat_template: bool
+    linked: bool
+    error: str | None
+
+
+class ModelTest(TypedDict):
+    """`POST /config/models/test`: a few tokens asked of a model."""
+
+    ok: bool
+    provider: str
+    model: str | None
+    latency_ms: int
+    reply_chars: NotRequired[int]
+    error: WireErrorBody | None
+
+
+class ModelList(TypedDict):
+    providers: list[str]
+    models_dir: str
+    models: list[ModelFile]
+    status: ModelStatus
+
+
+class ModelImport(TypedDict):
+    """A model import's progress (`/config/models/imports...`)."""
+
+    id: str
+    file: str
+    method: str
+    bytes: int
+    total: int | None
+    progress: float | None
+    state: str
+    error: WireErrorBody | None
