@@ -299,3 +299,31 @@ class ModelImport(TypedDict):
     progress: float | None
     state: str
     error: WireErrorBody | None
+
+
+# --- jobs (PROTOCOL section 7) ----------------------------------------------------------------
+JobStatus = Literal["queued", "running", "paused", "done", "error", "cancelled"]
+
+
+class JobInfo(TypedDict):
+    """A long-running job (an import, a transcode, a download) as every window sees it."""
+
+    id: str
+    kind: str
+    title: str
+    status: JobStatus
+    progress: float | None
+    """0..1, or None while the amount of work is not known."""
+    detail: str
+    started_at: int
+    finished_at: int | None
+    error: WireErrorBody | None
+    result: JSONDict | None
+    """What the job made, e.g. `{asset_id}`; None until it is `done`."""
+
+
+class JobEvent(TypedDict):
+    """`event` `{event_type: "job", job}`: a job changed (at most ~4 a second, every status)."""
+
+    event_type: Literal["job"]
+    job: JobInfo

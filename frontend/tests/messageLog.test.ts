@@ -3,7 +3,7 @@ import { MessageLog } from '../src/lib/messageLog'
 import type { Message } from '../src/types'
 
 function msg(id: string, seq: number, firstSeq = seq): Message {
-  return { session_id: 's', conv_id: 'c', msg_id: id, msg_type: 'output', status: 'success', content: [], metadata: { seq, first_seq: firstSeq } }
+  return { session_id: 's', conv_id: 'c', msg_id: id, msg_type: 'output', status: 'success', actions: [], agents: [], content: [], metadata: { seq, first_seq: firstSeq } }
 }
 
 describe('MessageLog windows', () => {

@@ -11,9 +11,8 @@ import {
   testView,
   uploadProgress,
   uploadTask,
-  type ImportJob,
-  type ModelStatus,
 } from '../src/lib/models'
+import type { ModelImport, ModelStatus } from '../src/types'
 
 function status(over: Partial<ModelStatus>): ModelStatus {
   return {
@@ -23,15 +22,17 @@ function status(over: Partial<ModelStatus>): ModelStatus {
     error: null,
     progress: null,
     context_length: 4096,
+    loaded: true,
     llm_configured: true,
     config: { provider: 'embedded', model: 'tiny.gguf' },
     has_api_key: false,
+    key_storage: 'keyring',
     detected: null,
     ...over,
   }
 }
 
-function job(over: Partial<ImportJob>): ImportJob {
+function job(over: Partial<ModelImport>): ModelImport {
   return { id: 'j1', file: 'm.gguf', method: 'copy', bytes: 0, total: 1000, progress: 0, state: 'running', error: null, ...over }
 }
 

@@ -128,7 +128,7 @@ describe('content items', () => {
     const wrapper = mount(MessageItem, {
       props: {
         message: {
-          session_id: 's', conv_id: 'c', msg_id: 'e', msg_type: 'output', status: 'error', content: [],
+          session_id: 's', conv_id: 'c', msg_id: 'e', msg_type: 'output', status: 'error', actions: [], agents: [], content: [],
           message: 'Error in chat handler: content must not be empty', metadata: { error_type: 'invalid_payload' },
         },
       },

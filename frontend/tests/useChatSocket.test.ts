@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { useChatSocket } from '../src/composables/useChatSocket'
-import type { ChatInput, Message } from '../src/types'
+import type { ChatInput, ErrorResponse, Message } from '../src/types'
 import { FakeSocket } from './fakeSocket'
 
 const SID = 'session-1'
@@ -186,7 +186,7 @@ describe('useChatSocket', () => {
     const a = input('x')
     chat.send(a)
     const [sent] = fake.take('chat')
-    fake.push('chat', {
+    const refused: ErrorResponse = {
       status: 'error',
       message: 'Error in chat handler: too large',
       session_id: SID,
@@ -195,11 +195,15 @@ describe('useChatSocket', () => {
       msg_type: 'output',
       content: [],
       metadata: { timestamp: '2026-11-26T10:00:00+00:00', error_type: 'too_large' },
-    })
+    }
+    fake.push('chat', refused)
     sent.ack!({ ok: false, error: { code: 'too_large', message: 'too large' } })
     const log = chat.log(SID)
     expect(log.messages.map((m) => m.msg_id)).toEqual([a.msg_id, 'err-1'])
-    expect(log.find('err-1')?.message).toContain('too large')
+    expect(log.find('err-1')).toMatchObject({ message: refused.message, actions: [], agents: [], session_id: SID })
+    // A response to a payload without ids is shown in the session on screen.
+    fake.push('chat', { ...refused, session_id: null, conv_id: null, msg_id: 'err-2' })
+    expect(log.find('err-2')).toMatchObject({ session_id: SID, conv_id: '', status: 'error' })
     expect(log.find(a.msg_id)?.status).toBe('error') // the user's words stay on screen
     expect(chat.queued()).toBe(0)
   })

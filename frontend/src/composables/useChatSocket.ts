@@ -11,7 +11,7 @@ import { reactive, toRef, toRefs } from 'vue'
 import { useChatActions } from './chatSocket/useChatActions'
 import { useConnection, type IoFactory } from './chatSocket/useConnection'
 import { useRecovery } from './chatSocket/useRecovery'
-import type { UpdateEvent } from '../types'
+import type { JobEvent, UpdateEvent } from '../types'
 
 export interface ChatSocketOptions {
   url: string
@@ -35,7 +35,7 @@ export function useChatSocket(options: ChatSocketOptions) {
     options.onConnect?.()
   })
   connection.onDisconnect(() => actions.hold())
-  socket.on('event', (event: UpdateEvent) => {
+  socket.on('event', (event: UpdateEvent | JobEvent) => {
     if (event?.event_type === 'update_data') options.onUpdate?.(event)
   })
 

@@ -3,8 +3,19 @@
 // error envelope `{"ok": false, "error": {code, message}}` or, when the answer is not one (a proxy
 // page, a dropped connection), from the HTTP status. The endpoints are grouped by what they serve:
 // `chat` (sessions, prefs, search, agents) and `settings` (model settings and imports).
-import type { ImportJob, ModelsListing, ModelStatus, TestResult } from './models'
-import type { Agent, Prefs, SearchHit, Session, SessionPage, WireErrorBody } from '../types'
+import type {
+  AgentInfo,
+  Deleted,
+  ModelImport,
+  ModelList,
+  ModelStatus,
+  ModelTest,
+  Prefs,
+  SearchHit,
+  Session,
+  SessionPage,
+  WireErrorBody,
+} from '../types'
 
 /** Every failure the client reports: the server's stable `code` and `message`, and the HTTP
  * status (0 when no answer came: a lost connection, a cancelled upload, a check in the page). */
@@ -118,7 +129,7 @@ export interface ChatApi {
   rename(id: string, name: string): Promise<Session>
   remove(id: string): Promise<void>
   search(q: string): Promise<SearchHit[]>
-  agents(): Promise<Agent[]>
+  agents(): Promise<AgentInfo[]>
   prefs(): Promise<Prefs>
   patchPrefs(patch: Prefs): Promise<Prefs>
 }
@@ -130,7 +141,7 @@ function chatApi(http: HttpClient): ChatApi {
     session: (id, params = {}) => call('GET', `/session/${enc(id)}${query(params)}`),
     rename: (id, name) => call('PATCH', `/session/${enc(id)}`, { name }),
     remove: async (id) => {
-      await call('DELETE', `/session/${enc(id)}`)
+      await call<Deleted>('DELETE', `/session/${enc(id)}`)
     },
     search: (text) => call('GET', `/search${query({ q: text })}`),
     agents: () => call('GET', '/agent'),
@@ -141,15 +152,15 @@ function chatApi(http: HttpClient): ChatApi {
 
 /** The Settings view's calls: the model settings, model imports, and the Data section's imports. */
 export interface SettingsApi {
-  models(): Promise<ModelsListing>
+  models(): Promise<ModelList>
   status(): Promise<ModelStatus>
   choose(choice: Record<string, unknown>): Promise<ModelStatus>
-  test(choice?: Record<string, unknown>): Promise<TestResult>
-  importPath(path: string): Promise<ImportJob>
-  importJob(id: string): Promise<ImportJob>
-  cancelImport(id: string): Promise<ImportJob>
+  test(choice?: Record<string, unknown>): Promise<ModelTest>
+  importPath(path: string): Promise<ModelImport>
+  importJob(id: string): Promise<ModelImport>
+  cancelImport(id: string): Promise<ModelImport>
   deleteModel(file: string): Promise<void>
-  uploadModel(file: File, opts?: UploadOptions): Upload<ImportJob>
+  uploadModel(file: File, opts?: UploadOptions): Upload<ModelImport>
   importDirector(file: File, opts?: UploadOptions): Upload<{ session_ids: string[] }>
   importChat(file: File, opts?: UploadOptions): Upload<{ session_id: string }>
 }

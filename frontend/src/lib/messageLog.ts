@@ -3,22 +3,22 @@
 // duplicates are normal), and the highest seq seen is remembered for the next `reconnect`.
 // Messages without a seq (the seed's error responses, the user's not-yet-stored inputs) are shown
 // after everything known when they arrived.
-import type { Message } from '../types'
+import type { ShownMessage } from '../types'
 
 export type ApplyResult = 'applied' | 'stale' | 'outside'
 
-function seqOf(m: Message): number | undefined {
+function seqOf(m: ShownMessage): number | undefined {
   const s = m.metadata?.seq
   return typeof s === 'number' ? s : undefined
 }
 
-function firstSeqOf(m: Message): number | undefined {
+function firstSeqOf(m: ShownMessage): number | undefined {
   const s = m.metadata?.first_seq
   return typeof s === 'number' ? s : seqOf(m)
 }
 
 export class MessageLog {
-  messages: Message[] = []
+  messages: ShownMessage[] = []
   /** Highest seq seen for this session; what `reconnect` asks to be sent after. */
   lastSeq = 0
   /** Older messages exist on the server before `messages[0]`. */
@@ -41,11 +41,11 @@ export class MessageLog {
     return undefined
   }
 
-  find(msgId: string): Message | undefined {
+  find(msgId: string): ShownMessage | undefined {
     return this.messages.find((m) => m.msg_id === msgId)
   }
 
-  apply(msg: Message): ApplyResult {
+  apply(msg: ShownMessage): ApplyResult {
     const seq = seqOf(msg)
     const existing = this.find(msg.msg_id)
     if (seq === undefined) {
@@ -69,14 +69,14 @@ export class MessageLog {
   }
 
   /** Older messages from `GET /session/{id}?before=`: put before what is shown. */
-  prepend(older: Message[], hasMore: boolean): void {
+  prepend(older: ShownMessage[], hasMore: boolean): void {
     this.hasMore = false // the window now reaches back to these
     for (const m of older) this.apply(m)
     this.hasMore = hasMore
   }
 
   /** A fresh page from the server replaces what is shown (opening a chat or jumping to a hit). */
-  reset(page: Message[], hasMore: boolean, hasNewer: boolean): void {
+  reset(page: ShownMessage[], hasMore: boolean, hasNewer: boolean): void {
     const unsent = this.messages.filter((m) => m.pending)
     this.messages = []
     this.keys.clear()
@@ -94,7 +94,7 @@ export class MessageLog {
     this.keys.delete(msgId)
   }
 
-  private place(msg: Message, key: number): void {
+  private place(msg: ShownMessage, key: number): void {
     const at = this.messages.findIndex((m) => m.msg_id === msg.msg_id)
     if (at >= 0) this.messages.splice(at, 1)
     this.keys.set(msg.msg_id, key)

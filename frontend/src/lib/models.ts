@@ -1,77 +1,8 @@
-// The Settings view's model of the model-settings API in docs/protocol.md (types mirrored from
-// director_desktop/web/model_settings.py) and the pure logic the view shows: sizes, context
+// The Settings view's pure logic over the model-settings API of docs/protocol.md (its payload
+// types are in ../types, mirrored from director_desktop/protocol/types.py): sizes, context
 // lengths, the chosen model's load state, and an import's progress whether it is an upload
 // (measured by the browser) or a copy (polled).
-import type { WireErrorBody } from '../types'
-
-export type Provider = 'builtin' | 'embedded' | 'openai'
-export type LoadState = 'loading' | 'ready' | 'error' | 'idle'
-
-export interface ModelFile {
-  file: string
-  size: number
-  context_length: number | null
-  architecture?: string | null
-  name?: string | null
-  has_chat_template?: boolean
-  linked?: boolean
-  error: string | null
-}
-
-export interface DetectedServer {
-  name: string
-  base_url: string
-  models: string[]
-}
-
-export interface ModelChoice {
-  provider: Provider
-  model?: string | null
-  context_length?: number | null
-  base_url?: string | null
-}
-
-export interface ModelStatus {
-  provider: Provider
-  model: string | null
-  state: LoadState
-  loaded?: boolean
-  error: string | null
-  progress: number | null
-  context_length: number | null
-  llm_configured: boolean
-  config: ModelChoice | Record<string, never>
-  has_api_key: boolean
-  key_storage?: string
-  detected: DetectedServer[] | null
-}
-
-export interface ModelsListing {
-  providers: Provider[]
-  models_dir: string
-  models: ModelFile[]
-  status: ModelStatus
-}
-
-export interface ImportJob {
-  id: string
-  file: string
-  method: 'upload' | 'copy' | 'link'
-  bytes: number
-  total: number | null
-  progress: number | null
-  state: 'running' | 'done' | 'error'
-  error: WireErrorBody | null
-}
-
-export interface TestResult {
-  ok: boolean
-  provider: Provider
-  model: string | null
-  latency_ms: number
-  reply_chars?: number
-  error: WireErrorBody | null
-}
+import type { ModelImport, ModelStatus, ModelTest, Provider, WireErrorBody } from '../types'
 
 /** One import as the view tracks it: an upload the browser is sending, or a server-side job. */
 export interface ImportTask {
@@ -165,7 +96,7 @@ export function uploadProgress(task: ImportTask, loaded: number, total: number |
 }
 
 /** A server-side import (`GET /config/models/imports/{id}`) as a task. */
-export function taskFromJob(job: ImportJob, key = job.id, name = job.file): ImportTask {
+export function taskFromJob(job: ModelImport, key = job.id, name = job.file): ImportTask {
   const phase = job.state === 'running' ? 'sending' : job.state
   return {
     key,
@@ -223,7 +154,7 @@ export function openaiChoice(form: { baseUrl: string; model: string; apiKey: str
 }
 
 /** A test result in one line. */
-export function testView(result: TestResult): ProgressView {
+export function testView(result: ModelTest): ProgressView {
   if (result.ok) {
     const chars = result.reply_chars !== undefined ? `, ${result.reply_chars} characters` : ''
     return { label: `Connected — answered in ${Math.round(result.latency_ms)} ms${chars}`, tone: 'ok' }

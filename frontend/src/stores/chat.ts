@@ -8,7 +8,7 @@ import { createApi, WireError } from '../lib/http'
 import { keyedDebounce } from '../lib/debounce'
 import { takeToken } from '../lib/token'
 import { useChatSocket, type ChatSocket } from '../composables/useChatSocket'
-import type { Agent, ChatInput, Prefs, SearchHit, Session, UpdateEvent } from '../types'
+import type { AgentInfo, ChatInput, Prefs, SearchHit, Session, UpdateEvent } from '../types'
 
 export const PAGE = 50
 
@@ -17,7 +17,7 @@ export const useChatStore = defineStore('chat', () => {
   const api = markRaw(createApi(() => token))
   const link = shallowRef<ChatSocket>()
   const sessions = ref<Session[]>([])
-  const agents = ref<Agent[]>([])
+  const agents = ref<AgentInfo[]>([])
   const prefs = ref<Prefs>({})
   const drafts = ref<Record<string, string>>({})
   const currentId = ref('')

@@ -12,13 +12,10 @@ import {
   uploadProgress,
   uploadTask,
   type ImportTask,
-  type ModelsListing,
-  type ModelStatus,
   type ProgressView,
-  type TestResult,
 } from '../lib/models'
 import { WireError, type SettingsApi } from '../lib/http'
-import type { UpdateEvent } from '../types'
+import type { ModelFile, ModelList, ModelStatus, ModelTest, UpdateEvent } from '../types'
 import { useChatStore } from './chat'
 
 const POLL_MS = 300
@@ -42,21 +39,22 @@ export const useSettingsStore = defineStore('settings', () => {
   const chat = useChatStore()
   const open = ref(false)
   const shown = ref(0)
-  const listing = shallowRef<ModelsListing | null>(null)
+  const listing = shallowRef<ModelList | null>(null)
   const status = shallowRef<ModelStatus | null>(null)
   const loadError = ref('')
   const tasks = ref<ImportTask[]>([])
   const aborts = new Map<string, () => void>()
   const busy = ref('')
   const actionError = ref<WireError | null>(null)
-  const testResult = shallowRef<TestResult | null>(null)
+  const testResult = shallowRef<ModelTest | null>(null)
   const testing = ref(false)
   const dataTask = ref<ImportTask | null>(null)
   const dataResult = ref<DataResult | null>(null)
   let keys = 0
   let subscribed = false
 
-  const models = computed(() => listing.value?.models ?? [])
+  /** The listing's models that name their file (every one the server lists does). */
+  const models = computed(() => (listing.value?.models ?? []).filter((m): m is ModelFile & { file: string } => typeof m.file === 'string'))
   const taskViews = computed(() => tasks.value.map((t) => ({ task: t, view: importView(t) })))
   const dataView = computed<ProgressView | null>(() => (dataTask.value ? importView(dataTask.value) : null))
   /** A function, not a computed: the window installs `directorDesktop` after the page loads, and

@@ -4,7 +4,7 @@
 // lost (the server treats a re-sent (session_id, msg_id) as idempotent). A refused input stays on
 // screen, marked as failed.
 import { reactive } from 'vue'
-import type { Ack, ChatAck, ChatInput } from '../../types'
+import type { Ack, ChatAck, ChatInput, StopAck } from '../../types'
 import type { SocketLike } from './useConnection'
 import type { Recovery } from './useRecovery'
 
@@ -33,7 +33,7 @@ export function useChatActions(socket: SocketLike, sessions: Recovery) {
       const shown = sessions.log(input.session_id).find(input.msg_id)
       if (ack?.ok) {
         if (shown) delete shown.pending
-        sessions.expectOutput(input.session_id, ack.data.output_msg_id)
+        if (ack.data.output_msg_id) sessions.expectOutput(input.session_id, ack.data.output_msg_id)
       } else if (shown) {
         // Refused before anything was stored: keep the user's words on screen, marked as failed.
         delete shown.pending
@@ -59,7 +59,7 @@ export function useChatActions(socket: SocketLike, sessions: Recovery) {
     stop(sessionId: string, convId: string): Promise<boolean> {
       return new Promise((resolve) => {
         if (!socket.connected) return resolve(false)
-        socket.emit('stop', { session_id: sessionId, conv_id: convId }, (ack: Ack<{ stopped: boolean }>) =>
+        socket.emit('stop', { session_id: sessionId, conv_id: convId }, (ack: Ack<StopAck>) =>
           resolve(Boolean(ack?.ok && ack.data.stopped)),
         )
       })

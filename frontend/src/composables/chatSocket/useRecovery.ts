@@ -6,7 +6,7 @@
 // so the page knows a session is busy before the reply's first snapshot arrives.
 import { reactive } from 'vue'
 import { MessageLog } from '../../lib/messageLog'
-import type { Ack, Message, ReconnectAck } from '../../types'
+import type { Ack, ErrorResponse, Message, ReconnectAck, ShownMessage } from '../../types'
 import type { SocketLike } from './useConnection'
 
 export function useRecovery(socket: SocketLike) {
@@ -22,12 +22,12 @@ export function useRecovery(socket: SocketLike) {
     return state.logs[sessionId]
   }
 
-  function apply(msg: Message): void {
+  function apply(msg: Message | ErrorResponse): void {
     const sid = msg.session_id || state.current
     if (!sid) return
     const target = log(sid)
     target.isNew = false
-    target.apply(msg)
+    target.apply(shown(msg, sid))
     if (msg.msg_type === 'output' && msg.status !== 'progress') {
       const waiting = state.awaiting[sid]
       if (waiting) state.awaiting[sid] = waiting.filter((id) => id !== msg.msg_id)
@@ -49,7 +49,7 @@ export function useRecovery(socket: SocketLike) {
     })
   }
 
-  socket.on('chat', (msg: Message) => apply(msg))
+  socket.on('chat', (msg: Message | ErrorResponse) => apply(msg))
 
   return {
     state,
@@ -78,3 +78,10 @@ export function useRecovery(socket: SocketLike) {
 }
 
 export type Recovery = ReturnType<typeof useRecovery>
+
+/** A `chat` snapshot as the list shows it: a seed's error response (never stored: no actions,
+ * agents or seq, maybe no ids) becomes a message of the session it arrived for. */
+function shown(msg: Message | ErrorResponse, sessionId: string): ShownMessage {
+  if (!('message' in msg)) return msg
+  return { ...msg, session_id: sessionId, conv_id: msg.conv_id ?? '', actions: [], agents: [], metadata: { ...msg.metadata } }
+}
