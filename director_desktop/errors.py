@@ -61,6 +61,26 @@ class NotAvailable(DirectorError):
     http_status = 409
 
 
+class NotResumable(Conflict):
+    """Pause or resume asked of a job that cannot continue where it stopped (PROTOCOL 7)."""
+
+    code = "not_resumable"
+
+
+class Cancelled(DirectorError):
+    """The work was cancelled (by the user, or by a client that went away)."""
+
+    code = "cancelled"
+    http_status = 409
+
+
+class Interrupted(DirectorError):
+    """The work was cut off by the app shutting down (or, seen after a restart, by its end)."""
+
+    code = "interrupted"
+    http_status = 503
+
+
 class Unauthorized(DirectorError):
     code = "unauthorized"
     http_status = 401
@@ -118,3 +138,55 @@ class ModelChanged(ModelError):
     """The user chose another model while a reply was being written by the one before."""
 
     code = "model_changed"
+
+
+class InvalidMedia(DirectorError):
+    """A file the media library refuses; each subclass says why. Nothing of it is kept."""
+
+    code = "unsupported_media"
+    http_status = 422
+
+
+class UnsupportedMedia(InvalidMedia):
+    """Not a video, audio or image file the library takes (a text file, random bytes...)."""
+
+    code = "unsupported_media"
+    http_status = 415
+
+
+class CorruptMedia(InvalidMedia):
+    code = "corrupt_media"
+
+
+class TruncatedMedia(InvalidMedia):
+    code = "truncated_media"
+
+
+class EmptyFile(InvalidMedia):
+    code = "empty_file"
+    http_status = 400
+
+
+class ZeroDuration(InvalidMedia):
+    code = "zero_duration"
+
+
+class FfmpegError(DirectorError):
+    """FFmpeg could not do what was asked; it ran in its own process, so the app goes on."""
+
+    code = "ffmpeg_failed"
+    http_status = 500
+
+
+class FfmpegMissing(FfmpegError):
+    code = "ffmpeg_missing"
+    http_status = 503
+
+
+class FfmpegFailed(FfmpegError):
+    code = "ffmpeg_failed"
+
+
+class FfmpegTimeout(FfmpegError):
+    code = "ffmpeg_timeout"
+    http_status = 504

@@ -60,6 +60,7 @@ OWNERS = {
     "xllamacpp": "engine",
     "httpx": "engine",
     "keyring": "secrets_store",
+    "imageio_ffmpeg": "media",
 }
 
 
