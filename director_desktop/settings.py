@@ -52,6 +52,11 @@ class Settings:
         return self.data_dir / "media"
 
     @property
+    def staging_dir(self) -> Path:
+        """Jobs' partial work (PROTOCOL 7): read by nothing else, cleaned of orphans at start."""
+        return self.data_dir / "staging"
+
+    @property
     def user_settings_path(self) -> Path:
         return self.data_dir / "settings.json"
 

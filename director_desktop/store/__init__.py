@@ -1,13 +1,41 @@
-"""The chat database, the only user of sqlite3 in the project (DESIGN.md; PROTOCOL 2 and 4).
+"""The app's database (chats, the media library's rows, jobs), the only user of sqlite3 in the
+project (DESIGN.md; PROTOCOL 2, 4, 6 and 7).
 
-`Store` is the async API the server and engine use; everything else here is its private parts.
+`Store` is the async API the server, engine, media and jobs use (`store.media` and `store.jobs` for
+the media library's and the jobs' rows, with the record types below); everything else here is its
+private parts.
 The store imports only `errors` and `protocol` from the rest of the project.
 """
 
 from __future__ import annotations
 
+from director_desktop.store.job_records import JobRecord
+from director_desktop.store.media_rows import (
+    DEFAULT_COLLECTION,
+    AssetChanges,
+    AssetKind,
+    AssetPage,
+    AssetRecord,
+    CollectionRecord,
+    MediaTotals,
+    new_media_id,
+)
 from director_desktop.store.messages import AddedTurn
 from director_desktop.store.portable import SessionExport
 from director_desktop.store.store import Store, StoreHealth
 
-__all__ = ["AddedTurn", "SessionExport", "Store", "StoreHealth"]
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "AddedTurn",
+    "AssetChanges",
+    "AssetKind",
+    "AssetPage",
+    "AssetRecord",
+    "CollectionRecord",
+    "JobRecord",
+    "MediaTotals",
+    "SessionExport",
+    "Store",
+    "StoreHealth",
+    "new_media_id",
+]

@@ -118,6 +118,59 @@ CREATE TRIGGER messages_text_gone AFTER DELETE ON messages BEGIN
 END;
 """
 
+# v4: the media library (issue 12). Collections hold assets (videos, audio, images); the literal
+# id `default` is the collection that exists from the first run (Director's UI asks for it by that
+# name). An asset is unique by its bytes within a collection, which is how a second import of the
+# same file is recognised. Jobs are the long-running work every window shows (PROTOCOL 7), stored
+# so that a restart can tell what was cut off. Assets page newest first by (created_at, id);
+# jobs are listed by "unfinished, or finished lately".
+_V4 = """
+CREATE TABLE collections (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL
+);
+INSERT INTO collections (id, name, description, created_at)
+VALUES ('default', 'Default Collection', '', CAST(strftime('%s', 'now') AS INTEGER));
+
+CREATE TABLE assets (
+    id            TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL REFERENCES collections (id),
+    kind          TEXT NOT NULL CHECK (kind IN ('video', 'audio', 'image')),
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    owned         INTEGER NOT NULL,  -- 1: the library's copy under <data>/media/<id>/; 0: in place
+    path          TEXT NOT NULL,     -- owned: relative to <data>/media; in place: absolute
+    mime          TEXT NOT NULL,
+    length        REAL NOT NULL DEFAULT 0,
+    probe         TEXT NOT NULL DEFAULT '{}',
+    thumbnail     TEXT,              -- relative to <data>/media, NULL until made
+    playable      TEXT,              -- relative to <data>/media, NULL until made (or not needed)
+    created_at    INTEGER NOT NULL,
+    UNIQUE (collection_id, sha256)
+);
+CREATE INDEX assets_newest ON assets (collection_id, created_at DESC, id DESC);
+
+CREATE TABLE jobs (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    progress    REAL,
+    detail      TEXT NOT NULL DEFAULT '',
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    error       TEXT,                -- {code, message} as JSON
+    result      TEXT,                -- a JSON object
+    resumable   INTEGER NOT NULL DEFAULT 0,
+    params      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX jobs_by_finish ON jobs (finished_at);
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -145,6 +198,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
     _script(_V3),
+    _script(_V4),
 ]
 """MIGRATIONS[i] upgrades version i to version i + 1."""
 

@@ -37,6 +37,8 @@ from director_desktop.store import (
 )
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
+from director_desktop.store.job_records import JobRecords
+from director_desktop.store.media_records import MediaRecords
 from director_desktop.store.messages import AddedTurn
 from director_desktop.store.portable import SessionExport
 from director_desktop.store.worker import Outcome, Worker, WorkerStopped
@@ -72,6 +74,9 @@ class Store:
         self._worker: Worker | None = None
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        # The media library's and the jobs' rows, in modules of their own (same worker, same file).
+        self.media = MediaRecords(self._run, self._write)
+        self.jobs = JobRecords(self._run, self._write)
 
     # --- lifecycle -------------------------------------------------------------------------
 
