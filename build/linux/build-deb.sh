@@ -35,7 +35,14 @@ for png in "$icons"/png/*x*.png; do
   size=$(basename "$png" .png)
   install -m 644 -D "$png" "$pkg/usr/share/icons/hicolor/$size/apps/director-desktop.png"
 done
-printf 'Director Desktop %s\nLicense: MIT\n' "$version" > "$pkg/usr/share/doc/director-desktop/copyright"
+# The notices the spec bundled (FFmpeg is GPLv3: its licence and where its source is), also where
+# Debian users look for them.
+notices="$onedir/_internal/THIRD-PARTY-NOTICES.md"
+[ -f "$notices" ] || { echo "build-deb: $notices is missing; rebuild with director.spec" >&2; exit 1; }
+install -m 644 "$notices" "$pkg/usr/share/doc/director-desktop/THIRD-PARTY-NOTICES.md"
+printf 'Director Desktop %s\nLicense: MIT\n\n%s\n' "$version" \
+  "Third-party components (FFmpeg: GPL-3): see THIRD-PARTY-NOTICES.md beside this file." \
+  > "$pkg/usr/share/doc/director-desktop/copyright"
 
 # Files dpkg owns are root's and world-readable whoever builds; nothing is group/world-writable.
 chmod -R u+rwX,go+rX,go-w "$pkg"

@@ -25,6 +25,9 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -R "$app" "$stage/"
 ln -s /Applications "$stage/Applications"
+# The third-party notices (FFmpeg's GPLv3 and where its source is) beside the app on the disk
+# image; the app carries a copy in Contents/Resources.
+cp "$root/build/THIRD-PARTY-NOTICES.md" "$stage/"
 mkdir -p "$outdir"
 dmg="$outdir/Director-Desktop_${version}.dmg"
 rm -f "$dmg"

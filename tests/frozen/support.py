@@ -178,8 +178,10 @@ class Headless:
     def token(self) -> str:
         return self.url.split("/#token=", 1)[1]
 
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"}
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: object
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
         return httpx.request(method, self.base_url + path, headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
 
     def get(self, path: str) -> object:

@@ -21,6 +21,7 @@ INSTALLED = [
     Path("/usr/share/applications/director-desktop.desktop"),
     Path("/usr/share/icons/hicolor/scalable/apps/director-desktop.svg"),
     Path("/usr/share/icons/hicolor/256x256/apps/director-desktop.png"),
+    Path("/usr/share/doc/director-desktop/THIRD-PARTY-NOTICES.md"),
 ]
 
 
@@ -45,8 +46,31 @@ def test_deb_declares_its_runtime_dependencies(deb_package: Path) -> None:
     ).stdout
     assert f"Package: {PACKAGE}" in fields
     assert "Architecture: amd64" in fields
+    depends = fields.split("Depends:", 1)[1].split("\n", 1)[0]
     for dependency in ("libwebkit2gtk-4.1-0", "gir1.2-webkit2-4.1", "gir1.2-gtk-3.0", "libgomp1"):
-        assert dependency in fields, dependency
+        assert dependency in depends, dependency
+    # The window's video: H.264/AAC in MP4 does not play in WebKitGTK without libav.
+    for dependency in ("gstreamer1.0-plugins-good", "gstreamer1.0-libav"):
+        assert dependency in depends, dependency
+
+
+def test_deb_ships_ffmpeg_executable_and_its_notices(deb_package: Path) -> None:
+    listing = subprocess.run(
+        ["dpkg-deb", "-c", str(deb_package)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.splitlines()
+    binaries = "./opt/director-desktop/_internal/imageio_ffmpeg/binaries/ffmpeg-"
+    ffmpeg = [line for line in listing if binaries in line]
+    assert len(ffmpeg) == 1, ffmpeg
+    assert ffmpeg[0].startswith("-rwxr-xr-x"), ffmpeg[0]
+    for notices in (
+        "./usr/share/doc/director-desktop/THIRD-PARTY-NOTICES.md",
+        "./opt/director-desktop/_internal/THIRD-PARTY-NOTICES.md",
+    ):
+        assert any(line.endswith(notices) for line in listing), notices
 
 
 @pytest.mark.usefixtures("root_user")
