@@ -166,6 +166,7 @@ def serve_ours(updates: int, data_dir: Path) -> int:
     from director_desktop.server import Server
     from director_desktop.settings import build_settings
     from director_desktop.store import Store
+    from director_desktop.user_settings import UserSettings
     from director_desktop.web.app import create_app
 
     settings = build_settings(
@@ -175,7 +176,13 @@ def serve_ours(updates: int, data_dir: Path) -> int:
     server = Server.bind(settings.host, 0)
     settings = dataclasses.replace(settings, port=server.port)
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
-    app = create_app(settings, store, BenchEngine(updates), default_registry())
+    app = create_app(
+        settings,
+        store,
+        BenchEngine(updates),
+        default_registry(),
+        UserSettings(settings.user_settings_path),
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

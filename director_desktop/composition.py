@@ -51,5 +51,5 @@ class Composition:
         engine = build_model_router(
             settings, store, agents, self.user_settings, assistant=assistant
         )
-        self._app = create_app(settings, store, engine, agents)
+        self._app = create_app(settings, store, engine, agents, self.user_settings)
         return self._app

@@ -190,3 +190,20 @@ class FfmpegFailed(FfmpegError):
 class FfmpegTimeout(FfmpegError):
     code = "ffmpeg_timeout"
     http_status = 504
+
+
+class DiskFull(DirectorError):
+    """Not enough free space for what was asked; nothing was left behind."""
+
+    code = "disk_full"
+    http_status = 507
+
+
+class UnsupportedSource(DirectorError):
+    code = "unsupported_source"
+    http_status = 400
+
+
+class DownloadFailed(DirectorError):
+    code = "download_failed"
+    http_status = 502

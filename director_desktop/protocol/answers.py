@@ -12,6 +12,7 @@ from director_desktop.protocol.inputs import new_id, now_iso
 from director_desktop.protocol.types import (
     ChatAck,
     ContentItem,
+    DirectorErrorEnvelope,
     ErrorEnvelope,
     ErrorResponse,
     OkEnvelope,
@@ -48,6 +49,20 @@ def error_envelope(error: DirectorError, *, secrets: tuple[str, ...] = ()) -> Er
         "ok": False,
         "error": {"code": error.code, "message": sanitize(error.message, secrets=secrets)},
     }
+
+
+DIRECTOR_PREFIX: Final = "/videodb/"
+
+
+def http_error_body(
+    error: DirectorError, path: str, *, secrets: tuple[str, ...] = ()
+) -> ErrorEnvelope | DirectorErrorEnvelope:
+    """The envelope; on Director's `/videodb/...` routes with a top-level `message` as well,
+    because Director's UI reads that key."""
+    envelope = error_envelope(error, secrets=secrets)
+    if not path.startswith(DIRECTOR_PREFIX):
+        return envelope
+    return {**envelope, "message": envelope["error"]["message"]}
 
 
 def error_response(

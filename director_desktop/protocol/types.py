@@ -124,6 +124,12 @@ class ErrorEnvelope(TypedDict):
     error: WireErrorBody
 
 
+class DirectorErrorEnvelope(ErrorEnvelope):
+    """The envelope on Director's `/videodb/...` routes: Director's UI reads `message`."""
+
+    message: str
+
+
 class OkEnvelope(TypedDict):
     ok: Literal[True]
     data: ChatAck | ReconnectAck | StopAck
@@ -158,6 +164,8 @@ class UpdateEvent(TypedDict):
     """`models`: the chosen model's load state."""
     import_id: NotRequired[str]
     import_state: NotRequired[str]
+    collection_id: NotRequired[str]
+    """`videos`: the collection whose assets changed."""
 
 
 # --- HTTP answers (PROTOCOL section 5) --------------------------------------------------------
@@ -327,3 +335,88 @@ class JobEvent(TypedDict):
 
     event_type: Literal["job"]
     job: JobInfo
+
+
+# --- the media library (PROTOCOL section 6: Director's collection API) -----------------------
+class Collection(TypedDict):
+    id: str
+    name: str
+    description: str
+
+
+class CollectionCreatedData(TypedDict):
+    success: Literal[True]
+    message: str
+    collection: Collection
+
+
+class CollectionCreated(TypedDict):
+    """`POST /videodb/collection`, Director's shape."""
+
+    message: str
+    data: CollectionCreatedData
+
+
+class AssetExtras(TypedDict, total=False):
+    """Keys beyond Director's, for our own UI (Director's UI ignores them)."""
+
+    kind: Literal["video", "audio", "image"]
+    size: int
+    width: int | None
+    height: int | None
+    fps: float | None
+    created_at: int
+    missing: bool
+    """A file referenced in place that is no longer there."""
+    duplicate: bool
+    """On an upload's answer: the same bytes were already in the collection."""
+
+
+class VideoAsset(AssetExtras):
+    id: str
+    collection_id: str
+    name: str
+    description: str
+    stream_url: str
+    player_url: str
+    thumbnail_url: str
+    length: float
+    type: NotRequired[Literal["video"]]
+    """In list answers only."""
+
+
+class AudioAsset(AssetExtras):
+    id: str
+    collection_id: str
+    name: str
+    length: float
+    url: str
+    type: NotRequired[Literal["audio"]]
+
+
+class ImageAsset(AssetExtras):
+    id: str
+    collection_id: str
+    name: str
+    description: str
+    url: str
+    type: NotRequired[Literal["image"]]
+
+
+class FfmpegStatus(TypedDict):
+    ok: bool
+    version: str | None
+    error: str | None
+
+
+class LibraryStats(TypedDict):
+    assets: int
+    bytes: int
+
+
+class MediaStatus(TypedDict):
+    """`GET /config/media`: is FFmpeg there and working, how big is the library."""
+
+    ffmpeg: FfmpegStatus
+    library: LibraryStats
+    max_upload_bytes: int

@@ -1,8 +1,9 @@
 """The web app: `create_app(settings, store, engine, agents)` wires the REST routes, the static
 bundle, the Socket.IO `/chat` namespace and the guard into one ASGI app.
 
-It builds only the web's own parts (the Socket.IO server, Publisher, TurnRunner, Signer) around
-what the composition root hands in. The store is opened and the engine started in the Starlette
+It builds the parts that deliver through the web (the Socket.IO server, Publisher, Signer, and
+the TurnRunner, Jobs and MediaLibrary that publish through it) around what the composition root
+hands in. The store is opened and the engine started in the Starlette
 lifespan and both are closed there, so the headless server, the window and the tests share one
 path. The Host guard wraps the outermost app, so it covers `/socket.io/` too.
 """
@@ -25,10 +26,22 @@ from director_desktop.engine.agents import AgentRegistry
 from director_desktop.engine.base import Engine
 from director_desktop.engine.turns import TurnRunner
 from director_desktop.errors import DirectorError
+from director_desktop.jobs import Jobs
+from director_desktop.media.ffmpeg import Ffmpeg
+from director_desktop.media.library import MediaLibrary, UploadLimit
 from director_desktop.metrics import Metrics
 from director_desktop.settings import Settings
 from director_desktop.store import Store
-from director_desktop.web import chat, http, model_settings, rest, static
+from director_desktop.user_settings import UserSettings
+from director_desktop.web import (
+    chat,
+    http,
+    jobs_routes,
+    media_routes,
+    model_settings,
+    rest,
+    static,
+)
 from director_desktop.web.guard import Guard, Signer, app_origins
 from director_desktop.web.publisher import Publisher
 from director_desktop.web.state import AppState
@@ -84,7 +97,9 @@ def create_app(
     store: Store,
     engine: Engine,
     agents: AgentRegistry,
+    user_settings: UserSettings,
     *,
+    ffmpeg: Ffmpeg | None = None,
     metrics: Metrics | None = None,
     bundle_dir: Path | None = None,
 ) -> DirectorApp:
@@ -97,12 +112,25 @@ def create_app(
     publisher = Publisher(sio, signer, metrics)
     secrets = (settings.token,)
     turns = TurnRunner(store, engine, publisher, metrics=metrics, secrets=secrets)
-    state = AppState(settings, store, engine, agents, metrics, signer, publisher, turns)
+    jobs = Jobs(store, settings.staging_dir, publisher.job)
+    library = MediaLibrary(
+        store,
+        jobs,
+        ffmpeg or Ffmpeg.locate(settings.env),
+        media_dir=settings.media_dir,
+        limit=UploadLimit(user_settings),
+        announce=publisher.update,
+    )
+    state = AppState(
+        settings, store, engine, agents, metrics, signer, publisher, turns, jobs, library
+    )
     events = chat.register(sio, state)
     starlette = Starlette(
         routes=[
             *rest.routes(state),
             *model_settings.routes(state),
+            *media_routes.routes(state),
+            *jobs_routes.routes(state),
             *static.routes(bundle_dir or frontend_dir()),
         ],
         exception_handlers=http.exception_handlers(state),
@@ -129,6 +157,9 @@ def _lifespan(state: AppState) -> Callable[[Starlette], AbstractAsyncContextMana
         except DirectorError as exc:  # the UI shows it (health, /config/check); we keep serving
             state.store_error = exc
             log.error("store did not open", extra={"code": exc.code})
+        if state.store_error is None:
+            await state.jobs.open()
+            await state.library.open()
         try:
             await state.engine.start()
         except Exception as exc:  # a broken model setup must not keep the window from opening
@@ -137,6 +168,8 @@ def _lifespan(state: AppState) -> Callable[[Starlette], AbstractAsyncContextMana
             yield
         finally:
             await state.background.aclose()
+            await state.library.close()
+            await state.jobs.close()
             await state.turns.close()
             await state.engine.close()
             await asyncio.to_thread(state.store.close)

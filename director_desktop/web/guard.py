@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from director_desktop.asgi import ASGIApp, Message, Receive, Scope, Send
 from director_desktop.errors import BadHost, BadOrigin, DirectorError, Unauthorized
-from director_desktop.protocol import error_envelope
+from director_desktop.protocol import http_error_body
 
 STATIC_PATHS = frozenset({"/", "/index.html", "/favicon.ico"})
 STATIC_PREFIXES = ("/assets/",)
@@ -205,7 +205,7 @@ class Guard:
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, error: DirectorError
     ) -> None:
-        body = json.dumps(error_envelope(error)).encode()
+        body = json.dumps(http_error_body(error, str(scope.get("path", "")))).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

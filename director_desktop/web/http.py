@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from director_desktop.errors import DirectorError, InvalidPayload, TooLarge
-from director_desktop.protocol import error_envelope
+from director_desktop.protocol import http_error_body
 from director_desktop.web.state import AppState
 
 log = logging.getLogger(__name__)
@@ -27,30 +27,30 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def exception_handlers(state: AppState) -> dict[Any, Callable[..., Awaitable[Response]]]:
-    async def director_error(_request: Request, exc: Exception) -> Response:
+    async def director_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DirectorError)
-        return error_response(state, exc)
+        return error_response(state, exc, request.url.path)
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = HTTP_CODES.get(exc.status_code, "http_error")
         error = DirectorError(str(exc.detail), code=code)
         error.http_status = exc.status_code
-        return error_response(state, error)
+        return error_response(state, error, request.url.path)
 
-    async def unexpected(_request: Request, exc: Exception) -> Response:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.error("request failed", exc_info=exc)
-        return error_response(state, DirectorError("the server could not answer this request"))
+        error = DirectorError("the server could not answer this request")
+        return error_response(state, error, request.url.path)
 
     return {DirectorError: director_error, HTTPException: http_error, Exception: unexpected}
 
 
-def error_response(state: AppState, error: DirectorError) -> JSONResponse:
+def error_response(state: AppState, error: DirectorError, path: str) -> JSONResponse:
     state.metrics.error(error.code)
     headers = {"www-authenticate": "Bearer"} if error.http_status == 401 else None
-    return JSONResponse(
-        error_envelope(error, secrets=state.secrets), status_code=error.http_status, headers=headers
-    )
+    body = http_error_body(error, path, secrets=state.secrets)
+    return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> object:

@@ -17,7 +17,14 @@ from typing import TypeVar, cast
 import socketio
 
 from director_desktop.metrics import Metrics
-from director_desktop.protocol import ErrorResponse, Message, SessionPage, UpdateEvent
+from director_desktop.protocol import (
+    ErrorResponse,
+    JobEvent,
+    JobInfo,
+    Message,
+    SessionPage,
+    UpdateEvent,
+)
 from director_desktop.web.guard import Signer, sign_media_urls
 from director_desktop.web.wire import NAMESPACE
 
@@ -73,6 +80,11 @@ class Publisher:
         """`update_data` to every window: a list the UI shows has changed."""
         await self._emit("event", event, None)
 
+    async def job(self, job: JobInfo) -> None:
+        """A job changed (the jobs room throttles progress to ~4 a second): to every window."""
+        event: JobEvent = {"event_type": "job", "job": job}
+        await self._emit("event", event, None)
+
     async def replay(self, sid: str, message: Message) -> None:
         """A stored message to one socket only (`reconnect`). Not retried: a socket that has
         gone is the next `reconnect`'s job."""
@@ -82,7 +94,9 @@ class Publisher:
         """A refused input's error response, to the sending socket only (it has no media)."""
         await self._sio.emit("chat", response, to=sid, namespace=NAMESPACE)
 
-    async def _emit(self, event: str, payload: Message | UpdateEvent, room: str | None) -> bool:
+    async def _emit(
+        self, event: str, payload: Message | UpdateEvent | JobEvent, room: str | None
+    ) -> bool:
         for attempt, pause in enumerate((*EMIT_BACKOFF, None)):
             try:
                 await self._sio.emit(event, payload, room=room, namespace=NAMESPACE)

@@ -71,16 +71,10 @@ class Api:
             {
                 "db_configured": self.state.store_error is None and self.store.health.ok,
                 "llm_configured": bool(self.state.engine.llm_configured),
-                "videodb_configured": self._media_usable(),
+                "videodb_configured": self.state.store_error is None
+                and self.state.library.usable(),
             }
         )
-
-    def _media_usable(self) -> bool:
-        """The local media library can be used: its folder exists and is writable, or can be
-        made (an empty library counts as usable)."""
-        media = self.state.settings.media_dir
-        target = media if media.exists() else self.state.settings.data_dir
-        return target.is_dir() and os.access(target, os.W_OK)
 
     async def agents(self, _request: Request) -> Response:
         return JSONResponse(self.state.agents.describe_all())

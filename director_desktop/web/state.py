@@ -13,6 +13,8 @@ from director_desktop.engine.agents import AgentRegistry
 from director_desktop.engine.base import Engine
 from director_desktop.engine.turns import TurnRunner
 from director_desktop.errors import DirectorError
+from director_desktop.jobs import Jobs
+from director_desktop.media.library import MediaLibrary
 from director_desktop.metrics import Metrics
 from director_desktop.settings import Settings
 from director_desktop.store import Store
@@ -30,6 +32,8 @@ class AppState:
     signer: Signer
     publisher: Publisher
     turns: TurnRunner
+    jobs: Jobs
+    library: MediaLibrary
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     """Tasks a route leaves running (watching a load or an import); closed with the app."""
     store_error: DirectorError | None = None

@@ -21,6 +21,7 @@ from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.server import Server
 from director_desktop.settings import build_settings
 from director_desktop.store import Store
+from director_desktop.user_settings import UserSettings
 from director_desktop.web.app import DirectorApp, create_app
 
 NS = "/chat"
@@ -220,7 +221,14 @@ def start_live(data_dir: Path, *, pace: float = 0.0, bundle_dir: Path | None = N
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
     agents = default_registry()
     engine = BuiltinAssistant(store, agents, models_dir=settings.models_dir, pace=pace)
-    app = create_app(settings, store, engine, agents, bundle_dir=bundle_dir)
+    app = create_app(
+        settings,
+        store,
+        engine,
+        agents,
+        UserSettings(settings.user_settings_path),
+        bundle_dir=bundle_dir,
+    )
     server.start(app)
     base_url = f"http://127.0.0.1:{server.port}"
     return Live(

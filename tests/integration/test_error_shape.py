@@ -307,7 +307,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     agents = default_registry()
     user_settings = UserSettings(settings.user_settings_path)
     engine = build_model_router(settings, store, agents, user_settings, detect_local=False)
-    app = create_app(settings, store, engine, agents=agents)
+    app = create_app(settings, store, engine, agents, user_settings)
     server.start(app)
     base_url = f"http://127.0.0.1:{server.port}"
     http = httpx.Client(base_url=base_url, timeout=WAIT)

@@ -68,7 +68,7 @@ def app(tmp_path: Path) -> Iterator[App]:
     agents = default_registry()
     user_settings = UserSettings(settings.user_settings_path)
     router = build_model_router(settings, store, agents, user_settings, detect_local=False)
-    server.start(create_app(settings, store, router, agents))
+    server.start(create_app(settings, store, router, agents, user_settings))
     base_url = f"http://127.0.0.1:{server.port}"
     headers = {"Authorization": f"Bearer {settings.token}"}
     http = httpx.Client(base_url=base_url, headers=headers, timeout=WAIT)

@@ -27,6 +27,7 @@ from director_desktop.engine.agents import default_registry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.settings import build_settings
 from director_desktop.store import Store
+from director_desktop.user_settings import UserSettings
 from director_desktop.web.app import DirectorApp, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +113,14 @@ def build_app(tmp_path: Path, bundle_dir: Path | None) -> DirectorApp:
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
     agents = default_registry()
     engine = BuiltinAssistant(store, agents, models_dir=settings.models_dir)
-    return create_app(settings, store, engine, agents=agents, bundle_dir=bundle_dir)
+    return create_app(
+        settings,
+        store,
+        engine,
+        agents,
+        UserSettings(settings.user_settings_path),
+        bundle_dir=bundle_dir,
+    )
 
 
 @pytest.fixture(scope="module")
