@@ -161,6 +161,7 @@ def serve_ours(updates: int, data_dir: Path) -> int:
     import logging
 
     from director_desktop import logs
+    from director_desktop.composition import build_library
     from director_desktop.engine.agents import default_registry
     from director_desktop.headless import url_line
     from director_desktop.server import Server
@@ -181,7 +182,7 @@ def serve_ours(updates: int, data_dir: Path) -> int:
         store,
         BenchEngine(updates),
         default_registry(),
-        UserSettings(settings.user_settings_path),
+        build_library(settings, store, UserSettings(settings.user_settings_path)),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -16,6 +16,8 @@ from director_desktop.settings import Settings
 from director_desktop.user_settings import UserSettings
 
 if TYPE_CHECKING:
+    from director_desktop.media.library import MediaLibrary
+    from director_desktop.store import Store
     from director_desktop.web.app import DirectorApp
 
 
@@ -51,5 +53,21 @@ class Composition:
         engine = build_model_router(
             settings, store, agents, self.user_settings, assistant=assistant
         )
-        self._app = create_app(settings, store, engine, agents, self.user_settings)
+        library = build_library(settings, store, self.user_settings)
+        self._app = create_app(settings, store, engine, agents, library)
         return self._app
+
+
+def build_library(settings: Settings, store: Store, user_settings: UserSettings) -> MediaLibrary:
+    """The media library and the jobs it runs on (tests that build an app by hand use it too)."""
+    from director_desktop.jobs import Jobs
+    from director_desktop.media.ffmpeg import Ffmpeg
+    from director_desktop.media.library import MediaLibrary, UploadLimit
+
+    return MediaLibrary(
+        store,
+        Jobs(store, settings.staging_dir),
+        Ffmpeg.locate(settings.env),
+        media_dir=settings.media_dir,
+        limit=UploadLimit(user_settings),
+    )

@@ -52,7 +52,7 @@ class Jobs:
         self,
         store: Store,
         staging_dir: Path,
-        notify: Notify,
+        notify: Notify | None = None,
         *,
         interval: float = PROGRESS_INTERVAL,
     ) -> None:
@@ -63,6 +63,11 @@ class Jobs:
         self._resumers: dict[str, Callable[[JSONDict], Work]] = {}
         self._offline = asyncio.Lock()  # orders changes to jobs no task of ours holds
         self._closing = False
+
+    def attach(self, notify: Notify) -> None:
+        """Tell `notify` of every change from now on (the web hands in its Publisher: the
+        composition root builds the jobs before the web exists)."""
+        self._outlet.notify = notify
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -286,8 +291,11 @@ class Jobs:
             self._ended(live, _interrupted())
             return
         await self._clean(live)
-        if stop == "cancel":
-            await self._end(live, "cancelled", failure=Cancelled("the job was cancelled"))
+        if stop == "cancel" or isinstance(error, Cancelled):
+            # A `Cancelled` the work raises itself is a cancel too: the client of an upload
+            # went away, and nobody is left to want its result.
+            failure = error if isinstance(error, Cancelled) else Cancelled("the job was cancelled")
+            await self._end(live, "cancelled", failure=failure)
         else:
             await self._end(live, "error", failure=_as_director_error(live, error))
 

@@ -31,15 +31,17 @@ log = logging.getLogger(__name__)
 class Outlet:
     """Where every job's changes go: the store, then `notify`; and the flushers in flight."""
 
-    def __init__(self, store: Store, notify: Notify, interval: float) -> None:
+    def __init__(self, store: Store, notify: Notify | None, interval: float) -> None:
         self.store = store
         self.interval = interval
-        self._notify = notify
+        self.notify = notify
         self._flushers: set[asyncio.Task[None]] = set()
 
     async def tell(self, record: JobRecord) -> None:
+        if self.notify is None:  # no window to tell yet: the store has it
+            return
         try:
-            await self._notify(record.info())
+            await self.notify(record.info())
         except Exception:  # a window that cannot be told must not break the job
             log.exception("telling the windows about job %s failed", record.id)
 

@@ -83,16 +83,20 @@ class MediaLibrary:
         *,
         media_dir: Path,
         limit: UploadLimit,
-        announce: Announce,
+        announce: Announce | None = None,
     ) -> None:
         self._store = store
-        self._jobs = jobs
+        self.jobs = jobs
         self._ffmpeg = ffmpeg
         self.media_dir = media_dir
         self.limit = limit
         self._announce = announce
         self._importer = Importer(store, ffmpeg, media_dir)
         self._transcodes: set[asyncio.Task[JobInfo]] = set()
+
+    def attach(self, announce: Announce) -> None:
+        """Announce list changes through `announce` from now on (the web's Publisher)."""
+        self._announce = announce
 
     async def open(self) -> None:
         """Remove asset folders no row names (a kill between an import's move and its insert)."""
@@ -253,7 +257,7 @@ class MediaLibrary:
                 )
             return await self._after_import(imported)
 
-        return await self._jobs.start("import", path.name, work)
+        return await self.jobs.start("import", path.name, work)
 
     async def _commit(
         self, *, staged_name: str, ctx: JobContext, staged: Staged, cid: str
@@ -272,7 +276,7 @@ class MediaLibrary:
     async def _run_import(
         self, name: str, work: Callable[[JobContext], Awaitable[dict[str, object]]]
     ) -> Imported:
-        job = await self._jobs.run("import", name, work)
+        job = await self.jobs.run("import", name, work)
         result = job["result"] or {}
         asset = await self.asset(str(result["asset_id"]))
         return Imported(asset, duplicate=bool(result.get("duplicate")))
@@ -310,7 +314,7 @@ class MediaLibrary:
             await self._changed("videos", asset.collection_id)
             return {"asset_id": asset.id}
 
-        return await self._jobs.start("transcode", f"Making {asset.name} playable", work)
+        return await self.jobs.start("transcode", f"Making {asset.name} playable", work)
 
     async def close(self) -> None:
         for task in list(self._transcodes):
@@ -342,7 +346,8 @@ class MediaLibrary:
         event: UpdateEvent = {"event_type": "update_data", "update": update}
         if collection_id is not None:
             event["collection_id"] = collection_id
-        await self._announce(event)
+        if self._announce is not None:
+            await self._announce(event)
 
 
 def _folders(media_dir: Path) -> list[str]:

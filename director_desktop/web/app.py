@@ -1,9 +1,9 @@
 """The web app: `create_app(settings, store, engine, agents)` wires the REST routes, the static
 bundle, the Socket.IO `/chat` namespace and the guard into one ASGI app.
 
-It builds the parts that deliver through the web (the Socket.IO server, Publisher, Signer, and
-the TurnRunner, Jobs and MediaLibrary that publish through it) around what the composition root
-hands in. The store is opened and the engine started in the Starlette
+It builds the parts that deliver through the web (the Socket.IO server, Publisher, Signer and
+the TurnRunner) around what the composition root hands in, and attaches the jobs and the media
+library to the Publisher. The store is opened and the engine started in the Starlette
 lifespan and both are closed there, so the headless server, the window and the tests share one
 path. The Host guard wraps the outermost app, so it covers `/socket.io/` too.
 """
@@ -26,13 +26,10 @@ from director_desktop.engine.agents import AgentRegistry
 from director_desktop.engine.base import Engine
 from director_desktop.engine.turns import TurnRunner
 from director_desktop.errors import DirectorError
-from director_desktop.jobs import Jobs
-from director_desktop.media.ffmpeg import Ffmpeg
-from director_desktop.media.library import MediaLibrary, UploadLimit
+from director_desktop.media.library import MediaLibrary
 from director_desktop.metrics import Metrics
 from director_desktop.settings import Settings
 from director_desktop.store import Store
-from director_desktop.user_settings import UserSettings
 from director_desktop.web import (
     chat,
     http,
@@ -97,9 +94,8 @@ def create_app(
     store: Store,
     engine: Engine,
     agents: AgentRegistry,
-    user_settings: UserSettings,
+    library: MediaLibrary,
     *,
-    ffmpeg: Ffmpeg | None = None,
     metrics: Metrics | None = None,
     bundle_dir: Path | None = None,
 ) -> DirectorApp:
@@ -112,17 +108,10 @@ def create_app(
     publisher = Publisher(sio, signer, metrics)
     secrets = (settings.token,)
     turns = TurnRunner(store, engine, publisher, metrics=metrics, secrets=secrets)
-    jobs = Jobs(store, settings.staging_dir, publisher.job)
-    library = MediaLibrary(
-        store,
-        jobs,
-        ffmpeg or Ffmpeg.locate(settings.env),
-        media_dir=settings.media_dir,
-        limit=UploadLimit(user_settings),
-        announce=publisher.update,
-    )
+    library.jobs.attach(publisher.job)
+    library.attach(publisher.update)
     state = AppState(
-        settings, store, engine, agents, metrics, signer, publisher, turns, jobs, library
+        settings, store, engine, agents, metrics, signer, publisher, turns, library.jobs, library
     )
     events = chat.register(sio, state)
     starlette = Starlette(

@@ -16,6 +16,7 @@ import gguf
 import httpx
 import pytest
 
+from director_desktop.composition import build_library
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.router import ModelRouter, build_model_router
 from director_desktop.server import Server
@@ -68,7 +69,9 @@ def app(tmp_path: Path) -> Iterator[App]:
     agents = default_registry()
     user_settings = UserSettings(settings.user_settings_path)
     router = build_model_router(settings, store, agents, user_settings, detect_local=False)
-    server.start(create_app(settings, store, router, agents, user_settings))
+    server.start(
+        create_app(settings, store, router, agents, build_library(settings, store, user_settings))
+    )
     base_url = f"http://127.0.0.1:{server.port}"
     headers = {"Authorization": f"Bearer {settings.token}"}
     http = httpx.Client(base_url=base_url, headers=headers, timeout=WAIT)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from director_desktop import errors
+from director_desktop.composition import build_library
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.settings import build_settings
@@ -118,7 +119,7 @@ def build_app(tmp_path: Path, bundle_dir: Path | None) -> DirectorApp:
         store,
         engine,
         agents,
-        UserSettings(settings.user_settings_path),
+        build_library(settings, store, UserSettings(settings.user_settings_path)),
         bundle_dir=bundle_dir,
     )
 
