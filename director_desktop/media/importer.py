@@ -58,16 +58,28 @@ def check_free_space(folder: Path, size: int) -> None:
     free = shutil.disk_usage(probe_at).free
     if size + FREE_MARGIN > free:
         raise DiskFull(
-            f"not enough free space: the file needs {_mib(size)} MiB and {_mib(free)} MiB is free"
+            f"not enough free space: the file needs {readable(size)} and {readable(free)} is free"
         )
 
 
-def _mib(size: int) -> int:
-    return max(size // (1024 * 1024), 1) if size else 0
+def readable(size: int) -> str:
+    """`812 KB`, `3.4 MB`, `1.2 GB`: sizes as people read them (decimal units, as file
+    managers show them)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit in ("bytes", "KB") else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Sink:
-    """Writes chunks to a staging file, hashing them in the same pass, off the event loop."""
+    """Writes chunks to a staging file, hashing them in the same pass, off the event loop.
+
+    Each piece is hashed and written at once, in two threads (both let go of the GIL), while
+    the caller fetches the next piece: one piece is in flight at a time, so both keep their
+    order. Serially the copy ran at ~0.4 of the hash's speed; this way it runs near it.
+    """
 
     def __init__(self, path: Path, *, limit: int, ctx: JobContext, total: int | None) -> None:
         self.path = path
@@ -76,27 +88,41 @@ class Sink:
         self._total = total
         self._hash = hashlib.sha256()
         self._file: BinaryIO | None = None
+        self._pending: asyncio.Task[None] | None = None
         self.size = 0
 
     async def write(self, data: bytes) -> None:
         if self.size + len(data) > self._limit:
-            raise TooLarge(f"the file is larger than the upload limit of {_mib(self._limit)} MiB")
+            raise TooLarge(f"the file is larger than the upload limit of {readable(self._limit)}")
         self._ctx.check()
-        await asyncio.to_thread(self._write, data)
+        await self._settle()
+        self._pending = asyncio.create_task(self._put(data), name=f"staging {self.path.name}")
         self.size += len(data)
         fraction = self.size / self._total if self._total else None
-        self._ctx.progress(fraction, f"{_mib(self.size)} MiB copied")
+        self._ctx.progress(fraction, f"{readable(self.size)} copied")
+
+    async def _put(self, data: bytes) -> None:
+        await asyncio.gather(
+            asyncio.to_thread(self._hash.update, data), asyncio.to_thread(self._write, data)
+        )
+
+    async def _settle(self) -> None:
+        """Wait for the piece in flight; raises what writing it raised. Shielded: a cancelled
+        caller leaves the piece to finish (its threads cannot be stopped) for `abandon`."""
+        if self._pending is not None:
+            await asyncio.shield(self._pending)
+            self._pending = None
 
     def _write(self, data: bytes) -> None:
         if self._file is None:
             self._file = self.path.open("wb")
-        self._hash.update(data)
         try:
             self._file.write(data)
         except OSError as exc:
             raise _translated(exc) from exc
 
     async def finish(self) -> Staged:
+        await self._settle()
         await asyncio.to_thread(self._close, True)
         return Staged(self.path, self.size, self._hash.hexdigest())
 
@@ -113,7 +139,14 @@ class Sink:
         finally:
             self._file.close()
 
-    def abandon(self) -> None:
+    async def abandon(self) -> None:
+        """Stop: let the piece in flight end (nothing may write once the job's folder is being
+        removed), then close the file."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await asyncio.wait({pending})
+            if not pending.cancelled():
+                pending.exception()  # seen: what failed is already being raised
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()
@@ -128,11 +161,14 @@ def _translated(exc: OSError) -> Exception:
 async def stage_stream(
     chunks: AsyncIterator[bytes], ctx: JobContext, *, limit: int, total: int | None
 ) -> Staged:
-    """Copy a stream of chunks into staging, hashing as it goes; buffers ~1 MiB per write."""
+    """Copy a stream of chunks into staging, hashing as it goes; writes pieces of >= 1 MiB."""
     sink = Sink(ctx.staging(ORIGINAL), limit=limit, ctx=ctx, total=total)
     buffer = bytearray()
     try:
         async for chunk in chunks:
+            if not buffer and len(chunk) >= CHUNK:
+                await sink.write(bytes(chunk))  # a whole piece already (no copy of a bytes)
+                continue
             buffer += chunk
             if len(buffer) >= CHUNK:
                 await sink.write(bytes(buffer))
@@ -141,7 +177,7 @@ async def stage_stream(
             await sink.write(bytes(buffer))
         return await sink.finish()
     except BaseException:
-        sink.abandon()
+        await sink.abandon()
         raise
 
 
@@ -149,7 +185,7 @@ async def stage_file(source: Path, ctx: JobContext, *, limit: int) -> Staged:
     """Copy a file on this machine into staging, hashing in the same pass."""
     size = (await asyncio.to_thread(source.stat)).st_size
     if size > limit:
-        raise TooLarge(f"the file is larger than the upload limit of {_mib(limit)} MiB")
+        raise TooLarge(f"the file is larger than the upload limit of {readable(limit)}")
 
     async def chunks() -> AsyncIterator[bytes]:
         with source.open("rb") as handle:
@@ -170,7 +206,7 @@ async def hash_in_place(source: Path, ctx: JobContext) -> Staged:
                 ctx.check()
                 sha.update(data)
                 done += len(data)
-                ctx.progress(done / total if total else None, f"{_mib(done)} MiB read")
+                ctx.progress(done / total if total else None, f"{readable(done)} read")
         return Staged(source, done, sha.hexdigest())
 
     return await asyncio.to_thread(digest)
