@@ -23,7 +23,9 @@ from director_desktop.protocol.types import (
 MAX_ERROR_MESSAGE: Final = 500
 
 
-_PATHLIKE = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~ ]+){2,}[\\/]?")
+# A path starts where a word does not go on: "videos/audios/images" is words, "/home/me/x" and
+# "C:\Users\me" are paths.
+_PATHLIKE = re.compile(r"(?<!\w)(?:[A-Za-z]:)?(?:[\\/][\w.\-~ ]+){2,}[\\/]?")
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\).*", re.DOTALL)
 
 

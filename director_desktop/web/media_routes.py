@@ -7,6 +7,7 @@ Every URL in an answer is signed here, at delivery (stored data holds plain path
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any, Final, cast
@@ -171,11 +172,15 @@ class MediaApi:
         if not isinstance(reference, bool):
             raise InvalidPayload("reference must be true or false")
         collection_id = check_id(body.get("collection_id", "default"), "collection_id")
+        await self.library.collection(collection_id)
+        chosen = [Path(p) for p in cast(list[str], paths)]
+        # All or nothing: a file that is gone refuses the request before any of its jobs starts.
+        gone = await asyncio.to_thread(lambda: [p for p in chosen if not _a_file(p)])
+        if gone:
+            raise NotFound(f"no such file: {gone[0].name} (choose files with the file dialog)")
         jobs = [
-            await self.library.import_path(
-                Path(p), collection_id=collection_id, reference=reference
-            )
-            for p in cast(list[str], paths)
+            await self.library.import_path(p, collection_id=collection_id, reference=reference)
+            for p in chosen
         ]
         return JSONResponse(jobs, status_code=202)
 
@@ -229,6 +234,10 @@ def _valid_ranges(header: str) -> bool:
         if start and end and int(start) > int(end):
             return False
     return True
+
+
+def _a_file(path: Path) -> bool:
+    return path.is_absolute() and path.is_file()
 
 
 def _collection_id(request: Request) -> str:

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from email.message import Message as HeaderParser
 
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from director_desktop.errors import InvalidPayload
+from director_desktop.errors import Cancelled, InvalidPayload
 
 FIELD = "file"
 
@@ -75,6 +75,10 @@ class MultipartFile:
         except StopAsyncIteration:
             self._ended = True
             return False
+        except ClientDisconnect:
+            # The client gave up mid-upload: its import job ends `cancelled` (PROTOCOL 6).
+            self._ended = True
+            raise Cancelled("the upload was abandoned: the client went away") from None
         if data:
             self._parser.write(data)
         return True

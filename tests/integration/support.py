@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import socketio
 
+from director_desktop.composition import build_library
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.server import Server
@@ -226,7 +227,7 @@ def start_live(data_dir: Path, *, pace: float = 0.0, bundle_dir: Path | None = N
         store,
         engine,
         agents,
-        UserSettings(settings.user_settings_path),
+        build_library(settings, store, UserSettings(settings.user_settings_path)),
         bundle_dir=bundle_dir,
     )
     server.start(app)

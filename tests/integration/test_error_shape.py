@@ -1,7 +1,9 @@
 """The one error shape, pinned across every route and every event (as datasette's
 test_error_shape.py does): HTTP bodies and socket acks are exactly
 `{"ok": false, "error": {"code": <stable snake_case>, "message": <str>}}`, the HTTP status follows
-the code, and no message carries a path, a traceback or the token.
+the code, and no message carries a path, a traceback or the token. On Director's `/videodb/...`
+paths, and only there, the body also has a top-level `message` equal to `error.message` (Director's
+UI reads it).
 
 Every route is covered by construction: the tests walk the router of the app under test
 (`DirectorApp.routes`) and send each (method, path) the failures every route shares (no token, a
@@ -23,6 +25,7 @@ import httpx
 import pytest
 import socketio
 
+from director_desktop.composition import build_library
 from director_desktop.engine.agents import default_registry
 from director_desktop.engine.router import build_model_router
 from director_desktop.server import Server
@@ -47,6 +50,11 @@ STATUS_OF = {
     "method_not_allowed": 405,
     "too_large": 413,
     "store_closed": 503,
+    "conflict": 409,
+    "unsupported_source": 400,
+    "download_failed": 502,
+    "empty_file": 400,
+    "unsupported_media": 415,
 }
 KNOWN = "known-session"
 """A session the `live` fixture creates, for the failures that need one to exist."""
@@ -60,8 +68,11 @@ class Call:
     path: str
     json: Any = None
     content: bytes | None = None
+    content_type: str | None = None
 
     def send(self, live: Live, method: str, headers: dict[str, str]) -> httpx.Response:
+        if self.content_type is not None:
+            headers = {**headers, "Content-Type": self.content_type}
         if self.content is not None:
             return live.http.request(method, self.path, content=self.content, headers=headers)
         return live.http.request(method, self.path, json=self.json, headers=headers)
@@ -87,6 +98,28 @@ class Expect:
 BAD_ID = "a%20b"
 NOT_JSON = b"{not json"
 TOO_BIG_DRAFT = {"drafts": {"s": "x" * (1024 * 1024 + 1)}}
+COLLECTION = "/videodb/collection"
+ASSET = "/videodb/collection/default/video"
+BOUNDARY = "b0undary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def multipart(data: bytes, field: str = "file") -> bytes:
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="f.mp4"\r\n'
+            f"Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+def by_url(source: str, collection: str = "default", source_type: str = "url") -> Call:
+    return Call(f"{COLLECTION}/{collection}/upload", {"source": source, "source_type": source_type})
+
+
+NOWHERE = "http://127.0.0.1:9/clip.mp4"  # the discard port: nothing listens, refused at once
 
 ROUTES: dict[tuple[str, str], Expect] = {
     # --- the static bundle (no token) ---
@@ -243,6 +276,165 @@ ROUTES: dict[tuple[str, str], Expect] = {
             (Call("/config/models/files/m.bin"), "not_gguf"),
         ),
     ),
+    # --- the media library: Director's collection API ---
+    ("GET", COLLECTION): Expect(Call(COLLECTION), why="the default one at least", store=True),
+    ("POST", COLLECTION): Expect(
+        Call(COLLECTION, {"name": "n"}),
+        (
+            (Call(COLLECTION, {"name": ""}), "invalid_payload"),
+            (Call(COLLECTION, {"name": "x" * 201}), "invalid_payload"),
+            (Call(COLLECTION, {"name": "n", "description": 5}), "invalid_payload"),
+            (Call(COLLECTION, ["n"]), "invalid_payload"),
+            (Call(COLLECTION, content=NOT_JSON), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("GET", COLLECTION + "/{collection_id}"): Expect(
+        Call(f"{COLLECTION}/unknown"),
+        (
+            (Call(f"{COLLECTION}/unknown"), "not_found"),
+            (Call(f"{COLLECTION}/{BAD_ID}"), "invalid_id"),
+        ),
+        store=True,
+    ),
+    ("DELETE", COLLECTION + "/{collection_id}"): Expect(
+        Call(f"{COLLECTION}/unknown"),
+        (
+            (Call(f"{COLLECTION}/unknown"), "not_found"),
+            (Call(f"{COLLECTION}/{BAD_ID}"), "invalid_id"),
+            (Call(f"{COLLECTION}/default"), "conflict"),
+        ),
+        store=True,
+    ),
+    ("POST", COLLECTION + "/{collection_id}/upload"): Expect(
+        by_url(NOWHERE),
+        (
+            (by_url(NOWHERE, "unknown"), "not_found"),
+            (by_url(NOWHERE, BAD_ID), "invalid_id"),
+            (by_url(NOWHERE), "download_failed"),
+            (by_url("ftp://127.0.0.1/clip.mp4"), "unsupported_source"),
+            (by_url("file:///etc/passwd"), "unsupported_source"),
+            (by_url(NOWHERE, source_type="youtube"), "invalid_payload"),
+            (Call(f"{COLLECTION}/default/upload", ["x"]), "invalid_payload"),
+            (Call(f"{COLLECTION}/default/upload", content=b"raw"), "invalid_payload"),
+            (
+                Call(
+                    f"{COLLECTION}/default/upload",
+                    content=multipart(b"x", "other"),
+                    content_type=MULTIPART,
+                ),
+                "invalid_payload",
+            ),
+            (
+                Call(
+                    f"{COLLECTION}/default/upload", content=multipart(b""), content_type=MULTIPART
+                ),
+                "empty_file",
+            ),
+            (
+                Call(
+                    f"{COLLECTION}/default/upload",
+                    content=multipart(b"not media " * 500),
+                    content_type=MULTIPART,
+                ),
+                "unsupported_media",
+            ),
+        ),
+        store=True,
+    ),
+    ("GET", COLLECTION + "/{collection_id}/{kind}"): Expect(
+        Call(ASSET),
+        (
+            (Call(f"{COLLECTION}/unknown/video"), "not_found"),
+            (Call(f"{COLLECTION}/{BAD_ID}/video"), "invalid_id"),
+            (Call(f"{COLLECTION}/default/pdf"), "not_found"),
+            (Call(f"{ASSET}?limit=0"), "invalid_payload"),
+            (Call(f"{ASSET}?limit=many"), "invalid_payload"),
+            (Call(f"{ASSET}?cursor=not-one"), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("GET", COLLECTION + "/{collection_id}/{kind}/{asset_id}"): Expect(
+        Call(f"{ASSET}/unknown"),
+        (
+            (Call(f"{ASSET}/unknown"), "not_found"),
+            (Call(f"{ASSET}/{BAD_ID}"), "invalid_id"),
+            (Call(f"{COLLECTION}/default/pdf/unknown"), "not_found"),
+        ),
+        store=True,
+    ),
+    ("DELETE", COLLECTION + "/{collection_id}/{kind}/{asset_id}"): Expect(
+        Call(f"{ASSET}/unknown"),
+        ((Call(f"{ASSET}/unknown"), "not_found"), (Call(f"{ASSET}/{BAD_ID}"), "invalid_id")),
+        store=True,
+    ),
+    ("GET", COLLECTION + "/{collection_id}/{kind}/{asset_id}/generate_url"): Expect(
+        Call(f"{COLLECTION}/default/image/unknown/generate_url"),
+        (
+            (Call(f"{COLLECTION}/default/image/unknown/generate_url"), "not_found"),
+            (Call(f"{COLLECTION}/default/image/{BAD_ID}/generate_url"), "invalid_id"),
+        ),
+        store=True,
+    ),
+    # --- the media library: our own routes and the files ---
+    ("POST", "/media/import"): Expect(
+        Call("/media/import", {"paths": ["/no/such/file.mp4"]}),
+        (
+            (Call("/media/import", {"paths": []}), "invalid_payload"),
+            (Call("/media/import", {"paths": ["/x.mp4"], "reference": 1}), "invalid_payload"),
+            (Call("/media/import", content=NOT_JSON), "invalid_payload"),
+            (Call("/media/import", {"paths": ["/no/such/file.mp4"]}), "not_found"),
+            (Call("/media/import", {"paths": ["/x.mp4"], "collection_id": "a b"}), "invalid_id"),
+        ),
+        store=True,
+    ),
+    ("GET", "/media/{asset_id}"): Expect(
+        Call("/media/unknown"),
+        ((Call("/media/unknown"), "not_found"), (Call(f"/media/{BAD_ID}"), "invalid_id")),
+        store=True,
+    ),
+    ("GET", "/media/{asset_id}/thumbnail"): Expect(
+        Call("/media/unknown/thumbnail"),
+        (
+            (Call("/media/unknown/thumbnail"), "not_found"),
+            (Call(f"/media/{BAD_ID}/thumbnail"), "invalid_id"),
+        ),
+        store=True,
+    ),
+    ("GET", "/config/media"): Expect(
+        Call("/config/media"), why="FFmpeg's health is in the body", store=True
+    ),
+    ("PATCH", "/config/media"): Expect(
+        Call("/config/media", {"max_upload_bytes": 16 * 1024**3}),
+        (
+            (Call("/config/media", {}), "invalid_payload"),
+            (Call("/config/media", {"max_upload_bytes": 0}), "invalid_payload"),
+            (Call("/config/media", {"max_upload_bytes": "1"}), "invalid_payload"),
+            (Call("/config/media", {"max_upload_bytes": 1, "x": 1}), "invalid_payload"),
+            (Call("/config/media", content=NOT_JSON), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    # --- jobs ---
+    ("GET", "/jobs"): Expect(Call("/jobs"), why="a list, maybe empty", store=True),
+    ("DELETE", "/jobs/{job_id}"): Expect(
+        Call("/jobs/unknown"),
+        ((Call("/jobs/unknown"), "not_found"), (Call(f"/jobs/{BAD_ID}"), "invalid_id")),
+        store=True,
+    ),
+    ("POST", "/jobs/{job_id}/pause"): Expect(
+        Call("/jobs/unknown/pause"),
+        ((Call("/jobs/unknown/pause"), "not_found"), (Call(f"/jobs/{BAD_ID}/pause"), "invalid_id")),
+        store=True,
+    ),
+    ("POST", "/jobs/{job_id}/resume"): Expect(
+        Call("/jobs/unknown/resume"),
+        (
+            (Call("/jobs/unknown/resume"), "not_found"),
+            (Call(f"/jobs/{BAD_ID}/resume"), "invalid_id"),
+        ),
+        store=True,
+    ),
 }
 
 # Requests that match no route: answered by the framework, in the same shape.
@@ -251,6 +443,8 @@ UNROUTED: list[tuple[str, Call, str]] = [
     ("PUT", Call("/prefs", {}), "method_not_allowed"),
     ("POST", Call("/session/unknown"), "method_not_allowed"),
     ("GET", Call("/assets/missing.js"), "not_found"),  # the built bundle's static files
+    ("GET", Call("/videodb/no/such/route"), "not_found"),  # Director's paths keep their `message`
+    ("PUT", Call(COLLECTION, {}), "method_not_allowed"),
 ]
 
 # Every `/chat` event: the payloads (argument tuples) each must refuse, with their codes.
@@ -307,7 +501,7 @@ def live(tmp_path: Path) -> Iterator[Live]:
     agents = default_registry()
     user_settings = UserSettings(settings.user_settings_path)
     engine = build_model_router(settings, store, agents, user_settings, detect_local=False)
-    app = create_app(settings, store, engine, agents, user_settings)
+    app = create_app(settings, store, engine, agents, build_library(settings, store, user_settings))
     server.start(app)
     base_url = f"http://127.0.0.1:{server.port}"
     http = httpx.Client(base_url=base_url, timeout=WAIT)
@@ -323,9 +517,15 @@ def live(tmp_path: Path) -> Iterator[Live]:
     baseline.wait_restored("the server's threads, descriptors and processes to end")
 
 
-def check_envelope(body: Any, live: Live) -> str:
+def check_envelope(body: Any, live: Live, *, director: bool = False) -> str:
+    """The one error shape; `director`: an answer on a `/videodb/...` path, which must also carry
+    a top-level `message` equal to `error.message` (and nothing else extra)."""
     assert isinstance(body, dict)
-    assert set(body) == {"ok", "error"}
+    if director:
+        assert set(body) == {"ok", "error", "message"}, body
+        assert body["message"] == body["error"]["message"]
+    else:
+        assert set(body) == {"ok", "error"}, body
     assert body["ok"] is False
     assert set(body["error"]) == {"code", "message"}
     code, message = body["error"]["code"], body["error"]["message"]
@@ -341,7 +541,8 @@ def check_envelope(body: Any, live: Live) -> str:
 
 def check_http(response: httpx.Response, live: Live, code: str, what: str) -> None:
     assert response.headers["content-type"].startswith("application/json"), what
-    assert check_envelope(response.json(), live) == code, (what, response.text)
+    director = response.request.url.path.startswith("/videodb/")
+    assert check_envelope(response.json(), live, director=director) == code, (what, response.text)
     assert response.status_code == STATUS_OF[code], (what, response.status_code)
     if code == "unauthorized":
         assert response.headers["www-authenticate"] == "Bearer", what
@@ -362,8 +563,8 @@ def test_a_route_missing_from_the_table_is_named() -> None:
     """What `test_the_table_covers_every_route` sees the day a route lands without a row."""
     routes = [(path, {method, "HEAD"} if method == "GET" else {method}) for method, path in ROUTES]
     assert uncovered(routes, ROUTES) == []
-    new = [*routes, ("/jobs/{job_id}", {"DELETE"}), ("/jobs", {"GET", "HEAD"})]
-    assert uncovered(new, ROUTES) == ["DELETE /jobs/{job_id}", "GET /jobs"]
+    new = [*routes, ("/clips/{clip_id}", {"DELETE"}), ("/clips", {"GET", "HEAD"})]
+    assert uncovered(new, ROUTES) == ["DELETE /clips/{clip_id}", "GET /clips"]
     # a new method on a known path is a new route too
     assert uncovered([*routes, ("/prefs", {"PUT"})], ROUTES) == ["PUT /prefs"]
 
