@@ -1,10 +1,10 @@
 """The composition root: every part of one launch, each built once, wired here and nowhere else.
 
 `Composition(settings)` is cheap: it holds the settings and the user's settings file, which the
-window needs before the server exists. `app(port)` builds the rest (store, agents, the built-in
-assistant, the model router, the web app) once the server's port is bound. The server stack is
-imported inside `app`, on the server's start-up thread, so the window's loading page shows without
-waiting for ~1 s of imports.
+window needs before the server exists. `app(port)` builds the rest (store, media library, the
+agents working on it, the built-in assistant, the model router, the web app) once the server's
+port is bound. The server stack is imported inside `app`, on the server's start-up thread, so the
+window's loading page shows without waiting for ~1 s of imports.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ class Composition:
 
         settings = replace(self.settings, port=port)
         store = Store(settings.db_path, backups_dir=settings.backups_dir)
-        agents = default_registry()
+        # The library comes first: the video agents work on it.
+        library = build_library(settings, store, self.user_settings)
+        agents = default_registry(library)
         # `DIRECTOR_ASSISTANT_PACE` (seconds between streamed pieces) slows the built-in
         # assistant down for tests that must catch a run mid-stream.
         pace = settings.env.get("DIRECTOR_ASSISTANT_PACE")
@@ -53,7 +55,6 @@ class Composition:
         engine = build_model_router(
             settings, store, agents, self.user_settings, assistant=assistant
         )
-        library = build_library(settings, store, self.user_settings)
         self._app = create_app(settings, store, engine, agents, library)
         return self._app
 

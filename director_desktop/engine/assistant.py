@@ -3,8 +3,10 @@
 It needs no model: it says what the app can do, lists the agents, explains how to add a model,
 and runs any agent named with `@` (or tagged in the input's `agents`). Its reply is streamed in
 pieces through `OutputMessage.push()`, so the streaming path (throttle, store-then-emit, stop) is
-the same one a model's tokens take. Imports the engine's `agents` and `base`, `protocol`, and
-the store for typing only; never web or server.
+the same one a model's tokens take. An agent's arguments come from the text after its `@name`
+(`arguments_from_text`), and it works on the turn's media focus (the input's collection and
+video, else the session's last ones). Imports the engine's `agents` and `base`, `errors`,
+`protocol`, and the store for typing only; never web or server.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from director_desktop.engine.agents import AgentContext, AgentRegistry
+from director_desktop.engine.agents import Agent, AgentContext, AgentRegistry, AgentResult
+from director_desktop.engine.agents.base import arguments_from_text, examples_of
+from director_desktop.engine.agents.focus import MediaFocus, media_focus
 from director_desktop.engine.base import Turn
+from director_desktop.errors import DirectorError
 from director_desktop.protocol import ProviderStatus
 
 if TYPE_CHECKING:
@@ -74,8 +79,9 @@ class BuiltinAssistant:
         if not names:
             await self.stream(turn, self.help_text())
             return
+        focus = await media_focus(self._store, turn.session_id, turn.input)
         for name in names:
-            await self._run_agent(turn, name)
+            await self._run_agent(turn, name, focus)
 
     # --- agents --------------------------------------------------------------------------------
     def mentioned_agents(self, turn: Turn) -> list[str]:
@@ -87,7 +93,7 @@ class BuiltinAssistant:
                 seen.append(name)
         return seen
 
-    async def _run_agent(self, turn: Turn, name: str) -> None:
+    async def _run_agent(self, turn: Turn, name: str, focus: MediaFocus) -> None:
         agent = self._agents.get(name)
         output = turn.output
         output.add_action(f"Running @{name} agent")
@@ -98,22 +104,22 @@ class BuiltinAssistant:
             conv_id=turn.conv_id,
             output=output,
             store=self._store,
-            collection_id=turn.input.collection_id,
-            video_id=turn.input.video_id,
+            collection_id=focus.collection_id,
+            video_id=focus.video_id,
         )
-        result = await agent.run(ctx, **self._arguments(turn, name))
+        try:
+            result = await agent.run(ctx, **self._arguments(turn, name))
+        except DirectorError as exc:  # said in the reply, like an agent's own refusal
+            result = AgentResult("error", exc.message)
         await output.flush()
         verdict = "finished" if result.status == "success" else "could not finish"
         await self.stream(turn, f"@{name} {verdict}: {result.message}")
 
     def _arguments(self, turn: Turn, name: str) -> dict[str, object]:
-        """Without a model, the text around the mention is the agent's one string argument."""
-        schema = self._agents.get(name).parameters
-        required = [p for p in schema.get("required", []) if isinstance(p, str)]
-        if not required:
-            return {}
+        """Without a model, the agent reads its arguments from the text around the mention
+        (`@frame 0:42` → `{"at": 42}`); an agent that cannot takes it as its one string."""
         rest = MENTION.sub(lambda m: "" if m.group(1) == name else m.group(0), turn.input.text)
-        return {required[0]: " ".join(rest.split())}
+        return arguments_from_text(self._agents.get(name), rest)
 
     # --- the reply -----------------------------------------------------------------------------
     async def stream(self, turn: Turn, text: str) -> None:
@@ -125,10 +131,7 @@ class BuiltinAssistant:
         await turn.output.flush()
 
     def help_text(self) -> str:
-        agents = (
-            "\n".join(f"- **@{agent.name}**: {agent.description}" for agent in self._agents)
-            or "- (none yet)"
-        )
+        agents = "\n".join(_listed(agent) for agent in self._agents) or "- (none yet)"
         models = (
             f"`{self._models_dir}`" if self._models_dir else "the `models` folder of your data dir"
         )
@@ -146,6 +149,12 @@ class BuiltinAssistant:
             "- Or connect an OpenAI-compatible server (Ollama, LM Studio, llama.cpp's server, "
             "vLLM, or a cloud API with a key) in the model settings."
         )
+
+
+def _listed(agent: Agent) -> str:
+    """An agent in the help: its name, what it does, and one example of calling it."""
+    examples = examples_of(agent) or [f"@{agent.name}"]
+    return f"- **@{agent.name}**: {agent.description} Example: `{examples[0]}`"
 
 
 def pieces(text: str, words: int = WORDS_PER_PIECE) -> Iterator[str]:

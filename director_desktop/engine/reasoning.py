@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from director_desktop.engine.agents import AgentContext, AgentRegistry, AgentResult
+from director_desktop.engine.agents.focus import MediaFocus, describe_focus, media_focus
 from director_desktop.engine.base import Turn
 from director_desktop.engine.context_budget import after_overflow, answer_budget, fit_to_budget
 from director_desktop.engine.llm.base import (
@@ -38,7 +39,7 @@ from director_desktop.engine.llm.base import (
 )
 from director_desktop.engine.llm.stream import ContextOverflow
 from director_desktop.engine.tool_args import json_object_or_empty, parse_arguments
-from director_desktop.errors import DirectorError, ModelError
+from director_desktop.errors import ModelError
 from director_desktop.protocol import Message, Session
 
 if TYPE_CHECKING:
@@ -98,7 +99,9 @@ class ReasoningLoop:
         tools = self.tools()
         history = history_messages(turn.history)
         exchange: list[ChatMessage] = [{"role": "user", "content": user_text(turn)}]
-        system = self.system_prompt(turn, await self._session(turn.session_id))
+        focus = await media_focus(self._store, turn.session_id, turn.input)
+        described = await describe_focus(self._store, focus) if focus else ""
+        system = self.system_prompt(turn, focus=focus, described=described)
         # A stop cancels this task inside an await below; the handler then settles the output
         # as `not_generated`, keeping the text streamed so far.
         for iteration in range(self.limits.max_iterations):
@@ -107,7 +110,7 @@ class ReasoningLoop:
             if not finish.tool_calls or not offered:
                 break
             exchange.append(assistant_call_message(finish.tool_calls))
-            exchange += await self._run_tools(turn, finish.tool_calls)
+            exchange += await self._run_tools(turn, finish.tool_calls, focus)
         out.update_content(out.text_index(ANSWER), status="success")
         await out.flush()
 
@@ -173,9 +176,11 @@ class ReasoningLoop:
             for agent in self._agents
         ]
 
-    async def _run_tools(self, turn: Turn, calls: Sequence[ToolCall]) -> list[ChatMessage]:
+    async def _run_tools(
+        self, turn: Turn, calls: Sequence[ToolCall], focus: MediaFocus
+    ) -> list[ChatMessage]:
         """Run the calls at once; one tool message per call, in the calls' order."""
-        results = await asyncio.gather(*(self._run_tool(turn, call) for call in calls))
+        results = await asyncio.gather(*(self._run_tool(turn, call, focus) for call in calls))
         await turn.output.flush()
         return [
             {
@@ -187,7 +192,7 @@ class ReasoningLoop:
             for call, result in zip(calls, results, strict=True)
         ]
 
-    async def _run_tool(self, turn: Turn, call: ToolCall) -> AgentResult:
+    async def _run_tool(self, turn: Turn, call: ToolCall, focus: MediaFocus) -> AgentResult:
         if call.name not in self._agents:
             known = ", ".join(self._agents.names) or "none"
             turn.output.add_action(f"The model asked for an unknown agent {call.name!r}")
@@ -205,8 +210,8 @@ class ReasoningLoop:
             conv_id=turn.conv_id,
             output=turn.output,
             store=self._store,
-            collection_id=turn.input.collection_id,
-            video_id=turn.input.video_id,
+            collection_id=focus.collection_id,
+            video_id=focus.video_id,
         )
         try:
             return await agent.run(ctx, **arguments)
@@ -229,23 +234,30 @@ class ReasoningLoop:
         return text[:limit] + f"… [cut: {len(text) - limit} more characters]"
 
     # --- the prompt ----------------------------------------------------------------------------
-    def system_prompt(self, turn: Turn, session: Session | None = None) -> str:
-        """The agents, and the media the session is about (from the input, else the session)."""
+    def system_prompt(
+        self,
+        turn: Turn,
+        session: Session | None = None,
+        *,
+        focus: MediaFocus | None = None,
+        described: str = "",
+    ) -> str:
+        """The agents, and the media the turn is about: `focus` (see `agents.focus`), else the
+        input's ids, else `session`'s; `described` is `describe_focus`'s short text about them."""
         agents = "\n".join(f"- {a.name}: {a.description}" for a in self._agents) or "- (none)"
         prompt = SYSTEM_PROMPT.format(agents=agents)
-        collection = turn.input.collection_id or (session.get("collection_id") if session else None)
-        video = turn.input.video_id or (session.get("video_id") if session else None)
-        media = [f"collection {collection}"] if collection else []
-        media += [f"video {video}"] if video else []
+        if focus is None:
+            focus = MediaFocus(
+                turn.input.collection_id or (session.get("collection_id") if session else None),
+                turn.input.video_id or (session.get("video_id") if session else None),
+            )
+        media = [f"collection {focus.collection_id}"] if focus.collection_id else []
+        media += [f"video {focus.video_id}"] if focus.video_id else []
         if media:
             prompt += "\n\nThe user is looking at " + " and ".join(media) + "."
+            if described:
+                prompt += f"\n{described}\nAgents work on these unless the user names others."
         return prompt
-
-    async def _session(self, session_id: str) -> Session | None:
-        try:
-            return await self._store.get_session(session_id)
-        except DirectorError:  # the prompt can do without it
-            return None
 
 
 # --- pure helpers (tested directly) ------------------------------------------------------------

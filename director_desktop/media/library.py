@@ -52,6 +52,26 @@ log = logging.getLogger(__name__)
 Announce = Callable[[UpdateEvent], Awaitable[None]]
 DEFAULT_MAX_UPLOAD: Final = 16 * 1024**3
 URL_TIMEOUT: Final = 30.0
+WHAT_WORKS: Final = (
+    "Only http:// and https:// links straight to a video, audio or image file can be imported "
+    "(the link ends in the file, e.g. .mp4); for a video site, download the file first and "
+    "upload it."
+)
+# Sites whose links are pages with a player, never the file: refused before any download.
+VIDEO_SITES: Final = frozenset(
+    {
+        "youtube.com",
+        "youtu.be",
+        "vimeo.com",
+        "dailymotion.com",
+        "tiktok.com",
+        "twitch.tv",
+        "instagram.com",
+        "facebook.com",
+        "x.com",
+        "twitter.com",
+    }
+)
 
 
 class UploadLimit:
@@ -93,6 +113,11 @@ class MediaLibrary:
         self._announce = announce
         self._importer = Importer(store, ffmpeg, media_dir)
         self._transcodes: set[asyncio.Task[JobInfo]] = set()
+
+    @property
+    def ffmpeg(self) -> Ffmpeg:
+        """The FFmpeg the library runs; agents that make new files run the same one."""
+        return self._ffmpeg
 
     def attach(self, announce: Announce) -> None:
         """Announce list changes through `announce` from now on (the web's Publisher)."""
@@ -213,10 +238,10 @@ class MediaLibrary:
         """A plain http(s) file, downloaded as an import job."""
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise UnsupportedSource(
-                "only http:// and https:// links to a media file can be imported; "
-                "for a video site, download the file first and upload it"
-            )
+            raise UnsupportedSource(WHAT_WORKS)
+        host = (parsed.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+        if host in VIDEO_SITES:
+            raise UnsupportedSource(f"{host} is a video site, not a file. {WHAT_WORKS}")
         await self.collection(collection_id)
         limit = self.limit.get()
         name = _name_from_url(parsed) or "download"
@@ -225,6 +250,7 @@ class MediaLibrary:
             ctx.progress(None, "Connecting")
             response = await asyncio.to_thread(_open_url, url)
             try:
+                _refuse_pages(response.headers)
                 total = _content_length(response.headers)
                 if total is not None:
                     check_free_space(self.media_dir, total)
@@ -258,6 +284,22 @@ class MediaLibrary:
             return await self._after_import(imported)
 
         return await self.jobs.start("import", path.name, work)
+
+    async def add_made(
+        self, path: Path, *, name: str, collection_id: str, ctx: JobContext
+    ) -> AssetRecord:
+        """A file a job made in its staging folder (a frame, a clip, an edit) as a new asset the
+        library owns: probed, given a thumbnail, moved in, announced, like an import. The same
+        bytes already in the collection answer that asset. `name` ends with the file's suffix."""
+        if not await asyncio.to_thread(_made_in, path, ctx.folder):
+            raise InvalidPayload("only a file made in the job's staging folder becomes an asset")
+        await self.collection(collection_id)
+        staged = await hash_in_place(path, ctx)
+        imported = await self._importer.commit(
+            staged, ctx, name=name, collection_id=collection_id, owned=True
+        )
+        await self._after_import(imported)
+        return imported.asset
 
     async def _commit(
         self, *, staged_name: str, ctx: JobContext, staged: Staged, cid: str
@@ -350,6 +392,10 @@ class MediaLibrary:
             await self._announce(event)
 
 
+def _made_in(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def _folders(media_dir: Path) -> list[str]:
     try:
         return [entry.name for entry in os.scandir(media_dir) if entry.is_dir()]
@@ -377,10 +423,18 @@ def _open_url(url: str) -> HTTPResponse:
         # An http(s) URL (checked by the caller, and by _HttpOnly on redirects) opens as this.
         return cast(HTTPResponse, opener.open(request, timeout=URL_TIMEOUT))
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response, and with it the connection
         raise DownloadFailed(f"the server answered {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadFailed(f"could not download the file: {reason}") from None
+
+
+def _refuse_pages(headers: EmailMessage) -> None:
+    """A link that answers a web page (a video site's player, a login page) is no media file."""
+    kind = (headers.get_content_type() or "").lower()
+    if kind in ("text/html", "application/xhtml+xml"):
+        raise UnsupportedSource(f"the link leads to a web page, not a file. {WHAT_WORKS}")
 
 
 def _content_length(headers: EmailMessage) -> int | None:

@@ -85,3 +85,47 @@ def test_agent_without_a_query_explains(tmp_path: Path) -> None:
     message, _ = run_turn(tmp_path, "@search_chats")
     assert message["content"][0]["status"] == "error"
     assert "could not finish" in message["content"][1]["text"]
+
+
+def test_help_lists_every_agent_with_one_example(tmp_path: Path) -> None:
+    from tests.fixtures.media import LibraryWorld
+
+    world = LibraryWorld(tmp_path / "data")  # not opened: the help reads only the agents
+    registry = default_registry(world.library)
+    text = BuiltinAssistant(world.store, registry).help_text()
+    for agent in registry:
+        assert f"- **@{agent.name}**: " in text
+    for example in ("@frame 0:42", "@stream_video", "@download", "@editing trim 0:05 0:12"):
+        assert f"Example: `{example}`" in text
+    assert "Example: `@search_chats holiday video`" in text
+
+
+def test_free_text_fills_the_parameters_it_can() -> None:
+    from director_desktop.engine.agents.base import arguments_from_text
+    from director_desktop.engine.agents.editing import EditingAgent
+    from director_desktop.engine.agents.frame import FrameAgent
+    from director_desktop.engine.agents.search_chats import SearchChatsAgent
+
+    some_id, other_id = (
+        "01936f1e-8b7a-7c3d-9e21-0a1b2c3d4e5f",
+        "01936f1e-8b7a-7c3d-9e21-ffffffffffff",
+    )
+    assert FrameAgent.from_text("0:42") == {"at": 42.0}
+    assert FrameAgent.from_text("at 1:02:03.5 please") == {"at": 3723.5}
+    assert FrameAgent.from_text(f"{some_id} 42s") == {"at": 42.0, "video_id": some_id}
+    assert FrameAgent.from_text("where the cake is cut") == {"phrase": "where the cake is cut"}
+    assert EditingAgent.from_text("trim 0:05 0:12") == {
+        "operation": "trim",
+        "start": 5.0,
+        "end": 12.0,
+    }
+    assert EditingAgent.from_text(f"join {some_id} and {other_id}") == {
+        "operation": "join",
+        "video_ids": [some_id, other_id],
+    }
+    assert EditingAgent.from_text(f"replace the audio with {other_id}") == {
+        "operation": "replace_audio",
+        "audio_id": other_id,
+    }
+    assert EditingAgent.from_text(f"mix in {other_id}")["operation"] == "mix_audio"
+    assert arguments_from_text(SearchChatsAgent(), "  red   car ") == {"query": "red car"}

@@ -35,6 +35,11 @@ class AgentContext:
 
 
 class Agent(Protocol):
+    """An agent. It may also declare `examples: list[str]` (how a user calls it by `@name`, the
+    first shown in the built-in assistant's help) and `from_text(text) -> dict` (its arguments
+    read from the free text after `@name`, for turns with no model): see `examples_of` and
+    `arguments_from_text`."""
+
     name: str
     description: str
     parameters: JSONDict
@@ -46,3 +51,23 @@ class Agent(Protocol):
 def describe(agent: Agent) -> AgentInfo:
     """The `/agent` listing entry (Director's shape)."""
     return {"name": agent.name, "description": agent.description, "parameters": agent.parameters}
+
+
+def examples_of(agent: Agent) -> list[str]:
+    """The agent's examples (`@frame 0:42`), or none."""
+    examples = getattr(agent, "examples", None)
+    if isinstance(examples, list | tuple):
+        return [e for e in examples if isinstance(e, str)]
+    return []
+
+
+def arguments_from_text(agent: Agent, text: str) -> dict[str, Any]:
+    """The agent's arguments from the free text after its `@name`: its own `from_text` when it
+    has one; else the text as its first required parameter (or nothing when none is)."""
+    text = " ".join(text.split())
+    from_text = getattr(agent, "from_text", None)
+    if callable(from_text):
+        found = from_text(text)
+        return dict(found) if isinstance(found, dict) else {}
+    required = [p for p in agent.parameters.get("required", []) if isinstance(p, str)]
+    return {required[0]: text} if required else {}

@@ -1,16 +1,23 @@
 """AgentRegistry: the agents an engine may run, by name, in the order they were registered.
 
-Imports the agent modules, `errors` and `protocol`.
+`default_registry(library)` builds every engine's agents: the ones that need only the store
+(`search_chats`), and, when the composition root hands in the media library, the video agents.
+Imports the agent modules, `errors`, `protocol`, and `media` for typing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from director_desktop.engine.agents.base import Agent, describe
 from director_desktop.engine.agents.search_chats import SearchChatsAgent
 from director_desktop.errors import NotFound
 from director_desktop.protocol import AgentInfo
+
+if TYPE_CHECKING:
+    from director_desktop.media.library import MediaLibrary
+    from director_desktop.media.transcript import Transcriber
 
 
 class AgentRegistry:
@@ -48,6 +55,28 @@ class AgentRegistry:
         return [describe(agent) for agent in self._agents.values()]
 
 
-def default_registry() -> AgentRegistry:
-    """The agents that need nothing but the store."""
-    return AgentRegistry([SearchChatsAgent()])
+def default_registry(
+    library: MediaLibrary | None = None, *, transcriber: Transcriber | None = None
+) -> AgentRegistry:
+    """`search_chats`, plus the video agents when there is a media library to work on.
+    `transcriber` (speech to text, when one is set up) goes to the agents that listen."""
+    agents: list[Agent] = [SearchChatsAgent()]
+    if library is not None:
+        agents += video_agents(library, transcriber=transcriber)
+    return AgentRegistry(agents)
+
+
+def video_agents(library: MediaLibrary, *, transcriber: Transcriber | None = None) -> list[Agent]:
+    """The agents that work on the library's videos, in the order the help lists them."""
+    from director_desktop.engine.agents.download import DownloadAgent
+    from director_desktop.engine.agents.editing import EditingAgent
+    from director_desktop.engine.agents.frame import FrameAgent
+    from director_desktop.engine.agents.stream_video import StreamVideoAgent
+
+    # `transcriber` is for the agents that listen (index, transcription), registered here too.
+    return [
+        StreamVideoAgent(library),
+        FrameAgent(library),
+        EditingAgent(library),
+        DownloadAgent(library),
+    ]

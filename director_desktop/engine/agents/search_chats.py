@@ -46,6 +46,7 @@ class SearchChatsAgent:
         },
         "required": ["query"],
     }
+    examples = ["@search_chats holiday video"]
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         query = str(arguments.get("query") or "").strip()
