@@ -66,6 +66,7 @@ class ContentItem(TypedDict, total=False):
     ui_config: JSONDict
     image: ImageData
     search_results: list[SearchResult]
+    download: DownloadData
 
 
 class MessageMetadata(TypedDict, total=False):
@@ -420,3 +421,59 @@ class MediaStatus(TypedDict):
     ffmpeg: FfmpegStatus
     library: LibraryStats
     max_upload_bytes: int
+
+
+# --- agents' content items (issue 13) ----------------------------------------------------------
+class DownloadData(TypedDict):
+    """A `download` item's payload: a copy of an asset the page saves (a link with the HTML
+    `download` attribute, or the window's save dialog) rather than plays. `url` is a plain
+    `/media/<id>` path, signed at delivery like every media path."""
+
+    id: str
+    collection_id: str
+    kind: Literal["video", "audio", "image"]
+    name: str
+    filename: str
+    """The name to save it under (the served version's suffix)."""
+    url: str
+    mime: str
+    size: int | None
+    """Bytes, when the served file is the original; None for a made playable version."""
+
+
+# --- speech to text (issue 13) -----------------------------------------------------------------
+class SpeechChoice(TypedDict, total=False):
+    """The `speech` key of settings.json, as a client sends it and as status shows it:
+    `{"provider": "none"}`, `{"provider": "whisper", "model": "ggml-base.en.bin"}` (a file of
+    the models folder) or `{"provider": "openai", "base_url": ..., "model": ...}`."""
+
+    provider: Literal["none", "whisper", "openai"]
+    model: str
+    base_url: str
+
+
+class WhisperModelFile(TypedDict):
+    """A whisper ggml file of the models folder (`*.bin`), listed with its `error` when its
+    header does not read as a whisper model."""
+
+    file: str
+    size: int
+    error: str | None
+
+
+class SpeechStatus(TypedDict):
+    """`GET|PUT /config/speech`: the choice, whether it works, the whisper files found."""
+
+    providers: list[str]
+    config: SpeechChoice
+    configured: bool
+    """A transcriber is chosen (provider is not `none`)."""
+    ok: bool
+    """The quick check passed: the model file reads as whisper, or the endpoint answers."""
+    error: WireErrorBody | None
+    transcriber: str | None
+    """What the user sees it as: "whisper.cpp (ggml-base.en.bin)", "http://127.0.0.1:8080/v1"."""
+    has_api_key: bool
+    key_storage: Literal["keyring", "file"]
+    models_dir: str
+    models: list[WhisperModelFile]

@@ -64,6 +64,7 @@ export interface ContentItem {
   ui_config?: Record<string, unknown>
   image?: ImageData
   search_results?: SearchResult[]
+  download?: DownloadData
   [key: string]: unknown
 }
 
@@ -124,6 +125,11 @@ export interface ErrorEnvelope {
   error: WireErrorBody
 }
 
+/** The envelope on Director's `/videodb/...` routes: Director's UI reads a top-level `message`. */
+export interface DirectorErrorEnvelope extends ErrorEnvelope {
+  message: string
+}
+
 export interface OkEnvelope {
   ok: true
   data: ChatAck | ReconnectAck | StopAck
@@ -149,13 +155,15 @@ export interface ErrorResponse {
 /** `event` `{event_type: "update_data", ...}`: a list the UI shows has changed. */
 export interface UpdateEvent {
   event_type: 'update_data'
-  update: 'sessions' | 'prefs' | 'models' | string
+  update: 'sessions' | 'prefs' | 'models' | 'collections' | 'videos' | string
   /** `prefs`: the keys patched. */
   keys?: string[]
   /** `models`: the chosen model's load state. */
   state?: string
   import_id?: string
   import_state?: string
+  /** `videos`: the collection whose assets changed. */
+  collection_id?: string
 }
 
 // --- HTTP answers (PROTOCOL section 5) -----------------------------------------------------------
@@ -293,6 +301,114 @@ export interface ModelImport {
   error: WireErrorBody | null
 }
 
+// --- the media library and Director's collection API (PROTOCOL section 6) ------------------------
+/** What an asset is; the list routes are named after it (`.../video`, `.../audio`, `.../image`). */
+export type AssetKind = 'video' | 'audio' | 'image'
+
+/** A collection; the default one (id `default`) is listed first and cannot be deleted. */
+export interface Collection {
+  id: string
+  name: string
+  description: string
+}
+
+/** `POST /videodb/collection` (201): Director's envelope around the new collection. */
+export interface CollectionCreated {
+  message: string
+  data: CollectionCreatedData
+}
+
+export interface CollectionCreatedData {
+  success: true
+  message: string
+  collection: Collection
+}
+
+/** The keys the server adds to asset objects beyond Director's (PROTOCOL section 6 allows
+ * extras; Director's UI ignores them). */
+export interface AssetExtras {
+  kind?: AssetKind
+  /** Bytes of the original file. */
+  size?: number
+  width?: number | null
+  height?: number | null
+  fps?: number | null
+  created_at?: number
+  /** A file referenced in place that is gone: listed, never playable. */
+  missing?: boolean
+  /** On an upload's answer: the same bytes were already in the collection. */
+  duplicate?: boolean
+}
+
+/** A video, as the lists (`type` set) and one video (no `type`) give it; `stream_url`,
+ * `player_url` (the same) and `thumbnail_url` are signed same-origin paths under `/media/`. */
+export interface VideoAsset extends AssetExtras {
+  id: string
+  collection_id: string
+  name: string
+  description: string
+  stream_url: string
+  player_url: string
+  thumbnail_url: string
+  /** Seconds. */
+  length: number
+  type?: 'video'
+}
+
+/** An audio file, with its signed `url`; lists carry `type`. */
+export interface AudioAsset extends AssetExtras {
+  id: string
+  collection_id: string
+  name: string
+  length: number
+  url: string
+  type?: 'audio'
+}
+
+/** An image, with its signed `url`; lists carry `type`. */
+export interface ImageAsset extends AssetExtras {
+  id: string
+  collection_id: string
+  name: string
+  description: string
+  url: string
+  type?: 'image'
+}
+
+/** `POST /videodb/collection/{cid}/upload`: the new asset of whichever kind (201), or the one
+ * already holding the same bytes with `duplicate: true` (200). Section 6 names the keys of
+ * each kind's answer: a video's `stream_url`, `player_url`, `thumbnail_url`, `description`,
+ * `length`; an audio's `length`; an image's `url`. */
+export interface UploadAnswer extends AssetExtras {
+  id: string
+  collection_id: string
+  name: string
+  description?: string
+  stream_url?: string
+  player_url?: string
+  thumbnail_url?: string
+  length?: number
+  url?: string
+}
+
+/** `GET /config/media`: whether FFmpeg runs, what the library holds, the upload limit. */
+export interface MediaStatus {
+  ffmpeg: FfmpegStatus
+  library: LibraryStats
+  max_upload_bytes: number
+}
+
+export interface FfmpegStatus {
+  ok: boolean
+  version: string | null
+  error: string | null
+}
+
+export interface LibraryStats {
+  assets: number
+  bytes: number
+}
+
 // --- jobs (PROTOCOL section 7) ------------------------------------------------------------------
 export type JobStatus = 'queued' | 'running' | 'paused' | 'done' | 'error' | 'cancelled'
 
@@ -331,6 +447,17 @@ export interface ChatInput {
   agents: string[]
   content: ContentItem[]
   metadata: Record<string, unknown>
+  /** The turn is about this collection / video (PROTOCOL section 6); null clears it. */
+  collection_id?: string | null
+  video_id?: string | null
+}
+
+/** What a chat's inputs are about: the `collection_id` and `video_id` they carry (null: nothing),
+ * with the video's name when the page knows it. */
+export interface ChatContext {
+  collection_id: string | null
+  video_id: string | null
+  name?: string
 }
 
 /** A message as the list shows it: a stored one, an input not stored yet, or a refused response. */
@@ -341,25 +468,49 @@ export interface ShownMessage extends Message {
   message?: string
 }
 
-// --- jobs (PROTOCOL section 7) ---------------------------------------------------------------------
-/** A long-running job (an import, a transcode, a download) as every window sees it. */
-export interface JobInfo {
+/** A `download` item's payload (issue 13): a copy of an asset the page saves rather than plays.
+ * `url` is the asset's signed `/media/<id>` URL. */
+export interface DownloadData {
   id: string
-  kind: string
-  title: string
-  status: 'queued' | 'running' | 'paused' | 'done' | 'error' | 'cancelled'
-  /** 0..1, or null while the amount of work is not known. */
-  progress: number | null
-  detail: string
-  started_at: number
-  finished_at: number | null
-  error: WireErrorBody | null
-  /** What the job made, e.g. `{asset_id}`; null until it is `done`. */
-  result: Record<string, unknown> | null
+  collection_id: string
+  kind: AssetKind
+  name: string
+  /** The name to save it under (the served version's suffix). */
+  filename: string
+  url: string
+  mime: string
+  /** Bytes, when the served file is the original; null for a made playable version. */
+  size: number | null
 }
 
-/** `event` `{event_type: "job", job}`: a job changed (at most ~4 a second, every status). */
-export interface JobEvent {
-  event_type: 'job'
-  job: JobInfo
+/** Speech to text (issue 13): the `speech` key of settings.json, as a client sends it and as
+ * status shows it. `model` is a whisper file of the models folder, or the endpoint's model. */
+export interface SpeechChoice {
+  provider?: 'none' | 'whisper' | 'openai'
+  model?: string
+  base_url?: string
+}
+
+/** A whisper ggml file of the models folder, listed with its `error` when it is not one. */
+export interface WhisperModelFile {
+  file: string
+  size: number
+  error: string | null
+}
+
+/** `GET|PUT /config/speech`: the choice, whether it works, the whisper files found. */
+export interface SpeechStatus {
+  providers: string[]
+  config: SpeechChoice
+  /** A transcriber is chosen (provider is not `none`). */
+  configured: boolean
+  /** The quick check passed: the model file reads as whisper, or the endpoint answers. */
+  ok: boolean
+  error: WireErrorBody | null
+  /** What the user sees it as: "whisper.cpp (ggml-base.en.bin)", "http://127.0.0.1:8080/v1". */
+  transcriber: string | null
+  has_api_key: boolean
+  key_storage: 'keyring' | 'file'
+  models_dir: string
+  models: WhisperModelFile[]
 }

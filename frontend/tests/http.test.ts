@@ -73,6 +73,46 @@ describe('the HTTP client', () => {
   })
 })
 
+describe('the media calls', () => {
+  let calls: { url: string; init: RequestInit }[]
+  let next: () => Response
+
+  beforeEach(() => {
+    calls = []
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      calls.push({ url, init })
+      return next()
+    })
+  })
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('reads a page of a list and its next cursor from the header; the last page has none', async () => {
+    const api = createApi(() => 't')
+    next = () => new Response('[{"id": "v1"}]', { status: 200, headers: { 'content-type': 'application/json', 'x-next-cursor': '17:v1' } })
+    expect(await api.media.assets('default', 'video', { q: '', limit: 2 })).toEqual({ items: [{ id: 'v1' }], next: '17:v1' })
+    next = () => answer(200, '[]')
+    expect(await api.media.assets('my coll', 'image', { q: 'a&b', limit: 2, cursor: '17:v1' })).toEqual({ items: [], next: null })
+    expect(calls.map((c) => c.url)).toEqual(['/videodb/collection/default/video?limit=2', '/videodb/collection/my%20coll/image?q=a%26b&limit=2&cursor=17%3Av1'])
+  })
+
+  it('unwraps Director’s collection envelope and sends imports and job cancels', async () => {
+    const api = createApi(() => 't')
+    next = () => answer(201, JSON.stringify({ message: 'ok', data: { success: true, message: 'ok', collection: { id: 'c1', name: 'Reels', description: '' } } }))
+    expect(await api.media.createCollection('Reels')).toEqual({ id: 'c1', name: 'Reels', description: '' })
+    next = () => answer(202, '[]')
+    await api.media.importPaths('default', ['/a.mp4'], true)
+    next = () => answer(200, '{}')
+    await api.media.cancelJob('j 1')
+    await api.media.deleteAsset('default', 'audio', 'a1')
+    expect(calls.map((c) => `${c.init.method} ${c.url} ${c.init.body ?? ''}`)).toEqual([
+      'POST /videodb/collection {"name":"Reels","description":""}',
+      'POST /media/import {"collection_id":"default","paths":["/a.mp4"],"reference":true}',
+      'DELETE /jobs/j%201 ',
+      'DELETE /videodb/collection/default/audio/a1 ',
+    ])
+  })
+})
+
 describe('WireError.from', () => {
   it('keeps a WireError and wraps anything else', () => {
     const e = new WireError('too_large', 'too large', 413)

@@ -124,6 +124,45 @@ describe('content items', () => {
     expect(video.currentTime).toBe(65)
   })
 
+  it('opens each search result at its first shot once the metadata is in, then seeks per shot', async () => {
+    const wrapper = mount(ContentItem, {
+      props: {
+        item: {
+          type: 'search_results',
+          status: 'success',
+          search_results: [{ video_id: 'v', video_title: 'Talk', stream_url: '/media/v?sig=1.a', shots: [{ start: 12.5, end: 20, text: 'a' }, { start: 40, end: 44, text: 'b' }] }],
+        },
+      },
+    })
+    const video = wrapper.find('video').element as HTMLVideoElement
+    video.play = () => Promise.resolve()
+    expect(video.currentTime).toBe(0)
+    video.dispatchEvent(new Event('loadedmetadata'))
+    expect(video.currentTime).toBe(12.5)
+    await wrapper.findAll('.shots button')[1].trigger('click')
+    expect(video.currentTime).toBe(40)
+    expect(wrapper.findAll('.shots li')[1].classes()).toContain('playing')
+  })
+
+  it('lays out `videos` in ui_config.columns columns with a class, not a style attribute', () => {
+    const videos = [{ id: 'a', stream_url: '/media/a' }, { id: 'b', stream_url: '/media/b' }, { id: 'c', stream_url: 'https://cdn.example/c.mp4' }]
+    const wrapper = mount(ContentItem, { props: { item: { type: 'videos', status: 'success', videos, ui_config: { columns: 2 } } } })
+    const grid = wrapper.get('.videos-grid')
+    expect(grid.classes()).toContain('cols-2')
+    expect(grid.attributes('style')).toBeUndefined()
+    expect(wrapper.findAll('video').map((v) => v.attributes('src'))).toEqual(['/media/a', '/media/b'])
+    expect(wrapper.findAll('[role=alert]')).toHaveLength(1) // the foreign one is refused
+    const odd = mount(ContentItem, { props: { item: { type: 'videos', status: 'success', videos, ui_config: { columns: 40 } } } })
+    expect(odd.get('.videos-grid').classes()).toContain('cols-6')
+  })
+
+  it('shows a same-origin image and refuses another origin’s', () => {
+    const local = mount(ContentItem, { props: { item: { type: 'image', status: 'success', image: { url: '/media/i1?sig=1.a', name: 'Still' } } } })
+    expect(local.get('img').attributes()).toMatchObject({ src: '/media/i1?sig=1.a', alt: 'Still' })
+    const remote = mount(ContentItem, { props: { item: { type: 'image', status: 'success', image: { url: 'http://203.0.113.9/x.png' } } } })
+    expect(remote.find('img').exists()).toBe(false)
+  })
+
   it('shows the seed error response as an error in the thread', () => {
     const wrapper = mount(MessageItem, {
       props: {

@@ -4,47 +4,7 @@ import { WireError } from '../src/lib/http'
 import { useChatStore } from '../src/stores/chat'
 import { useSettingsStore } from '../src/stores/settings'
 import type { UpdateEvent } from '../src/types'
-
-/** A stand-in for XMLHttpRequest: the test plays the browser's upload events and the answer. */
-class FakeXhr {
-  static last: FakeXhr | undefined
-  method = ''
-  url = ''
-  headers: Record<string, string> = {}
-  body: unknown
-  status = 0
-  statusText = ''
-  responseText = ''
-  responseType = ''
-  upload: { onprogress?: (e: { loaded: number; total: number; lengthComputable: boolean }) => void } = {}
-  onload?: () => void
-  onerror?: () => void
-  onabort?: () => void
-  constructor() {
-    FakeXhr.last = this
-  }
-  open(method: string, url: string): void {
-    this.method = method
-    this.url = url
-  }
-  setRequestHeader(k: string, v: string): void {
-    this.headers[k] = v
-  }
-  send(body: unknown): void {
-    this.body = body
-  }
-  abort(): void {
-    this.onabort?.()
-  }
-  progress(loaded: number, total: number): void {
-    this.upload.onprogress?.({ loaded, total, lengthComputable: true })
-  }
-  answer(status: number, data: unknown): void {
-    this.status = status
-    this.responseText = JSON.stringify(data)
-    this.onload?.()
-  }
-}
+import { FakeXhr } from './fakeXhr'
 
 const listing = {
   providers: ['builtin', 'embedded', 'openai'],

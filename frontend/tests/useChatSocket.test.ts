@@ -250,4 +250,17 @@ describe('useChatSocket', () => {
     other.push('event', { event_type: 'something_else', update: 'prefs' })
     expect(seen).toEqual(['sessions'])
   })
+
+  it('hands job events to onJob, whichever window started the job', () => {
+    const jobs: string[] = []
+    const updates: string[] = []
+    const other = new FakeSocket()
+    useChatSocket({ url: 'x', getToken: () => '', io: () => other, onUpdate: (e) => updates.push(e.update), onJob: (j) => jobs.push(`${j.id}:${j.status}`) })
+    const job = { id: 'j1', kind: 'import', title: 'clip.mp4', status: 'running', progress: 0.5, detail: '', started_at: 1, finished_at: null, error: null, result: null }
+    other.push('event', { event_type: 'job', job })
+    other.push('event', { event_type: 'job', job: { ...job, status: 'done' } })
+    other.push('event', { event_type: 'job' }) // no job: ignored
+    expect(jobs).toEqual(['j1:running', 'j1:done'])
+    expect(updates).toEqual([])
+  })
 })

@@ -6,18 +6,21 @@
 //   session on screen after every (re)connect (`not_found`: a new chat);
 // - useChatActions: `chat` inputs queued until acked and re-sent after a reconnect, and `stop`.
 // On every (re)connect the session on screen is resynced first, then the queued inputs are sent.
+// The socket's broadcast `event`s go to the hooks: `update_data` to onUpdate, `job` to onJob.
 // Components never call io() themselves; they get this object from the chat store.
 import { reactive, toRef, toRefs } from 'vue'
 import { useChatActions } from './chatSocket/useChatActions'
 import { useConnection, type IoFactory } from './chatSocket/useConnection'
 import { useRecovery } from './chatSocket/useRecovery'
-import type { JobEvent, UpdateEvent } from '../types'
+import type { JobEvent, JobInfo, UpdateEvent } from '../types'
 
 export interface ChatSocketOptions {
   url: string
   getToken: () => string
   io?: IoFactory
   onUpdate?: (event: UpdateEvent) => void
+  /** A job changed (PROTOCOL section 7), whichever window started it. */
+  onJob?: (job: JobInfo) => void
   onConnect?: () => void
   /** Failed attempts after which the banner says "Offline" instead of "Reconnecting…". */
   offlineAfter?: number
@@ -37,6 +40,7 @@ export function useChatSocket(options: ChatSocketOptions) {
   connection.onDisconnect(() => actions.hold())
   socket.on('event', (event: UpdateEvent | JobEvent) => {
     if (event?.event_type === 'update_data') options.onUpdate?.(event)
+    else if (event?.event_type === 'job' && event.job) options.onJob?.(event.job)
   })
 
   /** One view of the three parts' state: the link, the sessions known, the inputs queued. */

@@ -2,10 +2,18 @@
 // token as `Authorization: Bearer <token>`, reads JSON, and fails with a WireError, made from the
 // error envelope `{"ok": false, "error": {code, message}}` or, when the answer is not one (a proxy
 // page, a dropped connection), from the HTTP status. The endpoints are grouped by what they serve:
-// `chat` (sessions, prefs, search, agents) and `settings` (model settings and imports).
+// `chat` (sessions, prefs, search, agents), `settings` (model settings and imports) and `media`
+// (collections, assets, uploads, jobs: PROTOCOL sections 6 and 7).
 import type {
   AgentInfo,
+  AssetKind,
+  AudioAsset,
+  Collection,
+  CollectionCreated,
   Deleted,
+  ImageAsset,
+  JobInfo,
+  MediaStatus,
   ModelImport,
   ModelList,
   ModelStatus,
@@ -14,6 +22,8 @@ import type {
   SearchHit,
   Session,
   SessionPage,
+  UploadAnswer,
+  VideoAsset,
   WireErrorBody,
 } from '../types'
 
@@ -63,17 +73,30 @@ export interface UploadOptions {
   onProgress?: (loaded: number, total: number | null) => void
 }
 
+/** One page of a paged list: its items and the cursor of the next page (null on the last). */
+export interface Page<T> {
+  items: T[]
+  next: string | null
+}
+
+/** The response header carrying a paged list's next cursor: the list itself stays a bare JSON
+ * array, the shape Director's UI reads. */
+export const NEXT_CURSOR_HEADER = 'X-Next-Cursor'
+
 export interface HttpClient {
   /** One JSON request; the body, if any, is sent as JSON. */
   call<T>(method: string, path: string, body?: unknown): Promise<T>
-  /** A file POSTed as it is, with the browser's upload progress (which fetch() does not report). */
-  upload<T>(path: string, file: Blob, opts?: UploadOptions): Upload<T>
+  /** A GET of a paged list: the JSON array and the next page's cursor from its header. */
+  page<T>(path: string): Promise<Page<T>>
+  /** A file POSTed as it is (or a multipart form: the browser sets its boundary), with the
+   * browser's upload progress (which fetch() does not report). */
+  upload<T>(path: string, file: Blob | FormData, opts?: UploadOptions): Upload<T>
 }
 
 export function createHttpClient(getToken: () => string, base = ''): HttpClient {
   const authorization = () => `Bearer ${getToken()}`
 
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function request<T>(method: string, path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
     const headers: Record<string, string> = { Authorization: authorization() }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
     const text = body === undefined ? undefined : JSON.stringify(body)
@@ -85,15 +108,25 @@ export function createHttpClient(getToken: () => string, base = ''): HttpClient 
     } catch (e) {
       throw new WireError('network', `the app did not answer (${e instanceof Error ? e.message : String(e)})`)
     }
-    return settle<T>(res.status, res.statusText, res.status === 204 ? '' : await res.text().catch(() => ''))
+    const data = settle<T>(res.status, res.statusText, res.status === 204 ? '' : await res.text().catch(() => ''))
+    return { data, headers: res.headers }
   }
 
-  function upload<T>(path: string, file: Blob, opts: UploadOptions = {}): Upload<T> {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await request<T>(method, path, body)).data
+  }
+
+  async function page<T>(path: string): Promise<Page<T>> {
+    const { data, headers } = await request<T[]>('GET', path)
+    return { items: Array.isArray(data) ? data : [], next: headers.get(NEXT_CURSOR_HEADER) || null }
+  }
+
+  function upload<T>(path: string, file: Blob | FormData, opts: UploadOptions = {}): Upload<T> {
     const xhr = new XMLHttpRequest()
     const done = new Promise<T>((resolve, reject) => {
       xhr.open('POST', base + path)
       xhr.setRequestHeader('Authorization', authorization())
-      xhr.setRequestHeader('Content-Type', opts.contentType ?? 'application/octet-stream')
+      if (!(file instanceof FormData)) xhr.setRequestHeader('Content-Type', opts.contentType ?? 'application/octet-stream')
       xhr.responseType = 'text'
       xhr.upload.onprogress = (e) => opts.onProgress?.(e.loaded, e.lengthComputable ? e.total : null)
       xhr.onload = () => {
@@ -110,7 +143,7 @@ export function createHttpClient(getToken: () => string, base = ''): HttpClient 
     return { done, abort: () => xhr.abort() }
   }
 
-  return { call, upload }
+  return { call, page, upload }
 }
 
 const enc = encodeURIComponent
@@ -184,13 +217,74 @@ function settingsApi(http: HttpClient): SettingsApi {
   }
 }
 
+/** A list's filters and page (PROTOCOL section 6: without them, the whole list). */
+export interface ListQuery {
+  q?: string
+  limit?: number
+  cursor?: string
+}
+
+/** Each kind's list item, as the kind's list route answers it. */
+export interface AssetOf {
+  video: VideoAsset
+  audio: AudioAsset
+  image: ImageAsset
+}
+
+/** The media library's calls: Director's collection API, our import and status routes, jobs. */
+export interface MediaApi {
+  collections(): Promise<Collection[]>
+  createCollection(name: string, description?: string): Promise<Collection>
+  deleteCollection(id: string): Promise<void>
+  assets<K extends AssetKind>(collectionId: string, kind: K, query?: ListQuery): Promise<Page<AssetOf[K]>>
+  asset<K extends AssetKind>(collectionId: string, kind: K, id: string): Promise<AssetOf[K]>
+  deleteAsset(collectionId: string, kind: AssetKind, id: string): Promise<void>
+  /** A multipart upload (field `file`), an import job on the server from its first byte. */
+  upload(collectionId: string, file: File, opts?: UploadOptions): Upload<UploadAnswer>
+  /** Files the native dialog chose, copied (or referenced in place) by the server: one job each. */
+  importPaths(collectionId: string, paths: string[], reference: boolean): Promise<JobInfo[]>
+  status(): Promise<MediaStatus>
+  setMaxUpload(bytes: number): Promise<MediaStatus>
+  jobs(): Promise<JobInfo[]>
+  cancelJob(id: string): Promise<JobInfo>
+}
+
+function mediaApi(http: HttpClient): MediaApi {
+  const { call, page, upload } = http
+  const collection = (id: string) => `/videodb/collection/${enc(id)}`
+  return {
+    collections: () => call('GET', '/videodb/collection'),
+    createCollection: async (name, description = '') =>
+      (await call<CollectionCreated>('POST', '/videodb/collection', { name, description })).data.collection,
+    deleteCollection: async (id) => {
+      await call<Deleted>('DELETE', collection(id))
+    },
+    assets: (cid, kind, params = {}) => page(`${collection(cid)}/${kind}${query({ ...params, q: params.q || undefined })}`),
+    asset: (cid, kind, id) => call('GET', `${collection(cid)}/${kind}/${enc(id)}`),
+    deleteAsset: async (cid, kind, id) => {
+      await call<Deleted>('DELETE', `${collection(cid)}/${kind}/${enc(id)}`)
+    },
+    upload: (cid, file, opts) => {
+      const form = new FormData()
+      form.append('file', file, file.name)
+      return upload(`${collection(cid)}/upload`, form, opts)
+    },
+    importPaths: (cid, paths, reference) => call('POST', '/media/import', { collection_id: cid, paths, reference }),
+    status: () => call('GET', '/config/media'),
+    setMaxUpload: (bytes) => call('PATCH', '/config/media', { max_upload_bytes: bytes }),
+    jobs: () => call('GET', '/jobs'),
+    cancelJob: (id) => call('DELETE', `/jobs/${enc(id)}`),
+  }
+}
+
 export interface Api {
   chat: ChatApi
   settings: SettingsApi
+  media: MediaApi
 }
 
 /** The client the app builds once (in the chat store, which holds the token). */
 export function createApi(getToken: () => string, base = ''): Api {
   const http = createHttpClient(getToken, base)
-  return { chat: chatApi(http), settings: settingsApi(http) }
+  return { chat: chatApi(http), settings: settingsApi(http), media: mediaApi(http) }
 }

@@ -1,14 +1,16 @@
 // The app's state: sessions list, agents, prefs (server-side, the HTTP API of docs/protocol.md),
 // the session on screen and the actions the UI calls. It builds the app's one HTTP client (which
-// the Settings store uses too) and its one socket, owned by useChatSocket; both read the token
-// kept here.
+// the Settings, media and jobs stores use too) and its one socket, owned by useChatSocket; both
+// read the token kept here. Other stores hear the socket through onUpdates, onJobs, onConnects.
+// A chat may be about a video (PROTOCOL section 6): its inputs then carry that `video_id` and
+// `collection_id`, from the session as stored or from "Chat about this video" in this page.
 import { defineStore } from 'pinia'
 import { computed, markRaw, ref, shallowRef } from 'vue'
 import { createApi, WireError } from '../lib/http'
 import { keyedDebounce } from '../lib/debounce'
 import { takeToken } from '../lib/token'
 import { useChatSocket, type ChatSocket } from '../composables/useChatSocket'
-import type { AgentInfo, ChatInput, Prefs, SearchHit, Session, UpdateEvent } from '../types'
+import type { AgentInfo, ChatContext, ChatInput, JobInfo, Prefs, SearchHit, Session, UpdateEvent } from '../types'
 
 export const PAGE = 50
 
@@ -26,12 +28,23 @@ export const useChatStore = defineStore('chat', () => {
   const loadingOlder = ref(false)
   const composerFocus = ref(0)
   const ready = ref(false)
+  /** Contexts set in this page (a chat started about a video, or one cleared), by session id. */
+  const contexts = ref<Record<string, ChatContext>>({})
 
   const log = computed(() => (link.value && currentId.value ? link.value.log(currentId.value) : undefined))
   const messages = computed(() => log.value?.messages ?? [])
   const running = computed(() => Boolean(link.value && currentId.value && link.value.isRunning(currentId.value)))
   const linkStatus = computed(() => link.value?.state.status ?? 'connecting')
   const currentSession = computed(() => sessions.value.find((s) => s.session_id === currentId.value))
+  const context = computed(() => contextOf(currentId.value))
+
+  /** What a chat's inputs are about: as set in this page, else as the server keeps it. */
+  function contextOf(sid: string): ChatContext | null {
+    const set = contexts.value[sid]
+    if (set) return set.video_id || set.collection_id ? set : null
+    const s = sessions.value.find((x) => x.session_id === sid)
+    return s && (s.video_id || s.collection_id) ? { video_id: s.video_id, collection_id: s.collection_id } : null
+  }
 
   const saveDraft = keyedDebounce<string>(500, (sid, text) => {
     api.chat.patchPrefs({ drafts: { [sid]: text || null } as unknown as Record<string, string> }).catch(() => {})
@@ -43,12 +56,16 @@ export const useChatStore = defineStore('chat', () => {
       url: window.location.origin + '/chat',
       getToken: () => token,
       onUpdate: onUpdate,
+      onJob: (job) => {
+        for (const listener of jobListeners) listener(job)
+      },
       // After a reconnect the lists may have changed while we were away (another window, a restart).
       onConnect: () => {
         if (ready.value) {
           void refreshSessions()
           void refreshPrefs()
         }
+        for (const listener of connectListeners) listener()
       },
     })
     const [p] = await Promise.all([
@@ -88,6 +105,20 @@ export const useChatStore = defineStore('chat', () => {
     return () => updateListeners.delete(listener)
   }
 
+  const jobListeners = new Set<(job: JobInfo) => void>()
+  /** The jobs store follows every job (imports, transcodes) through here. */
+  function onJobs(listener: (job: JobInfo) => void): () => void {
+    jobListeners.add(listener)
+    return () => jobListeners.delete(listener)
+  }
+
+  const connectListeners = new Set<() => void>()
+  /** Runs after every (re)connect of the socket: what was missed meanwhile can be read again. */
+  function onConnects(listener: () => void): () => void {
+    connectListeners.add(listener)
+    return () => connectListeners.delete(listener)
+  }
+
   function onUpdate(event: UpdateEvent): void {
     if (event.update === 'sessions') void refreshSessions()
     else if (event.update === 'prefs') void refreshPrefs()
@@ -99,9 +130,11 @@ export const useChatStore = defineStore('chat', () => {
     api.chat.patchPrefs({ current_session: sid }).catch(() => {})
   }
 
-  function newSession(focus = true): void {
+  /** A fresh chat (client-only until its first input), about `about` when given. */
+  function newSession(focus = true, about?: ChatContext): void {
     saveDraft.flush()
     const sid = crypto.randomUUID()
+    if (about) contexts.value[sid] = about
     currentId.value = sid
     hits.value = null
     const l = link.value!.log(sid)
@@ -164,6 +197,11 @@ export const useChatStore = defineStore('chat', () => {
       content: [{ type: 'text', text: body }],
       metadata: {},
     }
+    const about = contexts.value[sid] ?? contextOf(sid)
+    if (about) {
+      input.collection_id = about.collection_id
+      input.video_id = about.video_id
+    }
     link.value.send(input)
     setDraft(sid, '')
     bump(sid)
@@ -211,6 +249,12 @@ export const useChatStore = defineStore('chat', () => {
     hits.value = await api.chat.search(text).catch(() => [])
   }
 
+  /** The current chat's next inputs are about nothing in particular (sent as nulls, which the
+   * server keeps, so the session forgets the video too). */
+  function clearContext(): void {
+    contexts.value[currentId.value] = { video_id: null, collection_id: null }
+  }
+
   function setTheme(theme: 'light' | 'dark' | 'system'): void {
     prefs.value.theme = theme
     api.chat.patchPrefs({ theme }).catch(() => {})
@@ -218,8 +262,8 @@ export const useChatStore = defineStore('chat', () => {
 
   return {
     sessions, agents, prefs, drafts, currentId, hits, highlight, loadingOlder, composerFocus, ready,
-    log, messages, running, linkStatus, currentSession, link,
+    log, messages, running, linkStatus, currentSession, link, context,
     start, newSession, openSession, loadOlder, send, stop, setDraft, rename, remove, search, setTheme,
-    refreshSessions, onUpdates, api,
+    refreshSessions, onUpdates, onJobs, onConnects, contextOf, clearContext, api,
   }
 })
