@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from director_desktop.engine.agents import Agent, AgentContext, AgentRegistry, AgentResult
 from director_desktop.engine.agents.base import arguments_from_text, examples_of
 from director_desktop.engine.agents.focus import MediaFocus, media_focus
+from director_desktop.engine.agents.registry import MENTION
 from director_desktop.engine.base import Turn
 from director_desktop.errors import DirectorError
 from director_desktop.protocol import ProviderStatus
@@ -27,7 +28,6 @@ from director_desktop.protocol import ProviderStatus
 if TYPE_CHECKING:
     from director_desktop.store import Store
 
-MENTION = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_]*)")
 DEFAULT_PACE = 0.015  # seconds between streamed pieces: readable, and quick on a slow machine
 WORDS_PER_PIECE = 3
 

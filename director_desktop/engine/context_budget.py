@@ -37,6 +37,29 @@ def count_tokens(messages: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> 
     return estimate_tokens(body) + 8 * len(messages)
 
 
+TOOLS_SHARE = 0.5
+"""The part of the prompt's budget the tools' schemas may take: the conversation keeps the rest."""
+
+
+def tools_that_fit(
+    tools: list[ToolSpec], budget: int, *, first: Sequence[str] = ()
+) -> list[ToolSpec]:
+    """The tools to offer within `budget` tokens: every one when they fit; else those the user
+    named first, then the others in order, while they fit. A small context (or a tokenizer that
+    spends a token a character) would otherwise refuse the whole turn for the agents' schemas:
+    a model offered fewer agents still answers."""
+    if count_tokens([], tools) <= budget:
+        return tools
+    named = set(first)
+    ordered = [t for t in tools if t["function"]["name"] in named]
+    ordered += [t for t in tools if t["function"]["name"] not in named]
+    kept: list[ToolSpec] = []
+    for tool in ordered:
+        if count_tokens([], [*kept, tool]) <= budget:
+            kept.append(tool)
+    return [t for t in tools if t in kept]  # in the registry's order, as offered before
+
+
 def fit_to_budget(
     system: str,
     history: list[list[ChatMessage]],

@@ -27,8 +27,15 @@ from typing import TYPE_CHECKING
 
 from director_desktop.engine.agents import AgentContext, AgentRegistry, AgentResult
 from director_desktop.engine.agents.focus import MediaFocus, describe_focus, media_focus
+from director_desktop.engine.agents.registry import mentioned
 from director_desktop.engine.base import Turn
-from director_desktop.engine.context_budget import after_overflow, answer_budget, fit_to_budget
+from director_desktop.engine.context_budget import (
+    TOOLS_SHARE,
+    after_overflow,
+    answer_budget,
+    fit_to_budget,
+    tools_that_fit,
+)
 from director_desktop.engine.llm.base import (
     ChatMessage,
     ChatProvider,
@@ -60,8 +67,9 @@ class Limits:
     answer_tokens: int = 2048
     """Tokens asked of each model answer at most (and reserved for it in the context); never
     more than a quarter of the model's context, so a small context still holds a conversation."""
-    overflow_retries: int = 2
-    """Asks again, with a smaller budget, after the server found the prompt too long."""
+    overflow_retries: int = 3
+    """Asks again, with a smaller budget (and fewer agents offered), after the server found the
+    prompt too long; the last try offers no agents."""
 
     def answer_budget(self, context_length: int) -> int:
         return answer_budget(context_length, self.answer_tokens)
@@ -125,10 +133,17 @@ class ReasoningLoop:
         """One model call, streamed into the answer; retried smaller on a context overflow."""
         context = self.provider.context_length
         budget = context - self.limits.answer_budget(context)
-        for _attempt in range(self.limits.overflow_retries + 1):
-            messages = fit_to_budget(system, history, exchange, tools, budget)
+        named = [*turn.input.agents, *mentioned(turn.input.text)]
+        for attempt in range(self.limits.overflow_retries + 1):
+            # Each overflow halves the tools' share too: the system prompt and the agents'
+            # schemas are the part of the prompt trimming the conversation cannot shrink.
+            share = TOOLS_SHARE / 2**attempt if attempt < self.limits.overflow_retries else 0.0
+            offered = tools_that_fit(tools, int(budget * share), first=named)
+            if len(offered) < len(tools):
+                log.info("offering %d of %d agents: the context is small", len(offered), len(tools))
+            messages = fit_to_budget(system, history, exchange, offered, budget)
             try:
-                return await self._stream(turn, messages, tools)
+                return await self._stream(turn, messages, offered)
             except ContextOverflow as exc:
                 budget = after_overflow(
                     budget, prompt_tokens=exc.prompt_tokens, context=exc.context

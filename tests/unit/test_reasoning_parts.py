@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from director_desktop.engine.context_budget import after_overflow, answer_budget, fit_to_budget
-from director_desktop.engine.llm.base import ToolCall
+from director_desktop.engine.context_budget import (
+    after_overflow,
+    answer_budget,
+    count_tokens,
+    fit_to_budget,
+    tools_that_fit,
+)
+from director_desktop.engine.llm.base import ToolCall, ToolSpec
 from director_desktop.engine.llm.library import safe_file_name
 from director_desktop.engine.reasoning import assistant_call_message, history_messages
 from director_desktop.engine.tool_args import parse_arguments
@@ -178,3 +184,21 @@ def test_the_system_prompt_names_the_agents_and_the_sessions_media() -> None:
     assert "looking at" not in plain
     with_media = loop.system_prompt(turn, {"video_id": "v-1", "collection_id": "c-9"})
     assert with_media.endswith("The user is looking at collection c-9 and video v-1.")
+
+
+def _tool(name: str, size: int) -> ToolSpec:
+    return {
+        "type": "function",
+        "function": {"name": name, "description": "x" * size, "parameters": {"type": "object"}},
+    }
+
+
+def test_tools_that_fit_offers_every_tool_when_they_fit_and_the_named_ones_first_when_not() -> None:
+    tools = [_tool("a", 400), _tool("b", 400), _tool("c", 400)]
+    assert tools_that_fit(tools, 10_000) == tools
+    one = count_tokens([], [tools[0]])
+    kept = tools_that_fit(tools, one + 5, first=["c"])
+    assert [t["function"]["name"] for t in kept] == ["c"]  # the one the user named
+    two = tools_that_fit(tools, count_tokens([], tools[:2]) + 5, first=["c"])
+    assert [t["function"]["name"] for t in two] == ["a", "c"]  # registry order kept
+    assert tools_that_fit(tools, 0) == []

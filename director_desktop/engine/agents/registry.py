@@ -7,6 +7,7 @@ Imports the agent modules, `errors`, `protocol`, and `media` for typing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,15 @@ from director_desktop.protocol import AgentInfo
 if TYPE_CHECKING:
     from director_desktop.media.library import MediaLibrary
     from director_desktop.media.transcript import Transcriber
+
+
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_]*)")
+"""An agent named in text with `@` (not an e-mail address)."""
+
+
+def mentioned(text: str) -> list[str]:
+    """The names after `@` in `text`, in order (known or not)."""
+    return MENTION.findall(text)
 
 
 class AgentRegistry:
