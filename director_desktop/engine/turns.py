@@ -103,6 +103,7 @@ class TurnRunner:
                 session_name=session_name(chat),
                 video_id=chat.video_id,
                 collection_id=chat.collection_id,
+                about=chat.about,
                 pending_output=pending_reply(chat, run.output_msg_id),
             )
         except BaseException:

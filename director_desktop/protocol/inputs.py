@@ -10,7 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, cast
+from typing import Final, TypedDict, cast
 
 from director_desktop.errors import InvalidId, InvalidPayload, TooLarge
 from director_desktop.protocol.types import ContentItem, JSONDict
@@ -48,6 +48,14 @@ def _optional_id(payload: JSONDict, name: str) -> str | None:
     return None if value is None else check_id(value, name)
 
 
+class About(TypedDict, total=False):
+    """The media a turn is about, for the keys its input carried (`null` clears one): the
+    session keeps the last ones it was given (PROTOCOL 6)."""
+
+    collection_id: str | None
+    video_id: str | None
+
+
 @dataclass(frozen=True)
 class ChatInput:
     """A validated `chat` payload (PROTOCOL section 2), its ids filled: the parser is the one
@@ -61,6 +69,8 @@ class ChatInput:
     collection_id: str | None = None
     video_id: str | None = None
     metadata: JSONDict = field(default_factory=dict)
+    about: About = field(default_factory=lambda: About())
+    """`collection_id`/`video_id` as the client sent them; a key it left out is absent."""
 
     @property
     def text(self) -> str:
@@ -120,8 +130,18 @@ def parse_chat_input(payload: object) -> ChatInput:
         agents=_check_agents(data.get("agents")),
         collection_id=_optional_id(data, "collection_id"),
         video_id=_optional_id(data, "video_id"),
+        about=_about(data),
         metadata=dict(metadata),
     )
+
+
+def _about(data: JSONDict) -> About:
+    about = About()
+    if "collection_id" in data:
+        about["collection_id"] = _optional_id(data, "collection_id")
+    if "video_id" in data:
+        about["video_id"] = _optional_id(data, "video_id")
+    return about
 
 
 def parse_reconnect(payload: object) -> tuple[str, int]:

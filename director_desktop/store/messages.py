@@ -20,6 +20,7 @@ from director_desktop.protocol import (
     now_epoch,
     now_iso,
 )
+from director_desktop.protocol.inputs import About
 from director_desktop.store import sessions
 from director_desktop.store.codec import dumps, loads, no_cycle_collection
 
@@ -285,6 +286,7 @@ def add_turn(
     video_id: str | None,
     collection_id: str | None,
     pending_output: Message | None = None,
+    about: About | None = None,
 ) -> AddedTurn:
     """`add_input` that also stores the turn's pending reply and answers both as stored."""
     # The chat path's one write of a turn: four statements where two `put`s take eight (the
@@ -312,6 +314,8 @@ def add_turn(
     created = False
     try:
         seq = sessions.next_seq(conn, session_id, now, count=count)
+        if about:
+            sessions.set_about(conn, session_id, about)
     except SessionNotFound:
         created = True
         sessions.insert(

@@ -11,6 +11,7 @@ from typing import Any
 
 from director_desktop.errors import InvalidPayload, SessionNotFound
 from director_desktop.protocol import JSONDict, Session, check_id, now_epoch
+from director_desktop.protocol.inputs import About
 from director_desktop.store.codec import dumps, loads, no_cycle_collection, now_micros
 
 SESSION_COLUMNS = "session_id, name, video_id, collection_id, created_at, updated_at, metadata"
@@ -128,6 +129,20 @@ def next_seq(conn: sqlite3.Connection, session_id: str, now: int, *, count: int 
     if row is None:
         raise SessionNotFound(f"no session {session_id!r}")
     return int(row[0])
+
+
+def set_about(conn: sqlite3.Connection, session_id: str, about: About) -> None:
+    """Keep the video and collection a turn named (None clears one); keys it left out stay."""
+    if "video_id" in about:
+        conn.execute(
+            "UPDATE sessions SET video_id = ? WHERE session_id = ?",
+            (about["video_id"], session_id),
+        )
+    if "collection_id" in about:
+        conn.execute(
+            "UPDATE sessions SET collection_id = ? WHERE session_id = ?",
+            (about["collection_id"], session_id),
+        )
 
 
 def last_seq(conn: sqlite3.Connection, session_id: str) -> int:

@@ -307,3 +307,27 @@ def test_history_is_read_only_for_engines_that_want_it(tmp_path: Path, wants_his
         ]
     else:
         assert ids == [[], []]
+
+
+def test_the_session_keeps_the_last_video_and_collection_it_was_given(tmp_path: Path) -> None:
+    async def body(handler: TurnRunner, store: Store, _p: Published, _m: Metrics) -> None:
+        def said(text: str, **about: str | None) -> Any:
+            payload = {"content": [{"type": "text", "text": text}], "session_id": "s1", **about}
+            return parse_chat_input(payload)
+
+        await handler.submit(said("first", video_id="v1", collection_id="c1"))
+        await finished(handler)
+        await handler.submit(said("about another", video_id="v2"))
+        await finished(handler)
+        session = await store.get_session("s1")
+        assert session is not None
+        assert (session["video_id"], session["collection_id"]) == ("v2", "c1")
+        await handler.submit(said("no keys: nothing changes"))
+        await finished(handler)
+        await handler.submit(said("cleared", video_id=None))
+        await finished(handler)
+        session = await store.get_session("s1")
+        assert session is not None
+        assert (session["video_id"], session["collection_id"]) == (None, "c1")
+
+    run_with(tmp_path, body)
