@@ -26,6 +26,7 @@ from director_desktop.protocol import (
     check_id,
     now_epoch,
 )
+from director_desktop.protocol.inputs import About
 from director_desktop.store import (
     director_import,
     messages,
@@ -265,6 +266,7 @@ class Store:
         video_id: str | None = None,
         collection_id: str | None = None,
         pending_output: Message,
+        about: About | None = None,
     ) -> AddedTurn:
         """`add_input` with the turn's pending reply (`progress`) in the same transaction, so a
         crash before the run's first snapshot leaves a reply for the start-up sweep to mark
@@ -278,6 +280,7 @@ class Store:
                 video_id=video_id,
                 collection_id=collection_id,
                 pending_output=pending_output,
+                about=about,
             ),
             groupable=True,
         )
