@@ -196,7 +196,9 @@ class DiskFull(DirectorError):
     """Not enough free space for what was asked; nothing was left behind."""
 
     code = "disk_full"
-    http_status = 507
+    # Refusals of an upload are 4xx (PROTOCOL 6); RFC 9110's 413 is content larger than the
+    # server is willing *or able* to process.
+    http_status = 413
 
 
 class UnsupportedSource(DirectorError):
@@ -207,3 +209,49 @@ class UnsupportedSource(DirectorError):
 class DownloadFailed(DirectorError):
     code = "download_failed"
     http_status = 502
+
+
+class SpeechError(DirectorError):
+    """Speech to text failed: the transcription endpoint or the whisper model (issue 13)."""
+
+    code = "speech_failed"
+    http_status = 502
+
+
+class SpeechUnreachable(SpeechError):
+    """The transcription endpoint cannot be reached, or stopped answering."""
+
+    code = "speech_unreachable"
+    http_status = 503
+
+
+class SpeechUnauthorized(SpeechError):
+    """The transcription endpoint refused the API key (401/403)."""
+
+    code = "speech_unauthorized"
+
+
+class SpeechNotFound(SpeechError):
+    """The endpoint has no `/audio/transcriptions`, or no such model (404)."""
+
+    code = "speech_not_found"
+
+
+class SpeechBadAnswer(SpeechError):
+    """The endpoint answered something that is not a transcription."""
+
+    code = "speech_bad_answer"
+
+
+class SpeechModelFailed(SpeechError):
+    """The whisper model file could not be loaded or run."""
+
+    code = "speech_model_failed"
+    http_status = 503
+
+
+class SpeechNotConfigured(DirectorError):
+    """No speech to text is chosen (Settings → Speech)."""
+
+    code = "speech_not_configured"
+    http_status = 409
