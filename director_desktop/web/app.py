@@ -37,6 +37,7 @@ from director_desktop.web import (
     media_routes,
     model_settings,
     rest,
+    speech_settings,
     static,
 )
 from director_desktop.web.guard import Guard, Signer, app_origins
@@ -118,6 +119,7 @@ def create_app(
         routes=[
             *rest.routes(state),
             *model_settings.routes(state),
+            *speech_settings.routes(state),
             *media_routes.routes(state),
             *jobs_routes.routes(state),
             *static.routes(bundle_dir or frontend_dir()),

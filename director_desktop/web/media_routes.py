@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Final, cast
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from director_desktop.engine.speech import TranscriptShelf, find_transcript, render
+from director_desktop.engine.speech.formats import FORMATS, Format
 from director_desktop.errors import InvalidPayload, NotFound
 from director_desktop.media.library import MediaLibrary
 from director_desktop.protocol import CollectionCreated, check_id
@@ -54,6 +57,7 @@ def routes(state: AppState) -> list[BaseRoute]:
         Route("/media/{asset_id}/thumbnail", api.thumbnail, methods=["GET", "HEAD"]),
         Route("/config/media", api.status, methods=["GET"]),
         Route("/config/media", api.change, methods=["PATCH"]),
+        Route("/media/{asset_id}/transcript", api.transcript, methods=["GET"]),
     ]
 
 
@@ -209,6 +213,28 @@ class MediaApi:
             raise InvalidPayload("send {max_upload_bytes}")
         self.library.limit.set(body["max_upload_bytes"])
         return JSONResponse(await self.library.status())
+
+    # --- transcripts (issue 13) ----------------------------------------------------------------
+    async def transcript(self, request: Request) -> Response:
+        """The asset's transcript as a file to save: from the media index, else the one the
+        `transcription` agent made; 404 when there is none yet."""
+        asset = await self.library.asset(check_id(request.path_params["asset_id"], "asset_id"))
+        kind = request.query_params.get("format", "srt")
+        if kind not in FORMATS:
+            raise InvalidPayload("format must be srt, vtt or txt")
+        shelf = TranscriptShelf(self.library.media_dir)
+        found = await find_transcript(self.state.store, shelf, asset.id)
+        if found is None:
+            raise NotFound(f"{asset.name} has no transcript yet (ask @transcription)")
+        media_type, suffix = FORMATS[kind]
+        name = f"{PurePosixPath(asset.name).stem or 'transcript'}{suffix}"
+        ascii_name = name.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+        disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        return Response(
+            render(found[0], cast(Format, kind)),
+            media_type=media_type,
+            headers={"Content-Disposition": disposition},
+        )
 
 
 class RangedFile(FileResponse):

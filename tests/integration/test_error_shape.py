@@ -401,6 +401,33 @@ ROUTES: dict[tuple[str, str], Expect] = {
         ),
         store=True,
     ),
+    # --- speech settings (issue 13) ---
+    ("GET", "/config/speech"): Expect(
+        Call("/config/speech"), why="a status: a choice that does not work says so in its body"
+    ),
+    ("PUT", "/config/speech"): Expect(
+        Call("/config/speech", {"provider": "none"}),
+        (
+            (Call("/config/speech", {"provider": "nope"}), "invalid_payload"),
+            (Call("/config/speech", ["none"]), "invalid_payload"),
+            (Call("/config/speech", content=NOT_JSON), "invalid_payload"),
+            (Call("/config/speech", {"provider": "whisper", "model": "missing.bin"}), "not_found"),
+            (
+                Call("/config/speech", {"provider": "whisper", "model": "../x.bin"}),
+                "invalid_payload",
+            ),
+            (Call("/config/speech", {"provider": "openai", "base_url": "x"}), "bad_url"),
+        ),
+    ),
+    ("GET", "/media/{asset_id}/transcript"): Expect(
+        Call("/media/unknown/transcript"),
+        (
+            (Call("/media/unknown/transcript"), "not_found"),
+            (Call(f"/media/{BAD_ID}/transcript"), "invalid_id"),
+            (Call("/media/unknown/transcript?format=doc"), "not_found"),
+        ),
+        store=True,
+    ),
     ("GET", "/config/media"): Expect(
         Call("/config/media"), why="FFmpeg's health is in the body", store=True
     ),

@@ -61,6 +61,9 @@ OWNERS = {
     "httpx": "engine",
     "keyring": "secrets_store",
     "imageio_ffmpeg": "media",
+    "pywhispercpp": "engine",
+    "_pywhispercpp": "engine",  # pywhispercpp's compiled binding, imported by its own name
+    "pysubs2": "media",
 }
 
 

@@ -1,0 +1,73 @@
+"""The speech to text settings under `/config/speech`: which transcriber the app uses (none,
+a whisper.cpp model of the models folder, or an OpenAI-compatible endpoint), whether it works,
+and the whisper files found.
+
+The choice is kept by `engine.speech.SpeechSettings` in settings.json (key `speech`), written
+through the app's one `UserSettings` and the model settings' `SecretStore`, both the engine's
+`ModelRouter` holds; with another engine the routes answer `409 not_available`, as the model
+settings do. Windows hear of a change through `update_data` `speech`. Every route needs the
+launch token (the guard checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from director_desktop.engine.router import ModelRouter
+from director_desktop.engine.speech import SpeechSettings
+from director_desktop.errors import InvalidPayload, NotAvailable
+from director_desktop.protocol import UpdateEvent
+from director_desktop.web.http import read_json
+from director_desktop.web.state import AppState
+
+MAX_CHOICE_BODY = 64 * 1024
+
+
+def routes(state: AppState) -> list[BaseRoute]:
+    api = SpeechApi(state)
+    return [
+        Route("/config/speech", api.status, methods=["GET"]),
+        Route("/config/speech", api.choose, methods=["PUT"]),
+    ]
+
+
+class SpeechApi:
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self._speech: SpeechSettings | None = None
+
+    def speech(self) -> SpeechSettings:
+        if self._speech is None:
+            engine = self.state.engine
+            if not isinstance(engine, ModelRouter):
+                raise NotAvailable("speech settings are not available")
+            self._speech = SpeechSettings(engine.user_settings, engine.secrets, engine.library.dir)
+        return self._speech
+
+    async def status(self, _request: Request) -> Response:
+        return JSONResponse(await self.speech().status())
+
+    async def choose(self, request: Request) -> Response:
+        body = await read_json(request, MAX_CHOICE_BODY)
+        if not isinstance(body, dict):
+            raise InvalidPayload("the request body must be a JSON object")
+        status = await self.speech().choose(body, api_key=_api_key(body))
+        event: UpdateEvent = {"event_type": "update_data", "update": "speech"}
+        await self.state.publisher.update(event)
+        return JSONResponse(status)
+
+
+def _api_key(body: dict[str, Any]) -> str | None:
+    """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
+    if "api_key" not in body:
+        return None
+    key = body.get("api_key")
+    if key is None:
+        return ""
+    if not isinstance(key, str) or len(key) > 4096:
+        raise InvalidPayload("api_key must be a string")
+    return key.strip()
