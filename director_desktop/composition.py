@@ -34,14 +34,21 @@ class Composition:
         from director_desktop.engine.agents import default_registry
         from director_desktop.engine.assistant import DEFAULT_PACE, BuiltinAssistant
         from director_desktop.engine.router import build_model_router
+        from director_desktop.engine.speech import SpeechSettings
+        from director_desktop.media.indexer import MediaIndexer
+        from director_desktop.secrets_store import SecretStore
         from director_desktop.store import Store
         from director_desktop.web.app import create_app
 
         settings = replace(self.settings, port=port)
         store = Store(settings.db_path, backups_dir=settings.backups_dir)
-        # The library comes first: the video agents work on it.
+        # The library comes first: the video agents work on it. One key store for the model
+        # and the speech settings; the indexer hears speech through the user's current choice.
         library = build_library(settings, store, self.user_settings)
-        agents = default_registry(library)
+        secrets = SecretStore(settings.secrets_path)
+        speech = SpeechSettings(self.user_settings, secrets, settings.models_dir)
+        indexer = MediaIndexer(store, library, speech=speech)
+        agents = default_registry(library, speech=speech, indexer=indexer)
         # `DIRECTOR_ASSISTANT_PACE` (seconds between streamed pieces) slows the built-in
         # assistant down for tests that must catch a run mid-stream.
         pace = settings.env.get("DIRECTOR_ASSISTANT_PACE")
@@ -53,7 +60,13 @@ class Composition:
         )
         # The router answers with the model chosen in settings.json, else with the assistant.
         engine = build_model_router(
-            settings, store, agents, self.user_settings, assistant=assistant
+            settings,
+            store,
+            agents,
+            self.user_settings,
+            assistant=assistant,
+            secrets=secrets,
+            speech=speech,
         )
         self._app = create_app(settings, store, engine, agents, library)
         return self._app

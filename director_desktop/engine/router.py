@@ -37,6 +37,7 @@ from director_desktop.engine.llm.openai_http import (
     normalize_base_url,
 )
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
+from director_desktop.engine.speech import SpeechSettings
 from director_desktop.errors import InvalidPayload, ModelChanged, ModelError
 from director_desktop.protocol import DetectedServer, ModelChoice, ModelStatus, ModelTest
 from director_desktop.secrets_store import SecretStore
@@ -102,6 +103,7 @@ class ModelRouter:
         user_settings: UserSettings,
         library: ModelLibrary,
         secrets: SecretStore,
+        speech: SpeechSettings | None = None,
         limits: Limits | None = None,
         detect_local: bool = True,
     ) -> None:
@@ -111,6 +113,8 @@ class ModelRouter:
         self.user_settings = user_settings
         self.library = library
         self.secrets = secrets
+        self.speech = speech or SpeechSettings(user_settings, secrets, library.dir)
+        """The speech to text choice (`/config/speech`), kept with the model's: same file, keys."""
         self.limits = limits or Limits()
         self._detect_local = detect_local
         self._config: ModelChoice = {"provider": "builtin"}
@@ -143,6 +147,7 @@ class ModelRouter:
             await provider.close()
         # Retirements are waited for, not cancelled: each ends its turns, then closes its model.
         await self._tasks.wait()
+        await self.speech.close()  # a whisper model loaded for speech to text
 
     @property
     def provider(self) -> ChatProvider | None:
@@ -339,15 +344,21 @@ def build_model_router(
     user_settings: UserSettings,
     *,
     assistant: BuiltinAssistant | None = None,
+    secrets: SecretStore | None = None,
+    speech: SpeechSettings | None = None,
     detect_local: bool = True,
 ) -> ModelRouter:
-    """The composition of the app's engine (called by the composition root and the tests)."""
+    """The composition of the app's engine (called by the composition root and the tests).
+    `secrets` and `speech` are the launch's own when given (one key store for the model and the
+    speech settings), else made here."""
+    secrets = secrets or SecretStore(settings.secrets_path)
     return ModelRouter(
         store=store,
         agents=agents,
         assistant=assistant or BuiltinAssistant(store, agents, models_dir=settings.models_dir),
         user_settings=user_settings,
         library=ModelLibrary(settings.models_dir),
-        secrets=SecretStore(settings.data_dir / "secrets.json"),
+        secrets=secrets,
+        speech=speech or SpeechSettings(user_settings, secrets, settings.models_dir),
         detect_local=detect_local,
     )

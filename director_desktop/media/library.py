@@ -115,6 +115,11 @@ class MediaLibrary:
         self._transcodes: set[asyncio.Task[JobInfo]] = set()
 
     @property
+    def store(self) -> Store:
+        """The store the library keeps its records in (the media index keeps its own there)."""
+        return self._store
+
+    @property
     def ffmpeg(self) -> Ffmpeg:
         """The FFmpeg the library runs; agents that make new files run the same one."""
         return self._ffmpeg

@@ -33,6 +33,14 @@ class Segment:
     words: tuple[Word, ...] = field(default_factory=tuple)
 
 
+class TranscriberSource(Protocol):
+    """Where the speech to text of the moment comes from (the user's choice in Settings)."""
+
+    async def transcriber(self) -> Transcriber | None:
+        """The chosen transcriber, or None when speech to text is not set up."""
+        ...
+
+
 class Transcriber(Protocol):
     name: str
     """Shown to the user: "whisper.cpp (ggml-base.en.bin)", "http://127.0.0.1:8080"."""

@@ -1,14 +1,24 @@
 """The app's database (chats, the media library's rows, jobs), the only user of sqlite3 in the
 project (DESIGN.md; PROTOCOL 2, 4, 6 and 7).
 
-`Store` is the async API the server, engine, media and jobs use (`store.media` and `store.jobs` for
-the media library's and the jobs' rows, with the record types below); everything else here is its
-private parts.
+`Store` is the async API the server, engine, media and jobs use (`store.media`, `store.jobs` and
+`store.index` for the media library's, the jobs' and the media index's rows, with the record types
+below); everything else here is its private parts.
 The store imports only `errors` and `protocol` from the rest of the project.
 """
 
 from __future__ import annotations
 
+from director_desktop.store.index_rows import (
+    IndexContent,
+    IndexLine,
+    IndexState,
+    IndexStatus,
+    LineHit,
+    LineSource,
+    SceneRecord,
+    TimedWord,
+)
 from director_desktop.store.job_records import JobRecord
 from director_desktop.store.media_rows import (
     DEFAULT_COLLECTION,
@@ -32,10 +42,18 @@ __all__ = [
     "AssetPage",
     "AssetRecord",
     "CollectionRecord",
+    "IndexContent",
+    "IndexLine",
+    "IndexState",
+    "IndexStatus",
     "JobRecord",
+    "LineHit",
+    "LineSource",
     "MediaTotals",
+    "SceneRecord",
     "SessionExport",
     "Store",
     "StoreHealth",
+    "TimedWord",
     "new_media_id",
 ]

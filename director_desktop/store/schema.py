@@ -172,6 +172,73 @@ CREATE INDEX jobs_by_finish ON jobs (finished_at);
 """
 
 
+# v5: the media index (issue 13), kept apart from the chats' search. Per asset: its scenes (shot
+# cuts, a thumbnail each), its lines (speech, subtitles, scene text, its name) with their times
+# and an FTS5 index of their text ranked by bm25(), the embedding vectors of lines for semantic
+# search, and the state of its index. Everything hangs off the asset with ON DELETE CASCADE, and
+# the lines' FTS rows follow their lines by trigger (a cascaded delete fires them too), so
+# deleting an asset deletes its index. The lines' FTS is written in the transaction that stores
+# them: an index job writes once, at its end, unlike the chat path's many small appends (v3).
+# `collection_id` is the asset's, copied so that a collection's search needs no join to filter.
+_V5 = """
+CREATE TABLE index_state (
+    asset_id   TEXT PRIMARY KEY REFERENCES assets (id) ON DELETE CASCADE,
+    status     TEXT NOT NULL CHECK (status IN ('not_indexed', 'indexing', 'indexed', 'error')),
+    job_id     TEXT,               -- the job that wrote the stored index
+    running    TEXT,               -- the job indexing it now (status 'indexing')
+    indexed_at INTEGER,            -- when the stored index was written; NULL: none is
+    summary    TEXT NOT NULL DEFAULT '{}',  -- what was indexed: counts per source, notes
+    error      TEXT                -- {code, message} of the last run, when it failed
+);
+
+CREATE TABLE index_scenes (
+    asset_id  TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+    idx       INTEGER NOT NULL,
+    start     REAL NOT NULL,
+    end       REAL NOT NULL,
+    thumbnail TEXT,                -- relative to <data>/media
+    PRIMARY KEY (asset_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE index_lines (
+    id            INTEGER PRIMARY KEY,
+    asset_id      TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+    collection_id TEXT NOT NULL,
+    source        TEXT NOT NULL CHECK (source IN ('transcript', 'subtitle', 'scene', 'name')),
+    track         TEXT NOT NULL DEFAULT '',  -- which subtitle track ("0:eng", "movie.fr.srt")
+    start         REAL NOT NULL,
+    end           REAL NOT NULL,
+    text          TEXT NOT NULL,
+    words         TEXT             -- [[start, end, text], ...] as JSON, when known
+);
+CREATE INDEX index_lines_of_asset ON index_lines (asset_id, source, start);
+CREATE INDEX index_lines_of_collection ON index_lines (collection_id);
+
+CREATE VIRTUAL TABLE index_lines_fts USING fts5 (
+    text, content = 'index_lines', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER index_lines_new AFTER INSERT ON index_lines BEGIN
+    INSERT INTO index_lines_fts (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+CREATE TRIGGER index_lines_changed AFTER UPDATE OF text ON index_lines BEGIN
+    INSERT INTO index_lines_fts (index_lines_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    INSERT INTO index_lines_fts (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+CREATE TRIGGER index_lines_gone AFTER DELETE ON index_lines BEGIN
+    INSERT INTO index_lines_fts (index_lines_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+END;
+
+-- One vector per line, keyed by the line's id (a semantic search reads them all in id order,
+-- in batches: a rowid table keeps the 1.5 KiB blobs out of the key's B-tree).
+CREATE TABLE index_vectors (
+    line_id INTEGER PRIMARY KEY REFERENCES index_lines (id) ON DELETE CASCADE,
+    model   TEXT NOT NULL,         -- the embedding model's name: vectors of two never mix
+    vector  BLOB NOT NULL          -- float32, little-endian, unit length
+);
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         # executescript would COMMIT the caller's transaction; run statement by statement.
@@ -199,6 +266,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V2),
     _script(_V3),
     _script(_V4),
+    _script(_V5),
 ]
 """MIGRATIONS[i] upgrades version i to version i + 1."""
 

@@ -29,6 +29,7 @@ from director_desktop.protocol import (
 from director_desktop.protocol.inputs import About
 from director_desktop.store import (
     director_import,
+    index_rows,
     messages,
     opening,
     portable,
@@ -38,6 +39,7 @@ from director_desktop.store import (
 )
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
+from director_desktop.store.index_records import IndexRecords
 from director_desktop.store.job_records import JobRecords
 from director_desktop.store.media_records import MediaRecords
 from director_desktop.store.messages import AddedTurn
@@ -75,9 +77,11 @@ class Store:
         self._worker: Worker | None = None
         self._conn: sqlite3.Connection | None = None
         self._closed = False
-        # The media library's and the jobs' rows, in modules of their own (same worker, same file).
+        # The media library's, the jobs' and the media index's rows, in modules of their own
+        # (same worker, same file).
         self.media = MediaRecords(self._run, self._write)
         self.jobs = JobRecords(self._run, self._write)
+        self.index = IndexRecords(self._run, self._write)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -109,6 +113,7 @@ class Store:
             with transaction(opened.conn):
                 swept = messages.sweep_interrupted(opened.conn)
                 search.index_pending(opened.conn)  # text a crash left unindexed
+                index_rows.sweep(opened.conn)  # index jobs a previous process was running
         except BaseException:
             opened.conn.close()
             raise

@@ -45,7 +45,7 @@ class SpeechApi:
             engine = self.state.engine
             if not isinstance(engine, ModelRouter):
                 raise NotAvailable("speech settings are not available")
-            self._speech = SpeechSettings(engine.user_settings, engine.secrets, engine.library.dir)
+            self._speech = engine.speech
         return self._speech
 
     async def status(self, _request: Request) -> Response:

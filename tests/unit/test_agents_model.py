@@ -107,7 +107,7 @@ async def test_the_prompt_describes_the_focus_briefly(world: LibraryWorld, segme
     video = await world.add(segments)
     text = await describe_focus(world.store, MediaFocus("default", video.id))
     assert text.splitlines() == [
-        f'Video {video.id} is "segments.mp4", a video of 0:06, 320x240.',
+        f'Video {video.id} is "segments.mp4", a video of 0:06, 320x240, not indexed yet.',
         'Collection default is "Default Collection": 1 video, 0 audio files, 0 images.',
     ]
     assert await describe_focus(world.store, MediaFocus("default", "no-such-video")) == (

@@ -270,7 +270,8 @@ def test_unique_mount_points_do_not_leak(tmp_path: Path) -> None:
 async def test_a_daily_backup_that_does_not_fit_is_reported_but_the_chats_open(
     tmp_path: Path,
 ) -> None:
-    with tmpfs(tmp_path / "mnt", "1m") as mnt:
+    # 2 MiB: a fresh database with every migration (the media index is v5) and its WAL fit.
+    with tmpfs(tmp_path / "mnt", "2m") as mnt:
         data = mnt / "data"
         store = new_store(data)
         store.open()

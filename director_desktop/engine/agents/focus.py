@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from director_desktop.errors import DirectorError
 from director_desktop.media.editing import clock
@@ -84,7 +83,7 @@ async def describe_focus(store: Store, focus: MediaFocus) -> str:
                 size = asset.probe.get("width"), asset.probe.get("height")
                 shape = f", {size[0]}x{size[1]}" if all(isinstance(v, int) for v in size) else ""
                 state = await index_state(store, asset.id)
-                indexed = f", index: {state}" if state else ""
+                indexed = f", {state}" if state else ""
                 lines.append(
                     f'Video {asset.id} is "{_short(asset.name)}", a {asset.kind} of '
                     f"{clock(asset.length)}{shape}{indexed}."
@@ -103,21 +102,21 @@ async def describe_focus(store: Store, focus: MediaFocus) -> str:
     return "\n".join(lines)[:MAX_DESCRIPTION]
 
 
+INDEX_WORDS = {
+    "not_indexed": "not indexed yet",
+    "indexing": "being indexed",
+    "indexed": "indexed",
+    "error": "indexing failed",
+}
+
+
 async def index_state(store: Store, asset_id: str) -> str | None:
-    """The asset's index state ("indexed", "not_indexed"...) when the store keeps an index of
-    the media (`store.index.state(asset_id)`), else None."""
-    state = getattr(getattr(store, "index", None), "state", None)
-    if not callable(state):
-        return None
+    """The asset's index state in words ("indexed", "not indexed yet"...), for the prompt."""
     try:
-        found: Any = await state(asset_id)
+        status = (await store.index.state(asset_id)).status
     except DirectorError:
         return None
-    for key in ("state", "status"):
-        value = found.get(key) if isinstance(found, dict) else getattr(found, key, None)
-        if isinstance(value, str):
-            return value
-    return found if isinstance(found, str) else None
+    return INDEX_WORDS.get(status, status)
 
 
 def _count(number: int, thing: str) -> str:

@@ -1,10 +1,10 @@
 """The `frame` agent: the picture at a moment of a video, kept as an image of the collection.
 
-The moment is a time (`at`: seconds or "m:ss") or a phrase said or shown there (`phrase`), found
-through the media index when the store has one (`store.index.search`); without an index it says
-so. The frame is taken as a job (`frame`): a JPEG at the video's size, written in the job's
-staging folder and added to the collection through `MediaLibrary.add_made`, then shown as an
-`image` item. Imports the agents' helpers, `errors` and `media`.
+The moment is a time (`at`: seconds or "m:ss") or a phrase said or shown there (`phrase`),
+found through the media index (`store.index.search`); a video not indexed yet says so. The
+frame is taken as a job (`frame`): a JPEG at the video's size, written in the job's staging
+folder and added to the collection through `MediaLibrary.add_made`, then shown as an `image`
+item.
 """
 
 from __future__ import annotations
@@ -119,27 +119,17 @@ class FrameAgent:
 
 async def scene_of(ctx: AgentContext, video: AssetRecord, phrase: str) -> float:
     """The middle of the first line of the media index that matches `phrase` in `video`."""
-    search = getattr(getattr(ctx.store, "index", None), "search", None)
-    if not callable(search):
+    if (await ctx.store.index.state(video.id)).status != "indexed":
         raise NotAvailable(
-            "finding a scene by its words needs the media index, which this app does not have "
-            'yet: give a time instead ("0:42")'
+            f"finding a scene by its words needs {video.name} indexed (@index indexes it); "
+            'or give a time instead ("0:42")'
         )
-    hits = await search(phrase, collection_id=collection_of(ctx), asset_id=video.id, limit=1)
+    hits = await ctx.store.index.search(
+        phrase, collection_id=collection_of(ctx), asset_id=video.id, limit=1
+    )
     if not hits:
-        raise NotFound(
-            f"nothing said or shown in {video.name} matches {phrase!r} "
-            "(is it indexed? @index indexes it)"
-        )
-    start, end = _number(hits[0], "start"), _number(hits[0], "end")
-    return start + max(end - start, 0.0) / 2
-
-
-def _number(hit: object, key: str) -> float:
-    value = hit.get(key) if isinstance(hit, dict) else getattr(hit, key, None)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise NotFound("the index answered a line without its times")
-    return float(value)
+        raise NotFound(f"nothing said or shown in {video.name} matches {phrase!r}")
+    return hits[0].start + max(hits[0].end - hits[0].start, 0.0) / 2
 
 
 def file_time(seconds: float) -> str:

@@ -17,8 +17,9 @@ from director_desktop.errors import NotFound
 from director_desktop.protocol import AgentInfo
 
 if TYPE_CHECKING:
+    from director_desktop.engine.speech import SpeechSettings
+    from director_desktop.media.indexer import MediaIndexer
     from director_desktop.media.library import MediaLibrary
-    from director_desktop.media.transcript import Transcriber
 
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z_][A-Za-z0-9_]*)")
@@ -66,27 +67,40 @@ class AgentRegistry:
 
 
 def default_registry(
-    library: MediaLibrary | None = None, *, transcriber: Transcriber | None = None
+    library: MediaLibrary | None = None,
+    *,
+    speech: SpeechSettings | None = None,
+    indexer: MediaIndexer | None = None,
 ) -> AgentRegistry:
-    """`search_chats`, plus the video agents when there is a media library to work on.
-    `transcriber` (speech to text, when one is set up) goes to the agents that listen."""
+    """`search_chats`, plus the video agents when there is a media library to work on. `speech`
+    (the user's speech to text choice) goes to the agents that listen."""
     agents: list[Agent] = [SearchChatsAgent()]
     if library is not None:
-        agents += video_agents(library, transcriber=transcriber)
+        agents += video_agents(library, speech=speech, indexer=indexer)
     return AgentRegistry(agents)
 
 
-def video_agents(library: MediaLibrary, *, transcriber: Transcriber | None = None) -> list[Agent]:
+def video_agents(
+    library: MediaLibrary,
+    *,
+    speech: SpeechSettings | None = None,
+    indexer: MediaIndexer | None = None,
+) -> list[Agent]:
     """The agents that work on the library's videos, in the order the help lists them."""
     from director_desktop.engine.agents.download import DownloadAgent
     from director_desktop.engine.agents.editing import EditingAgent
     from director_desktop.engine.agents.frame import FrameAgent
+    from director_desktop.engine.agents.index_agent import index_agents
     from director_desktop.engine.agents.stream_video import StreamVideoAgent
+    from director_desktop.engine.agents.transcription_agent import TranscriptionAgent
+    from director_desktop.media.indexer import MediaIndexer
 
-    # `transcriber` is for the agents that listen (index, transcription), registered here too.
+    indexer = indexer or MediaIndexer(library.store, library, speech=speech)
     return [
+        *index_agents(library, indexer),
         StreamVideoAgent(library),
         FrameAgent(library),
+        TranscriptionAgent(library, speech),
         EditingAgent(library),
         DownloadAgent(library),
     ]
