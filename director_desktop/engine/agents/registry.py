@@ -87,11 +87,15 @@ def video_agents(
     indexer: MediaIndexer | None = None,
 ) -> list[Agent]:
     """The agents that work on the library's videos, in the order the help lists them."""
+    from director_desktop.engine.agents.censor import CensorAgent
     from director_desktop.engine.agents.download import DownloadAgent
     from director_desktop.engine.agents.editing import EditingAgent
     from director_desktop.engine.agents.frame import FrameAgent
     from director_desktop.engine.agents.index_agent import index_agents
+    from director_desktop.engine.agents.prompt_clip import PromptClipAgent
     from director_desktop.engine.agents.stream_video import StreamVideoAgent
+    from director_desktop.engine.agents.subtitle import SubtitleAgent
+    from director_desktop.engine.agents.summarize import SummarizeVideoAgent
     from director_desktop.engine.agents.transcription_agent import TranscriptionAgent
     from director_desktop.media.indexer import MediaIndexer
 
@@ -102,5 +106,9 @@ def video_agents(
         FrameAgent(library),
         TranscriptionAgent(library, speech),
         EditingAgent(library),
+        PromptClipAgent(library, indexer),
+        SubtitleAgent(library, indexer),
+        CensorAgent(library, indexer),
+        SummarizeVideoAgent(library, indexer),
         DownloadAgent(library),
     ]

@@ -1,0 +1,166 @@
+"""The `subtitle` agent: a copy of a video with subtitles made from its transcript, attached as a
+soft track (mov_text in MP4, SubRip in Matroska: the player turns it on and off) or burned into
+the picture (libass, re-encoded); the copy is a new asset of the collection.
+
+The transcript is the media index's (`censor.transcript_of`: the speech, else the first subtitle
+track). It is written as SubRip (`engine.speech.formats.to_srt`) into the job's staging folder
+and handed to `media.editing.with_subtitles`; the file becomes an asset through
+`MediaLibrary.add_made`, and a stop cancels the job with nothing half-made kept. Translation by
+the model is not done yet (the agents have no model handle): the subtitles are in the language
+spoken. Imports the agents' helpers, the speech formats, `errors`, `jobs` and `media`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import PurePosixPath
+from typing import Any, Final
+
+from director_desktop.engine.agents.base import AgentContext, AgentResult
+from director_desktop.engine.agents.censor import transcript_of
+from director_desktop.engine.agents.media_items import video_data
+from director_desktop.engine.agents.params import arguments, find_asset, ids_in, source_of
+from director_desktop.engine.agents.work import AgentItem, Report, run_job
+from director_desktop.engine.speech.formats import to_srt
+from director_desktop.errors import DirectorError, InvalidPayload
+from director_desktop.jobs import JobContext
+from director_desktop.media.editing import with_subtitles
+from director_desktop.media.indexer import MediaIndexer
+from director_desktop.media.library import MediaLibrary
+from director_desktop.protocol import JobResult, JSONSchema
+from director_desktop.store import AssetRecord
+
+MODES: Final = ("soft", "burn")
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}")
+FONT_SIZES: Final = (8, 120)  # libass font sizes, in its 288-line script resolution
+
+
+class SubtitleAgent:
+    name = "subtitle"
+    description = (
+        "Copies a video with subtitles from its transcript: a soft track, or burned in "
+        "(mode burn). Not translated yet."
+    )
+    parameters: JSONSchema = {
+        "type": "object",
+        "properties": {
+            "mode": {
+                "type": "string",
+                "enum": list(MODES),
+                "description": "soft (a subtitle track, the default) or burn (in the picture).",
+            },
+            "font_size": {
+                "type": "number",
+                "description": f"Burned subtitles' font size ({FONT_SIZES[0]}-{FONT_SIZES[1]}; "
+                "about 16 by default, for a picture 288 lines high, scaled with it).",
+            },
+            "language": {
+                "type": "string",
+                "description": 'The soft track\'s language code ("eng", "fr"), when known.',
+            },
+            "video_id": {
+                "type": "string",
+                "description": "The video's id; by default the video the user is looking at.",
+            },
+        },
+    }
+    examples = ["@subtitle", "@subtitle burn"]
+
+    def __init__(self, library: MediaLibrary, indexer: MediaIndexer) -> None:
+        self.library = library
+        self.indexer = indexer
+
+    @staticmethod
+    def from_text(text: str) -> dict[str, Any]:
+        """`burn` (or burned, burn in, hard) → mode burn; `soft` → soft; an id → video_id."""
+        words = {w.strip(".,!").casefold() for w in text.split()}
+        mode = None
+        if words & {"burn", "burned", "burnt", "hard", "open"}:
+            mode = "burn"
+        elif words & {"soft", "track"}:
+            mode = "soft"
+        ids = ids_in(text)
+        return arguments(mode=mode, video_id=ids[0] if ids else None)
+
+    async def run(self, ctx: AgentContext, **given: Any) -> AgentResult:
+        item = AgentItem(ctx, self.name, "video", "Reading the transcript")
+        try:
+            mode = given.get("mode") or "soft"
+            if mode not in MODES:
+                raise InvalidPayload("mode must be soft or burn")
+            style = _style(given.get("font_size"))
+            language = _language(given.get("language"))
+            video = await find_asset(
+                self.library, ctx, given.get("video_id"), "video_id", default=ctx.video_id
+            )
+            segments = await transcript_of(self.indexer, ctx, video)
+            made = await self._make(item, video, to_srt(segments), mode == "burn", style, language)
+        except DirectorError as exc:
+            return item.failed(exc)
+        item.done(video=video_data(made))
+        how = "burned into the picture" if mode == "burn" else "as a subtitle track"
+        return AgentResult(
+            "success",
+            f"Subtitled {video.name} ({len(segments)} lines, {how}): the new video {made.name}.",
+            {"video_id": made.id, "name": made.name, "lines": len(segments), "mode": mode},
+        )
+
+    async def _make(
+        self,
+        item: AgentItem,
+        video: AssetRecord,
+        srt: str,
+        burn: bool,
+        style: str | None,
+        language: str | None,
+    ) -> AssetRecord:
+        source = source_of(self.library, video)
+        doing = "Burning in the subtitles" if burn else "Adding the subtitle track"
+        stem = PurePosixPath(video.name).stem or "video"
+
+        async def work(job: JobContext, report: Report) -> JobResult:
+            report(0.0, doing)
+            path = job.staging("subtitles.srt")
+            await asyncio.to_thread(path.write_text, srt, "utf-8")
+            made = await with_subtitles(
+                self.library.ffmpeg,
+                source,
+                path,
+                job.folder,
+                "subtitled",
+                burn=burn,
+                style=style,
+                language=language,
+                on_progress=lambda fraction: report(fraction, doing),
+            )
+            report(None, "Keeping it in the collection")
+            asset = await self.library.add_made(
+                made.path,
+                name=f"{stem} subtitled{made.path.suffix}",
+                collection_id=video.collection_id,
+                ctx=job,
+            )
+            return {"asset_id": asset.id}
+
+        result = await run_job(self.library, item, "subtitle", f"Subtitling {video.name}", work)
+        return await self.library.asset(str(result["asset_id"]))
+
+
+def _style(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPayload("font_size must be a number")
+    low, high = FONT_SIZES
+    if not low <= value <= high:
+        raise InvalidPayload(f"font_size must be {low} to {high}")
+    return f"Fontsize={round(value)}"
+
+
+def _language(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not LANGUAGE.fullmatch(value.strip()):
+        raise InvalidPayload('language must be a language code such as "eng" or "fr"')
+    return value.strip().lower()
