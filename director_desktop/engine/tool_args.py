@@ -9,9 +9,8 @@ Only the schema subset agents use is checked. Imports protocol only.
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import JSONSchema
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -24,7 +23,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def parse_arguments(raw: str, schema: JSONDict) -> tuple[dict[str, Any], str | None]:
+def parse_arguments(raw: str, schema: JSONSchema) -> tuple[dict[str, object], str | None]:
     """The model's argument JSON, checked against the agent's schema: (arguments, problem)."""
     try:
         value = json.loads(raw) if raw.strip() else {}
@@ -32,7 +31,7 @@ def parse_arguments(raw: str, schema: JSONDict) -> tuple[dict[str, Any], str | N
         return {}, f"the arguments are not valid JSON ({exc.msg})"
     if not isinstance(value, dict):
         return {}, "the arguments must be a JSON object"
-    properties: dict[str, Any] = schema.get("properties") or {}
+    properties = schema.get("properties") or {}
     missing = [name for name in schema.get("required") or [] if name not in value]
     if missing:
         return {}, f"missing required argument(s): {', '.join(missing)}"
@@ -57,7 +56,7 @@ def json_object_or_empty(raw: str) -> str:
         return "{}"
 
 
-def _check_value(name: str, value: Any, spec: JSONDict) -> str | None:
+def _check_value(name: str, value: object, spec: JSONSchema) -> str | None:
     kind = spec.get("type")
     kinds = kind if isinstance(kind, list) else [kind] if kind else []
     if kinds:

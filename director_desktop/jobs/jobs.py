@@ -34,6 +34,7 @@ from director_desktop.jobs.context import JobContext
 from director_desktop.jobs.live import Live, Notify, Outlet, Work
 from director_desktop.protocol import (
     JobInfo,
+    JobResult,
     JSONDict,
     WireErrorBody,
     new_id,
@@ -304,7 +305,7 @@ class Jobs:
         live: Live,
         status: Literal["done", "error", "cancelled"],
         *,
-        result: JSONDict | None = None,
+        result: JobResult | None = None,
         failure: DirectorError | None = None,
     ) -> None:
         error: WireErrorBody | None = None

@@ -18,10 +18,10 @@ from typing import Literal
 
 from director_desktop.errors import DirectorError
 from director_desktop.jobs.context import JobContext
-from director_desktop.protocol import JobInfo, JSONDict
+from director_desktop.protocol import JobInfo, JobResult
 from director_desktop.store import JobRecord, Store
 
-Work = Callable[[JobContext], Awaitable[JSONDict]]
+Work = Callable[[JobContext], Awaitable[JobResult]]
 Notify = Callable[[JobInfo], Awaitable[None]]
 Stop = Literal["", "cancel", "pause", "close"]
 

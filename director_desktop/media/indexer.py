@@ -36,12 +36,13 @@ from director_desktop.media.scenes import (
 )
 from director_desktop.media.subtitles import Subtitles, embedded, read_sidecars
 from director_desktop.media.transcript import Segment, Transcriber, TranscriberSource, Word
-from director_desktop.protocol import JobInfo, JSONDict, WireErrorBody, sanitize
+from director_desktop.protocol import JobInfo, JobResult, WireErrorBody, sanitize
 from director_desktop.store import (
     AssetRecord,
     IndexContent,
     IndexLine,
     IndexState,
+    IndexSummary,
     LineHit,
     LineSource,
     SceneRecord,
@@ -80,7 +81,7 @@ class IndexReport:
     speech: str = ""
     """Who transcribed the speech, or why it was not."""
 
-    def to_json(self) -> JSONDict:
+    def to_json(self) -> JobResult:
         return {
             "asset_id": self.asset_id,
             "scenes": self.scenes,
@@ -177,10 +178,10 @@ class MediaIndexer:
         asset: AssetRecord,
         on_progress: Progress | None,
         on_start: Callable[[str], None] | None,
-    ) -> Callable[[JobContext], Awaitable[JSONDict]]:
+    ) -> Callable[[JobContext], Awaitable[JobResult]]:
         fixed = self.transcriber
 
-        async def work(ctx: JobContext) -> JSONDict:
+        async def work(ctx: JobContext) -> JobResult:
             if on_start is not None:
                 on_start(ctx.job_id)
             await self._store.index.mark_indexing(asset.id, ctx.job_id)  # or Conflict
@@ -330,7 +331,7 @@ class _Job:
         counts: dict[str, int] = {
             source: sum(1 for line in lines if line.source == source) for source in _COUNTED
         }
-        summary: JSONDict = {
+        summary: IndexSummary = {
             "scenes": len(scenes),
             "lines": counts,
             "speech": speech,
@@ -417,7 +418,7 @@ class _Job:
         return f"transcribed by {transcriber.name}"
 
     async def _commit(
-        self, scenes: list[Scene], lines: list[IndexLine], summary: JSONDict
+        self, scenes: list[Scene], lines: list[IndexLine], summary: IndexSummary
     ) -> IndexState:
         """Move the thumbnails in, write the index, drop the old thumbnails: all or nothing."""
         asset_dir = self.indexer._library.media_dir / self.asset.id

@@ -37,7 +37,7 @@ from director_desktop.media.importer import (
 )
 from director_desktop.media.playable import make_playable, plan, playable_mime, playable_suffix
 from director_desktop.media.probe import Probe
-from director_desktop.protocol import FfmpegStatus, JobInfo, MediaStatus, UpdateEvent
+from director_desktop.protocol import FfmpegStatus, JobInfo, JobResult, MediaStatus, UpdateEvent
 from director_desktop.store import (
     AssetKind,
     AssetPage,
@@ -231,7 +231,7 @@ class MediaLibrary:
         await self.collection(collection_id)
         limit = self.limit.get()
 
-        async def work(ctx: JobContext) -> dict[str, object]:
+        async def work(ctx: JobContext) -> JobResult:
             if size is not None:
                 check_free_space(self.media_dir, size)
             staged = await stage_stream(chunks, ctx, limit=limit, total=size)
@@ -251,7 +251,7 @@ class MediaLibrary:
         limit = self.limit.get()
         name = _name_from_url(parsed) or "download"
 
-        async def work(ctx: JobContext) -> dict[str, object]:
+        async def work(ctx: JobContext) -> JobResult:
             ctx.progress(None, "Connecting")
             response = await asyncio.to_thread(_open_url, url)
             try:
@@ -274,7 +274,7 @@ class MediaLibrary:
             raise NotFound("no such file (choose one with the file dialog)")
         limit = self.limit.get()
 
-        async def work(ctx: JobContext) -> dict[str, object]:
+        async def work(ctx: JobContext) -> JobResult:
             if reference:
                 staged = await hash_in_place(path, ctx)
                 imported = await self._importer.commit(
@@ -308,20 +308,20 @@ class MediaLibrary:
 
     async def _commit(
         self, *, staged_name: str, ctx: JobContext, staged: Staged, cid: str
-    ) -> dict[str, object]:
+    ) -> JobResult:
         imported = await self._importer.commit(
             staged, ctx, name=staged_name, collection_id=cid, owned=True
         )
         return await self._after_import(imported)
 
-    async def _after_import(self, imported: Imported) -> dict[str, object]:
+    async def _after_import(self, imported: Imported) -> JobResult:
         if not imported.duplicate:
             await self._changed("videos", imported.asset.collection_id)
             self._make_playable_later(imported.asset)
         return {"asset_id": imported.asset.id, "duplicate": imported.duplicate}
 
     async def _run_import(
-        self, name: str, work: Callable[[JobContext], Awaitable[dict[str, object]]]
+        self, name: str, work: Callable[[JobContext], Awaitable[JobResult]]
     ) -> Imported:
         job = await self.jobs.run("import", name, work)
         result = job["result"] or {}
@@ -340,7 +340,7 @@ class MediaLibrary:
         task.add_done_callback(self._transcodes.discard)
 
     async def _transcode(self, asset: AssetRecord, probe: Probe) -> JobInfo:
-        async def work(ctx: JobContext) -> dict[str, object]:
+        async def work(ctx: JobContext) -> JobResult:
             dest = ctx.staging(f"playable{playable_suffix(probe)}")
             made = await make_playable(
                 self._ffmpeg,

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from director_desktop.errors import (
     CorruptMedia,
@@ -30,7 +29,7 @@ from director_desktop.errors import (
 )
 from director_desktop.media.ffmpeg import Ffmpeg, FfmpegResult, sanitize
 from director_desktop.media.report import InputReport, StreamReport, parse_report
-from director_desktop.protocol import JSONDict
+from director_desktop.store import ProbeData, TrackData
 
 MediaKind = Literal["video", "audio", "image"]
 
@@ -93,20 +92,51 @@ class Probe:
             return self.height, self.width
         return self.width, self.height
 
-    def to_json(self) -> JSONDict:
+    def to_json(self) -> ProbeData:
         """For the asset's `probe` column; `from_json` reads it back."""
-        data = asdict(self)
-        data["audio_tracks"] = [asdict(t) for t in self.audio_tracks]
-        data["subtitle_tracks"] = [asdict(t) for t in self.subtitle_tracks]
-        return data
+        return {
+            "kind": self.kind,
+            "container": self.container,
+            "duration": self.duration,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "rotation": self.rotation,
+            "video_codec": self.video_codec,
+            "audio_codec": self.audio_codec,
+            "audio_tracks": [_track_json(t) for t in self.audio_tracks],
+            "subtitle_tracks": [_track_json(t) for t in self.subtitle_tracks],
+            "bitrate": self.bitrate,
+            "size": self.size,
+            "pixel_format": self.pixel_format,
+            "video_stream": self.video_stream,
+            "audio_stream": self.audio_stream,
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Probe:
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
-        for name in ("audio_tracks", "subtitle_tracks"):
-            values[name] = tuple(Track(**track) for track in values.get(name, ()))
-        return cls(**values)
+    def from_json(cls, data: ProbeData) -> Probe:
+        return cls(
+            kind=data["kind"],
+            container=data["container"],
+            duration=data["duration"],
+            width=data["width"],
+            height=data["height"],
+            fps=data["fps"],
+            rotation=data["rotation"],
+            video_codec=data["video_codec"],
+            audio_codec=data["audio_codec"],
+            audio_tracks=tuple(Track(**t) for t in data.get("audio_tracks", ())),
+            subtitle_tracks=tuple(Track(**t) for t in data.get("subtitle_tracks", ())),
+            bitrate=data["bitrate"],
+            size=data["size"],
+            pixel_format=data.get("pixel_format"),
+            video_stream=data.get("video_stream"),
+            audio_stream=data.get("audio_stream"),
+        )
+
+
+def _track_json(track: Track) -> TrackData:
+    return {"codec": track.codec, "language": track.language}
 
 
 async def probe(ffmpeg: Ffmpeg, path: Path) -> Probe:

@@ -2,8 +2,8 @@
 
 `frontend/src/types.ts` mirrors these one to one (same names, same keys); `tests/unit/
 test_wire_types.py` compares the key sets of both sides so they cannot drift. A payload is
-untyped (`JSONDict`) only where it truly is open: a client's metadata, an agent's JSON schema,
-an imported file before it is checked.
+untyped only where it truly is open: a client's metadata, an imported file before it is
+checked.
 """
 
 from __future__ import annotations
@@ -182,10 +182,36 @@ class ConfigCheck(TypedDict):
     videodb_configured: bool
 
 
+class JSONSchema(TypedDict, total=False):
+    """The subset of JSON Schema agents describe their arguments with (and models read)."""
+
+    type: str | list[str]
+    description: str
+    title: str
+    properties: dict[str, JSONSchema]
+    required: list[str]
+    items: JSONSchema
+    enum: list[str | int | float]
+    const: str | int | float | bool
+    minimum: float
+    maximum: float
+    minLength: int
+    maxLength: int
+    minItems: int
+    maxItems: int
+    default: str | int | float | bool | None
+    pattern: str
+    format: str
+    additionalProperties: bool
+    oneOf: list[JSONSchema]
+    anyOf: list[JSONSchema]
+    examples: list[str | int | float | bool]
+
+
 class AgentInfo(TypedDict):
     name: str
     description: str
-    parameters: JSONDict
+    parameters: JSONSchema
     """The agent's JSON schema."""
 
 
@@ -314,6 +340,27 @@ class ModelImport(TypedDict):
 JobStatus = Literal["queued", "running", "paused", "done", "error", "cancelled"]
 
 
+class JobResult(TypedDict, total=False):
+    """What a finished job made: the keys its kind fills."""
+
+    asset_id: str
+    """The asset made or imported (import, transcode, frame, edit, transcribe, index)."""
+    duplicate: bool
+    """An import whose bytes were already in the collection."""
+    mode: str
+    """An edit: how it was made (copied or re-encoded)."""
+    segments: int
+    """A transcription: how many segments were heard."""
+    scenes: int
+    """An index: scenes found."""
+    lines: dict[str, int]
+    """An index: lines stored per source (transcript, subtitle, name)."""
+    notes: list[str]
+    """An index: what was left out and why."""
+    speech: str
+    """An index: who transcribed the speech, or why it was not."""
+
+
 class JobInfo(TypedDict):
     """A long-running job (an import, a transcode, a download) as every window sees it."""
 
@@ -327,7 +374,7 @@ class JobInfo(TypedDict):
     started_at: int
     finished_at: int | None
     error: WireErrorBody | None
-    result: JSONDict | None
+    result: JobResult | None
     """What the job made, e.g. `{asset_id}`; None until it is `done`."""
 
 

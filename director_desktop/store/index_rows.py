@@ -14,10 +14,10 @@ import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 
 from director_desktop.errors import Conflict, InvalidPayload, NotFound
-from director_desktop.protocol import JSONDict, WireErrorBody, now_epoch
+from director_desktop.protocol import WireErrorBody, now_epoch
 from director_desktop.store.codec import dumps, loads
 
 IndexStatus = Literal["not_indexed", "indexing", "indexed", "error"]
@@ -59,13 +59,27 @@ class SceneRecord:
     thumbnail: str | None = None
 
 
+class IndexSummary(TypedDict, total=False):
+    """What an index job indexed, kept with the asset's index state (for the UI)."""
+
+    scenes: int
+    lines: dict[str, int]
+    """Lines stored per source: transcript, subtitle, name."""
+    speech: str
+    """Who transcribed the speech, or why it was not."""
+    notes: list[str]
+    """What was left out and why (no transcriber, a picture subtitle track...)."""
+    seconds: float
+    """How long the job took."""
+
+
 @dataclass(frozen=True)
 class IndexContent:
     """A whole index of one asset, as an index job writes it at its end."""
 
     scenes: list[SceneRecord] = field(default_factory=list)
     lines: list[IndexLine] = field(default_factory=list)
-    summary: JSONDict = field(default_factory=dict)
+    summary: IndexSummary = field(default_factory=lambda: IndexSummary())
     """What was indexed (counts per source, notes such as "no speech-to-text"): for the UI."""
 
 
@@ -79,7 +93,7 @@ class IndexState:
     """The job indexing the asset now (status `indexing`)."""
     indexed_at: int | None = None
     """When the stored index was written; None when there is none (even while indexing)."""
-    summary: JSONDict = field(default_factory=dict)
+    summary: IndexSummary = field(default_factory=lambda: IndexSummary())
     error: WireErrorBody | None = None
 
 
@@ -128,7 +142,7 @@ def _state(row: tuple[Any, ...]) -> IndexState:
         job_id=row[2],
         running=row[3],
         indexed_at=row[4],
-        summary=dict(loads(row[5])),
+        summary=loads(row[5]),
         error={"code": str(error["code"]), "message": str(error["message"])} if error else None,
     )
 

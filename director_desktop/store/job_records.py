@@ -15,6 +15,7 @@ from typing import Any, Final
 from director_desktop.errors import DuplicateId, InvalidPayload, NotFound
 from director_desktop.protocol import (
     JobInfo,
+    JobResult,
     JobStatus,
     JSONDict,
     WireErrorBody,
@@ -51,7 +52,7 @@ class JobRecord:
     detail: str = ""
     finished_at: int | None = None
     error: WireErrorBody | None = None
-    result: JSONDict | None = None
+    result: JobResult | None = None
     resumable: bool = False
     params: JSONDict = field(default_factory=dict)
     """What a resumable job needs to start again after a restart."""
@@ -72,7 +73,7 @@ class JobRecord:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "error": None if self.error is None else {**self.error},
-            "result": None if self.result is None else dict(self.result),
+            "result": None if self.result is None else self.result.copy(),
         }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypedDict
 
 from director_desktop.errors import Conflict, DuplicateId, InvalidPayload, NotFound
-from director_desktop.protocol import JSONDict, check_id, now_epoch
+from director_desktop.protocol import check_id, now_epoch
 from director_desktop.store.codec import dumps, loads
 
 AssetKind = Literal["video", "audio", "image"]
@@ -28,6 +28,34 @@ MAX_COLLECTION_NAME: Final = 200
 MAX_DESCRIPTION: Final = 5000
 MAX_ASSET_NAME: Final = 1000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class TrackData(TypedDict):
+    """One audio or subtitle track in `ProbeData`."""
+
+    codec: str
+    language: str | None
+
+
+class ProbeData(TypedDict, total=False):
+    """An asset's `probe` column: what `media.probe.Probe.to_json` writes (empty until probed)."""
+
+    kind: AssetKind
+    container: str
+    duration: float
+    width: int | None
+    height: int | None
+    fps: float | None
+    rotation: int
+    video_codec: str | None
+    audio_codec: str | None
+    audio_tracks: list[TrackData]
+    subtitle_tracks: list[TrackData]
+    bitrate: int | None
+    size: int
+    pixel_format: str | None
+    video_stream: int | None
+    audio_stream: int | None
 
 
 @dataclass(frozen=True)
@@ -54,7 +82,7 @@ class AssetRecord:
     mime: str
     description: str = ""
     length: float = 0.0
-    probe: JSONDict = field(default_factory=dict)
+    probe: ProbeData = field(default_factory=lambda: ProbeData())
     thumbnail: str | None = None
     playable: str | None = None
     created_at: int = field(default_factory=now_epoch)
@@ -67,7 +95,7 @@ class AssetChanges(TypedDict, total=False):
     description: str
     thumbnail: str | None
     playable: str | None
-    probe: JSONDict
+    probe: ProbeData
     length: float
 
 
@@ -174,7 +202,7 @@ def _asset(row: tuple[Any, ...]) -> AssetRecord:
         path=row[8],
         mime=row[9],
         length=float(row[10]),
-        probe=dict(loads(row[11])),
+        probe=loads(row[11]),
         thumbnail=row[12],
         playable=row[13],
         created_at=row[14],

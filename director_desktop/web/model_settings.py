@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,7 @@ def _object(raw: object) -> dict[str, Any]:
     return raw
 
 
-def _api_key(body: dict[str, Any]) -> str | None:
+def _api_key(body: Mapping[str, object]) -> str | None:
     """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
     if "api_key" not in body:
         return None

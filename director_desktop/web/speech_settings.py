@@ -11,7 +11,7 @@ launch token (the guard checks it).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -61,7 +61,7 @@ class SpeechApi:
         return JSONResponse(status)
 
 
-def _api_key(body: dict[str, Any]) -> str | None:
+def _api_key(body: Mapping[str, object]) -> str | None:
     """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
     if "api_key" not in body:
         return None

@@ -179,11 +179,36 @@ export interface ConfigCheck {
   videodb_configured: boolean
 }
 
+/** The subset of JSON Schema agents describe their arguments with (and models read). */
+export interface JSONSchema {
+  type?: string | string[]
+  description?: string
+  title?: string
+  properties?: Record<string, JSONSchema>
+  required?: string[]
+  items?: JSONSchema
+  enum?: (string | number)[]
+  const?: string | number | boolean
+  minimum?: number
+  maximum?: number
+  minLength?: number
+  maxLength?: number
+  minItems?: number
+  maxItems?: number
+  default?: string | number | boolean | null
+  pattern?: string
+  format?: string
+  additionalProperties?: boolean
+  oneOf?: JSONSchema[]
+  anyOf?: JSONSchema[]
+  examples?: (string | number | boolean)[]
+}
+
 export interface AgentInfo {
   name: string
   description: string
   /** The agent's JSON schema. */
-  parameters: Record<string, unknown>
+  parameters: JSONSchema
 }
 
 export interface Session {
@@ -413,6 +438,26 @@ export interface LibraryStats {
 export type JobStatus = 'queued' | 'running' | 'paused' | 'done' | 'error' | 'cancelled'
 
 /** A long-running job (an import, a transcode, a download) as every window sees it. */
+/** What a finished job made: the keys its kind fills. */
+export interface JobResult {
+  /** The asset made or imported (import, transcode, frame, edit, transcribe, index). */
+  asset_id?: string
+  /** An import whose bytes were already in the collection. */
+  duplicate?: boolean
+  /** An edit: how it was made (copied or re-encoded). */
+  mode?: string
+  /** A transcription: how many segments were heard. */
+  segments?: number
+  /** An index: scenes found. */
+  scenes?: number
+  /** An index: lines stored per source (transcript, subtitle, name). */
+  lines?: Record<string, number>
+  /** An index: what was left out and why. */
+  notes?: string[]
+  /** An index: who transcribed the speech, or why it was not. */
+  speech?: string
+}
+
 export interface JobInfo {
   id: string
   kind: string
@@ -425,7 +470,7 @@ export interface JobInfo {
   finished_at: number | null
   error: WireErrorBody | null
   /** What the job made, e.g. `{asset_id}`; null until it is `done`. */
-  result: Record<string, unknown> | null
+  result: JobResult | null
 }
 
 /** `event` `{event_type: "job", job}`: a job changed (at most ~4 a second, every status). */

@@ -82,7 +82,7 @@ describe('markdown renderer', () => {
 
 describe('content items', () => {
   it('offers a download item as a link that saves the signed file, and refuses other origins', () => {
-    const download = { id: 'a1', collection_id: 'default', kind: 'video', name: 'clip', filename: 'clip.mp4', url: '/media/a1?sig=1.ab', mime: 'video/mp4', size: 2_500_000 }
+    const download = { id: 'a1', collection_id: 'default', kind: 'video' as const, name: 'clip', filename: 'clip.mp4', url: '/media/a1?sig=1.ab', mime: 'video/mp4', size: 2_500_000 }
     const wrapper = mount(ContentItem, { props: { item: { type: 'download', status: 'success', download } } })
     const link = wrapper.get('a.button')
     expect(link.attributes('href')).toBe('/media/a1?sig=1.ab')

@@ -6,11 +6,12 @@ returns an `AgentResult` whose `message` and `data` go back to the model as the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from director_desktop.engine.output import OutputMessage
-from director_desktop.protocol import AgentInfo, JSONDict
+from director_desktop.protocol import AgentInfo, JSONDict, JSONSchema
 
 if TYPE_CHECKING:
     from director_desktop.store import Store
@@ -36,13 +37,13 @@ class AgentContext:
 
 class Agent(Protocol):
     """An agent. It may also declare `examples: list[str]` (how a user calls it by `@name`, the
-    first shown in the built-in assistant's help) and `from_text(text) -> dict` (its arguments
-    read from the free text after `@name`, for turns with no model): see `examples_of` and
-    `arguments_from_text`."""
+    first shown in the built-in assistant's help) and `from_text(text)` (its arguments read from
+    the free text after `@name`, for turns with no model, as a TypedDict of its own): see
+    `examples_of` and `arguments_from_text`."""
 
     name: str
     description: str
-    parameters: JSONDict
+    parameters: JSONSchema
     """A JSON schema (type object) describing `run`'s keyword arguments."""
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult: ...
@@ -61,13 +62,13 @@ def examples_of(agent: Agent) -> list[str]:
     return []
 
 
-def arguments_from_text(agent: Agent, text: str) -> dict[str, Any]:
+def arguments_from_text(agent: Agent, text: str) -> dict[str, object]:
     """The agent's arguments from the free text after its `@name`: its own `from_text` when it
     has one; else the text as its first required parameter (or nothing when none is)."""
     text = " ".join(text.split())
     from_text = getattr(agent, "from_text", None)
     if callable(from_text):
         found = from_text(text)
-        return dict(found) if isinstance(found, dict) else {}
-    required = [p for p in agent.parameters.get("required", []) if isinstance(p, str)]
+        return dict(found) if isinstance(found, Mapping) else {}
+    required = agent.parameters.get("required", [])
     return {required[0]: text} if required else {}

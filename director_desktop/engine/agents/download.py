@@ -9,15 +9,21 @@ agents' helpers, `errors` and `media`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.media_items import download_data
-from director_desktop.engine.agents.params import arguments, find_asset, ids_in
+from director_desktop.engine.agents.params import find_asset, ids_in
 from director_desktop.engine.agents.work import AgentItem
 from director_desktop.errors import DirectorError, NotFound
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import JSONSchema
+
+
+class DownloadArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    asset_id: str
 
 
 class DownloadAgent:
@@ -26,7 +32,7 @@ class DownloadAgent:
         "Gives the user a link that saves a copy of a video, audio file or image of the "
         "collection on their computer. Without asset_id, the video the user is looking at."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "asset_id": {
@@ -42,9 +48,9 @@ class DownloadAgent:
         self.library = library
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> DownloadArguments:
         ids = ids_in(text)
-        return arguments(asset_id=ids[0] if ids else None)
+        return {"asset_id": ids[0]} if ids else {}
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "download", "Preparing the download")

@@ -16,15 +16,14 @@ agents' helpers, `errors` and `media`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.frame import file_time
 from director_desktop.engine.agents.media_items import video_data
 from director_desktop.engine.agents.params import (
-    arguments,
     find_asset,
     ids_in,
     optional_number,
@@ -38,14 +37,28 @@ from director_desktop.errors import DirectorError, InvalidPayload
 from director_desktop.jobs import JobContext
 from director_desktop.media.editing import Made, clock, cut, set_audio, span
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import JobResult, JSONSchema
 from director_desktop.store import AssetRecord
 
 Operation = Literal["trim", "join", "replace_audio", "mix_audio"]
 OPERATIONS: tuple[Operation, ...] = ("trim", "join", "replace_audio", "mix_audio")
 MAX_JOIN = 20
-TIME: JSONDict = {"type": ["number", "string"]}
+TIME: JSONSchema = {"type": ["number", "string"]}
 Make = Callable[[JobContext, Report], Awaitable[Made]]
+
+
+class EditingArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    operation: Operation
+    video_id: str
+    start: float | str
+    end: float | str
+    video_ids: list[str]
+    audio_id: str
+    volume: float
+    original_volume: float
+    name: str
 
 
 class EditingAgent:
@@ -55,7 +68,7 @@ class EditingAgent:
         "several videos one after the other, or replace or mix in the sound of an audio file. "
         "Without video_id, the video the user is looking at."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "operation": {"type": "string", "enum": list(OPERATIONS)},
@@ -95,19 +108,26 @@ class EditingAgent:
         self.library = library
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> EditingArguments:
         """From free text: "trim 0:05 0:12", "join <id> <id>", "replace audio <id>", "mix <id>"."""
         lowered = text.lower()
         ids, times = ids_in(text), times_in(text)
         if any(w in lowered for w in ("join", "concat", "merge", "combine")):
             return {"operation": "join", "video_ids": ids}
-        if "mix" in lowered:
-            return arguments(operation="mix_audio", audio_id=ids[-1] if ids else None)
-        if "audio" in lowered or "sound" in lowered or "replace" in lowered:
-            return arguments(operation="replace_audio", audio_id=ids[-1] if ids else None)
-        video = ids[0] if ids else None
-        start, end = [*times, None, None][:2]
-        return arguments(operation="trim", video_id=video, start=start, end=end)
+        found: EditingArguments
+        if "mix" in lowered or "audio" in lowered or "sound" in lowered or "replace" in lowered:
+            found = {"operation": "mix_audio" if "mix" in lowered else "replace_audio"}
+            if ids:
+                found["audio_id"] = ids[-1]
+            return found
+        found = {"operation": "trim"}
+        if ids:
+            found["video_id"] = ids[0]
+        if times:
+            found["start"] = times[0]
+        if len(times) > 1:
+            found["end"] = times[1]
+        return found
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "video", "Getting ready")
@@ -126,7 +146,7 @@ class EditingAgent:
         )
 
     async def _edit(
-        self, ctx: AgentContext, item: AgentItem, operation: Operation, given: dict[str, Any]
+        self, ctx: AgentContext, item: AgentItem, operation: Operation, given: Mapping[str, object]
     ) -> tuple[AssetRecord, str]:
         name = optional_text(given.get("name"), "name")
         if operation == "join":
@@ -208,7 +228,7 @@ class EditingAgent:
     ) -> AssetRecord:
         """Run `make(job, report) -> Made` as an `edit` job; the file becomes a new asset."""
 
-        async def work(job: JobContext, report: Report) -> JSONDict:
+        async def work(job: JobContext, report: Report) -> JobResult:
             made = await make(job, report)
             report(None, "Keeping it in the collection")
             name = f"{title}{made.path.suffix}"

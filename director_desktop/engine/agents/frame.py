@@ -9,13 +9,13 @@ item.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.media_items import image_data
 from director_desktop.engine.agents.params import (
-    arguments,
     collection_of,
     find_asset,
     ids_in,
@@ -30,8 +30,16 @@ from director_desktop.errors import DirectorError, InvalidPayload, NotAvailable,
 from director_desktop.jobs import JobContext
 from director_desktop.media.editing import clock, grab_frame
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import JobResult, JSONSchema
 from director_desktop.store import AssetRecord
+
+
+class FrameArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    at: float | str
+    phrase: str
+    video_id: str
 
 
 class FrameAgent:
@@ -41,7 +49,7 @@ class FrameAgent:
         "are said or shown) and keeps it as an image in the collection. Without video_id, the "
         "video the user is looking at."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "at": {
@@ -65,13 +73,17 @@ class FrameAgent:
         self.library = library
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> FrameArguments:
         """`0:42` → at; other words → phrase; an id → video_id."""
         ids, times = ids_in(text), times_in(text)
-        phrase = None if times else words_without(text) or None
-        return arguments(
-            at=times[0] if times else None, phrase=phrase, video_id=ids[0] if ids else None
-        )
+        found: FrameArguments = {}
+        if times:
+            found["at"] = times[0]
+        elif phrase := words_without(text):
+            found["phrase"] = phrase
+        if ids:
+            found["video_id"] = ids[0]
+        return found
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "image", "Finding the video")
@@ -90,7 +102,9 @@ class FrameAgent:
             {"image_id": image.id, "video_id": video.id, "at": round(at, 3)},
         )
 
-    async def _moment(self, ctx: AgentContext, video: AssetRecord, given: dict[str, Any]) -> float:
+    async def _moment(
+        self, ctx: AgentContext, video: AssetRecord, given: Mapping[str, object]
+    ) -> float:
         if given.get("at") not in (None, ""):
             return parse_time(given["at"], "at")
         phrase = optional_text(given.get("phrase"), "phrase")
@@ -103,7 +117,7 @@ class FrameAgent:
         stem = PurePosixPath(video.name).stem or "video"
         name = f"{stem} frame at {file_time(at)}.jpg"
 
-        async def work(job: JobContext, report: Report) -> JSONDict:
+        async def work(job: JobContext, report: Report) -> JobResult:
             report(None, f"Taking the frame at {clock(at)}")
             dest = job.staging("frame.jpg")
             await grab_frame(self.library.ffmpeg, source, at, dest)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, TypedDict
 
 from director_desktop.engine.agents.base import Agent, AgentContext, AgentResult
 from director_desktop.engine.agents.params import (
-    arguments,
     collection_of,
     find_asset,
     ids_in,
@@ -26,7 +26,7 @@ from director_desktop.engine.agents.work import AgentItem
 from director_desktop.errors import Cancelled, DirectorError
 from director_desktop.media.indexer import IndexReport, MediaIndexer, Progress
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import JSONSchema
 from director_desktop.store import AssetKind, AssetRecord
 
 PUSH_EVERY: Final = 0.25  # seconds between pushes of the item while indexing
@@ -39,6 +39,13 @@ def index_agents(library: MediaLibrary, indexer: MediaIndexer) -> list[Agent]:
     return [IndexAgent(library, indexer), SearchAgent(library, indexer)]
 
 
+class IndexArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    video_id: str
+    collection: bool
+
+
 class IndexAgent:
     name = "index"
     description = (
@@ -47,7 +54,7 @@ class IndexAgent:
         "set up. Indexing again replaces the old index. Without video_id, the video the user is "
         "looking at; with none, every video and audio of the collection not indexed yet."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "video_id": {
@@ -69,11 +76,12 @@ class IndexAgent:
         self.indexer = indexer
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> IndexArguments:
         """An id → video_id; "all", "collection"... → collection; nothing → the focus."""
         ids = ids_in(text)
-        whole = not ids and bool(_COLLECTION_WORDS & set(text.lower().split()))
-        return arguments(video_id=ids[0] if ids else None, collection=True if whole else None)
+        if ids:
+            return {"video_id": ids[0]}
+        return {"collection": True} if _COLLECTION_WORDS & set(text.lower().split()) else {}
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "text", "Finding what to index")
@@ -110,7 +118,7 @@ class IndexAgent:
             {"indexed": [{"video_id": r.asset_id, **r.to_json()} for _, r in indexed]},
         )
 
-    async def _targets(self, ctx: AgentContext, given: dict[str, Any]) -> list[AssetRecord]:
+    async def _targets(self, ctx: AgentContext, given: Mapping[str, object]) -> list[AssetRecord]:
         video_id = given.get("video_id")
         whole = given.get("collection") is True
         if video_id or (ctx.video_id and not whole):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 from director_desktop.engine.agents.base import AgentContext
 from director_desktop.errors import InvalidPayload, NotFound
@@ -136,6 +135,6 @@ def words_without(text: str, *, ids: bool = True, times: bool = True) -> str:
     return " ".join(text.split())
 
 
-def arguments(**values: Any) -> dict[str, Any]:
+def arguments(**values: object) -> dict[str, object]:
     """The keyword arguments that were found (None left out)."""
     return {key: value for key, value in values.items() if value is not None}

@@ -11,12 +11,12 @@ and `protocol`.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.media_items import search_result
 from director_desktop.engine.agents.params import (
-    arguments,
     collection_of,
     find_asset,
     ids_in,
@@ -27,11 +27,20 @@ from director_desktop.engine.agents.work import AgentItem
 from director_desktop.errors import DirectorError, InvalidPayload, NotFound
 from director_desktop.media.indexer import MediaIndexer
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JSONDict, SearchResult, Shot
+from director_desktop.protocol import JSONSchema, SearchResult, Shot
 from director_desktop.store import AssetRecord, LineHit
 
 DEFAULT_SHOTS: Final = 10
 MAX_SHOTS: Final = 50
+
+
+class SearchArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    query: str
+    video_id: str
+    scope: Literal["video", "collection"]
+    limit: int
 
 
 class SearchAgent:
@@ -42,7 +51,7 @@ class SearchAgent:
         "search (the lines with all the words first). Videos must be indexed first (the `index` "
         "agent). Without video_id, the video the user is looking at, else the collection."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "query": {"type": "string", "description": "The words to look for."},
@@ -73,12 +82,15 @@ class SearchAgent:
         self.indexer = indexer
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> SearchArguments:
         """An id → video_id; the other words → query."""
         ids = ids_in(text)
-        return arguments(
-            query=words_without(text, times=False) or None, video_id=ids[0] if ids else None
-        )
+        found: SearchArguments = {}
+        if query := words_without(text, times=False):
+            found["query"] = query
+        if ids:
+            found["video_id"] = ids[0]
+        return found
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "search_results", "Searching")
@@ -106,7 +118,7 @@ class SearchAgent:
         )
         return _result(query, results, note)
 
-    async def _video(self, ctx: AgentContext, given: dict[str, Any]) -> AssetRecord | None:
+    async def _video(self, ctx: AgentContext, given: Mapping[str, object]) -> AssetRecord | None:
         scope = given.get("scope")
         if scope not in (None, "video", "collection"):
             raise InvalidPayload("scope is video or collection")

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
-from director_desktop.protocol import JSONDict, SearchHit, text_item
+from director_desktop.protocol import JSONSchema, SearchHit, text_item
 
 MAX_HITS = 10
 
@@ -39,7 +39,7 @@ class SearchChatsAgent:
         "Searches the user's earlier chats (session names and message text) and answers with "
         "links to the conversations found."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "query": {"type": "string", "description": "Words to look for in earlier chats."}

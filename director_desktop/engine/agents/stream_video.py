@@ -6,16 +6,22 @@ one the user is looking at. Imports the agents' helpers, `errors` and `media`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.media_items import video_data
-from director_desktop.engine.agents.params import arguments, find_asset, ids_in
+from director_desktop.engine.agents.params import find_asset, ids_in
 from director_desktop.engine.agents.work import AgentItem
 from director_desktop.errors import DirectorError
 from director_desktop.media.editing import clock
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JSONDict
+from director_desktop.protocol import JSONSchema
+
+
+class StreamVideoArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    video_id: str
 
 
 class StreamVideoAgent:
@@ -24,7 +30,7 @@ class StreamVideoAgent:
         "Shows a video of the user's collection in the chat, ready to play. Without video_id, "
         "the video the user is looking at."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "video_id": {
@@ -39,9 +45,9 @@ class StreamVideoAgent:
         self.library = library
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> StreamVideoArguments:
         ids = ids_in(text)
-        return arguments(video_id=ids[0] if ids else None)
+        return {"video_id": ids[0]} if ids else {}
 
     async def run(self, ctx: AgentContext, **arguments: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "video", "Finding the video")

@@ -15,10 +15,10 @@ helpers, the speech package, `errors`, `jobs`, `media` and `protocol`.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
-from director_desktop.engine.agents.params import arguments, find_asset, ids_in, optional_text
+from director_desktop.engine.agents.params import find_asset, ids_in, optional_text
 from director_desktop.engine.agents.work import AgentItem, Report, run_job
 from director_desktop.engine.speech import (
     SpeechSettings,
@@ -33,7 +33,7 @@ from director_desktop.jobs import JobContext
 from director_desktop.media.library import MediaLibrary
 from director_desktop.media.probe import Probe
 from director_desktop.media.transcript import Segment, Transcriber
-from director_desktop.protocol import ContentItem, JSONDict
+from director_desktop.protocol import ContentItem, JobResult, JSONDict, JSONSchema
 from director_desktop.protocol.types import DownloadData
 from director_desktop.store import AssetRecord
 
@@ -52,6 +52,14 @@ HOW_TO: Final = (
 )
 
 
+class TranscriptionArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    video_id: str
+    language: str
+    refresh: bool
+
+
 class TranscriptionAgent:
     name = "transcription"
     description = (
@@ -60,7 +68,7 @@ class TranscriptionAgent:
         "transcribes it now with the speech to text chosen in Settings. Without video_id, the "
         "video the user is looking at."
     )
-    parameters: JSONDict = {
+    parameters: JSONSchema = {
         "type": "object",
         "properties": {
             "video_id": {
@@ -89,9 +97,9 @@ class TranscriptionAgent:
         self.shelf = TranscriptShelf(library.media_dir)
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> TranscriptionArguments:
         ids = ids_in(text)
-        return arguments(video_id=ids[0] if ids else None)
+        return {"video_id": ids[0]} if ids else {}
 
     async def _transcriber(self) -> Transcriber | None:
         if isinstance(self.speech, SpeechSettings):
@@ -139,7 +147,7 @@ class TranscriptionAgent:
         source = self.library.file_of(asset)
         made: list[Segment] = []
 
-        async def work(job: JobContext, report: Report) -> JSONDict:
+        async def work(job: JobContext, report: Report) -> JobResult:
             report(0.0, "Extracting the sound")
             wav = await extract_speech_audio(
                 self.library.ffmpeg,

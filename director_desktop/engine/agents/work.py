@@ -21,11 +21,11 @@ from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.errors import DirectorError
 from director_desktop.jobs import JobContext
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import ContentItem, JSONDict
+from director_desktop.protocol import ContentItem, JobResult
 
 Report = Callable[[float | None, str], None]
 """Progress of a job's work: a fraction (or None) and what it is doing."""
-JobWork = Callable[[JobContext, Report], Awaitable[JSONDict]]
+JobWork = Callable[[JobContext, Report], Awaitable[JobResult]]
 PUSH_EVERY = 0.25  # seconds between pushes of the item while a job runs
 
 
@@ -61,13 +61,13 @@ class AgentItem:
 
 async def run_job(
     library: MediaLibrary, item: AgentItem, kind: str, title: str, work: JobWork
-) -> JSONDict:
+) -> JobResult:
     """Run `work` as a job of `kind` and answer its result; its progress shows in `item`.
     Raises what the job raised (`Cancelled`, a `DirectorError`); cancelled itself, it cancels
     the job and waits for it to end before the cancellation goes on."""
     job_id: str | None = None
 
-    async def job(ctx: JobContext) -> JSONDict:
+    async def job(ctx: JobContext) -> JobResult:
         nonlocal job_id
         job_id = ctx.job_id
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
-from director_desktop.protocol import ProviderStatus
+from director_desktop.protocol import JSONSchema, ProviderStatus
 
 LoadState = Literal["idle", "loading", "ready", "error"]
 
@@ -45,8 +45,8 @@ class ChatMessage(TypedDict):
 class FunctionSpec(TypedDict):
     name: str
     description: str
-    parameters: dict[str, Any]
-    """The agent's JSON schema, as the agent declares it (open by design)."""
+    parameters: JSONSchema
+    """The agent's JSON schema, as the agent declares it."""
 
 
 class ToolSpec(TypedDict):

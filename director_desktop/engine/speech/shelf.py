@@ -16,7 +16,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final, NotRequired, TypedDict
 
 from director_desktop.errors import NotFound
 from director_desktop.media.files import atomic_output
@@ -64,16 +64,25 @@ class TranscriptShelf:
             return None
 
 
-def _segment_json(segment: Segment) -> dict[str, Any]:
+class SegmentJSON(TypedDict):
+    """One segment as the shelf's file keeps it; a word is `[start, end, text]`."""
+
+    start: float
+    end: float
+    text: str
+    words: NotRequired[list[tuple[float, float, str]]]
+
+
+def _segment_json(segment: Segment) -> SegmentJSON:
     return {
         "start": segment.start,
         "end": segment.end,
         "text": segment.text,
-        "words": [[w.start, w.end, w.text] for w in segment.words],
+        "words": [(w.start, w.end, w.text) for w in segment.words],
     }
 
 
-def _segment(raw: dict[str, Any]) -> Segment:
+def _segment(raw: SegmentJSON) -> Segment:
     words = tuple(Word(float(s), float(e), str(t)) for s, e, t in raw.get("words", []))
     return Segment(float(raw["start"]), float(raw["end"]), str(raw["text"]), words)
 
