@@ -8,6 +8,7 @@ the display, the process exiting); nothing sleeps to let a race settle.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import selectors
 import signal
@@ -16,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -239,6 +241,56 @@ def start_headless(command: list[str], user: FreshUser, data_dir: Path) -> Headl
     assert line.startswith(prefix), line
     assert "/#token=" in line, line
     return Headless(process, line.removeprefix(f"{APP_NAME} at "))
+
+
+# PyInstaller's multiprocessing runtime hook (`freeze_support()`, which `cli.main` calls first)
+# runs the code of `<exe> <interpreter flags> -c "from multiprocessing.resource_tracker import
+# main..."` itself, in the frozen interpreter, when the flags are the frozen interpreter's own:
+# that is how a frozen app starts multiprocessing's resource tracker. The tests use it to run a
+# script inside the bundle. These are the flags PyInstaller's bootloader gives that interpreter
+# (`subprocess._args_from_interpreter_flags()` inside it: no bytecode written, no site, isolated).
+IN_BUNDLE_FLAGS = ("-B", "-S", "-I")
+IN_BUNDLE_CODE = (
+    "from multiprocessing.resource_tracker import main; import runpy, sys; "
+    "sys.argv = sys.argv[sys.argv.index('-c') + 2:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def run_in_bundle(
+    executable: Path, script: Path, *args: str, env: dict[str, str], timeout: float = 300.0
+) -> dict[str, Any]:
+    """Run `script` (plain Python that imports only what the bundle holds) in the frozen app's own
+    interpreter; answers the JSON object it prints last."""
+    done = subprocess.run(
+        [str(executable), *IN_BUNDLE_FLAGS, "-c", IN_BUNDLE_CODE, str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if "usage: director-desktop" in done.stderr:
+        pytest.fail(
+            f"the frozen app did not run the script: PyInstaller's multiprocessing hook no longer "
+            f"takes {' '.join(IN_BUNDLE_FLAGS)} -c (its interpreter flags changed?)"
+        )
+    assert done.returncode == 0, (
+        f"{script.name} {args} failed ({done.returncode}):\n{done.stderr[-4000:]}"
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines, f"{script.name} printed nothing; stderr:\n{done.stderr[-4000:]}"
+    answer = json.loads(lines[-1])
+    assert isinstance(answer, dict), answer
+    return answer
+
+
+def bundled_ffmpeg(frozen_app: Path) -> Path:
+    """The one ffmpeg imageio-ffmpeg carries, inside the onedir."""
+    found = sorted(
+        (frozen_app.parent / "_internal" / "imageio_ffmpeg" / "binaries").glob("ffmpeg*")
+    )
+    assert len(found) == 1, f"expected one bundled ffmpeg, found {found}"
+    return found[0]
 
 
 def sha256(path: Path) -> str:

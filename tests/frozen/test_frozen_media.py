@@ -14,20 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.frozen.support import FreshUser, Headless
+from tests.frozen.support import FreshUser, Headless, bundled_ffmpeg
 
 pytestmark = [pytest.mark.frozen, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 StartHeadless = Callable[[list[str], FreshUser, Path], Headless]
 DECOY_VERSION = "0.0-decoy"
-
-
-def bundled_ffmpeg(frozen_app: Path) -> Path:
-    found = sorted(
-        (frozen_app.parent / "_internal" / "imageio_ffmpeg" / "binaries").glob("ffmpeg*")
-    )
-    assert len(found) == 1, f"expected one bundled ffmpeg, found {found}"
-    return found[0]
 
 
 def run(binary: Path, *args: str, env: dict[str, str] | None = None) -> str:
