@@ -18,9 +18,9 @@ import pytest
 
 from director_desktop.composition import build_library
 from director_desktop.engine.agents import default_registry
-from director_desktop.engine.agents.transcription_agent import TranscriptionAgent
 from director_desktop.engine.router import build_model_router
 from director_desktop.engine.speech import SpeechSettings
+from director_desktop.secrets_store import SecretStore
 from director_desktop.server import Server
 from director_desktop.settings import build_settings
 from director_desktop.store import Store
@@ -52,10 +52,12 @@ def start(data_dir: Path) -> Live:
     store = Store(settings.db_path, backups_dir=settings.backups_dir)
     user_settings = UserSettings(settings.user_settings_path)
     library = build_library(settings, store, user_settings)
-    agents = default_registry(library)
-    engine = build_model_router(settings, store, agents, user_settings, detect_local=False)
-    speech = SpeechSettings(user_settings, engine.secrets, settings.models_dir)
-    agents.register(TranscriptionAgent(library, speech))
+    secrets = SecretStore(settings.secrets_path, use_keyring=False)
+    speech = SpeechSettings(user_settings, secrets, settings.models_dir)
+    agents = default_registry(library, speech=speech)
+    engine = build_model_router(
+        settings, store, agents, user_settings, secrets=secrets, speech=speech, detect_local=False
+    )
     app = create_app(settings, store, engine, agents, library)
     server.start(app)
     base_url = f"http://127.0.0.1:{server.port}"
