@@ -152,9 +152,11 @@ class BuiltinAssistant:
 
 
 def _listed(agent: Agent) -> str:
-    """An agent in the help: its name, what it does, and one example of calling it."""
+    """An agent in the help: its name, what it does (the description's first sentence: the
+    rest is for a model), and one example of calling it."""
     examples = examples_of(agent) or [f"@{agent.name}"]
-    return f"- **@{agent.name}**: {agent.description} Example: `{examples[0]}`"
+    first = re.split(r"(?<=[.!?])\s", agent.description.strip(), maxsplit=1)[0]
+    return f"- **@{agent.name}**: {first} Example: `{examples[0]}`"
 
 
 def pieces(text: str, words: int = WORDS_PER_PIECE) -> Iterator[str]:

@@ -79,7 +79,7 @@ def test_server_restart_mid_run_recovers_without_reload(slow_app: App, artifacts
     page.wait_for_function(
         "() => document.querySelectorAll("
         "'article.message.assistant[data-status=success]').length === 1",
-        timeout=30_000,
+        timeout=60_000,
     )
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("article.message.user").count() == 2
