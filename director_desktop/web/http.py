@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -76,3 +76,15 @@ def query_int(request: Request, name: str, *, minimum: int = 0) -> int | None:
     if value < minimum:
         raise InvalidPayload(f"{name} must be at least {minimum}")
     return value
+
+
+def api_key_in(body: Mapping[str, object]) -> str | None:
+    """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
+    if "api_key" not in body:
+        return None
+    key = body.get("api_key")
+    if key is None:
+        return ""
+    if not isinstance(key, str) or len(key) > 4096:
+        raise InvalidPayload("api_key must be a string")
+    return key.strip()

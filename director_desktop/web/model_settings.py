@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from director_desktop.engine.llm.library import ImportJob
 from director_desktop.engine.router import PROVIDERS, ModelRouter
 from director_desktop.errors import Conflict, DirectorError, InvalidPayload, NotAvailable
 from director_desktop.protocol import UpdateEvent
-from director_desktop.web.http import read_json
+from director_desktop.web.http import api_key_in, read_json
 from director_desktop.web.state import AppState
 
 MAX_CHOICE_BODY = 64 * 1024
@@ -86,7 +85,7 @@ class ModelsApi:
     # --- choosing and testing ------------------------------------------------------------------
     async def choose(self, request: Request) -> Response:
         body = _object(await read_json(request, MAX_CHOICE_BODY))
-        status = await self.router().configure(body, api_key=_api_key(body))
+        status = await self.router().configure(body, api_key=api_key_in(body))
         await self._announce(state=status["state"])
         self._watch_load()
         return JSONResponse(status)
@@ -110,7 +109,7 @@ class ModelsApi:
         if raw is None or raw == {}:
             return JSONResponse(await self.router().test())
         body = _object(raw)
-        return JSONResponse(await self.router().test(body, api_key=_api_key(body)))
+        return JSONResponse(await self.router().test(body, api_key=api_key_in(body)))
 
     # --- importing -----------------------------------------------------------------------------
     async def import_path(self, request: Request) -> Response:
@@ -178,18 +177,6 @@ def _object(raw: object) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidPayload("the request body must be a JSON object")
     return raw
-
-
-def _api_key(body: Mapping[str, object]) -> str | None:
-    """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
-    if "api_key" not in body:
-        return None
-    key = body.get("api_key")
-    if key is None:
-        return ""
-    if not isinstance(key, str) or len(key) > 4096:
-        raise InvalidPayload("api_key must be a string")
-    return key.strip()
 
 
 def _content_length(request: Request) -> int | None:

@@ -11,8 +11,6 @@ launch token (the guard checks it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -21,7 +19,7 @@ from director_desktop.engine.router import ModelRouter
 from director_desktop.engine.speech import SpeechSettings
 from director_desktop.errors import InvalidPayload, NotAvailable
 from director_desktop.protocol import UpdateEvent
-from director_desktop.web.http import read_json
+from director_desktop.web.http import api_key_in, read_json
 from director_desktop.web.state import AppState
 
 MAX_CHOICE_BODY = 64 * 1024
@@ -55,19 +53,7 @@ class SpeechApi:
         body = await read_json(request, MAX_CHOICE_BODY)
         if not isinstance(body, dict):
             raise InvalidPayload("the request body must be a JSON object")
-        status = await self.speech().choose(body, api_key=_api_key(body))
+        status = await self.speech().choose(body, api_key=api_key_in(body))
         event: UpdateEvent = {"event_type": "update_data", "update": "speech"}
         await self.state.publisher.update(event)
         return JSONResponse(status)
-
-
-def _api_key(body: Mapping[str, object]) -> str | None:
-    """`api_key` absent: keep the stored key; a string: store it; "" or null: forget it."""
-    if "api_key" not in body:
-        return None
-    key = body.get("api_key")
-    if key is None:
-        return ""
-    if not isinstance(key, str) or len(key) > 4096:
-        raise InvalidPayload("api_key must be a string")
-    return key.strip()

@@ -18,17 +18,14 @@ from typing import Any
 
 import pytest
 
-from director_desktop.engine.agents import AgentContext
 from director_desktop.engine.agents.base import arguments_from_text
 from director_desktop.engine.agents.censor import CensorAgent, windows_of
 from director_desktop.engine.agents.prompt_clip import PromptClipAgent
 from director_desktop.engine.agents.registry import default_registry
 from director_desktop.engine.agents.subtitle import SubtitleAgent
 from director_desktop.engine.agents.summarize import SummarizeVideoAgent
-from director_desktop.engine.output import OutputMessage
 from director_desktop.media.indexer import MediaIndexer
 from director_desktop.media.transcript import Segment, Word
-from director_desktop.protocol import JSONDict
 from tests.fixtures.media import (
     Film,
     LibraryWorld,
@@ -40,6 +37,7 @@ from tests.fixtures.media import (
     make_segments,
     video_frames,
 )
+from tests.unit.agent_support import context
 
 pytestmark = pytest.mark.anyio
 
@@ -89,39 +87,11 @@ class KnownSpeech:
         return list(self.said)
 
 
-class Committed:
-    """An output message's commit: every snapshot it was asked to store."""
-
-    def __init__(self) -> None:
-        self.items: list[JSONDict] = []
-
-    async def __call__(self, snapshot: JSONDict) -> JSONDict:
-        stored = {**snapshot, "metadata": {**snapshot["metadata"], "seq": len(self.items) + 1}}
-        self.items.append(stored)
-        return stored
-
-
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[LibraryWorld]:
     opened = await LibraryWorld.open(tmp_path / "data")
     yield opened
     await opened.close()
-
-
-def context(world: LibraryWorld, *, video_id: str | None = None) -> AgentContext:
-    message = {
-        "session_id": "s1",
-        "conv_id": "c1",
-        "msg_id": "o1",
-        "msg_type": "output",
-        "status": "progress",
-        "actions": [],
-        "agents": [],
-        "content": [],
-        "metadata": {},
-    }
-    output = OutputMessage(message, Committed(), min_interval=0.0)  # type: ignore[arg-type]
-    return AgentContext("s1", "c1", output, world.store, collection_id="default", video_id=video_id)
 
 
 async def spoken_film(

@@ -14,14 +14,11 @@ from typing import Any
 
 import pytest
 
-from director_desktop.engine.agents import AgentContext
 from director_desktop.engine.agents.base import arguments_from_text, examples_of
 from director_desktop.engine.agents.index_agent import IndexAgent, index_agents
 from director_desktop.engine.agents.search_agent import SearchAgent
-from director_desktop.engine.output import OutputMessage
 from director_desktop.media.indexer import NO_TRANSCRIBER, MediaIndexer
 from director_desktop.media.transcript import Segment
-from director_desktop.protocol import JSONDict
 from tests.fixtures.media import (
     FILM_EMBEDDED,
     Film,
@@ -30,24 +27,13 @@ from tests.fixtures.media import (
     film_fixture,  # noqa: F401 (the fixture)
     media_files_fixture,  # noqa: F401 (the fixture)
 )
+from tests.unit.agent_support import context
 
 pytestmark = pytest.mark.anyio
 
 DEADLINE = 30.0
 RESULT_KEYS = {"video_id", "video_title", "stream_url", "duration", "shots"}
 SHOT_KEYS = {"search_score", "start", "end", "text"}
-
-
-class Committed:
-    """An output message's commit: every snapshot it was asked to store."""
-
-    def __init__(self) -> None:
-        self.items: list[JSONDict] = []
-
-    async def __call__(self, snapshot: JSONDict) -> JSONDict:
-        stored = {**snapshot, "metadata": {**snapshot["metadata"], "seq": len(self.items) + 1}}
-        self.items.append(stored)
-        return stored
 
 
 class GatedSpeech:
@@ -76,26 +62,6 @@ async def world(tmp_path: Path) -> AsyncIterator[LibraryWorld]:
     opened = await LibraryWorld.open(tmp_path / "data")
     yield opened
     await opened.close()
-
-
-def context(
-    world: LibraryWorld, *, video_id: str | None = None, collection_id: str | None = "default"
-) -> AgentContext:
-    message = {
-        "session_id": "s1",
-        "conv_id": "c1",
-        "msg_id": "o1",
-        "msg_type": "output",
-        "status": "progress",
-        "actions": [],
-        "agents": [],
-        "content": [],
-        "metadata": {},
-    }
-    output = OutputMessage(message, Committed(), min_interval=0.0)  # type: ignore[arg-type]
-    return AgentContext(
-        "s1", "c1", output, world.store, collection_id=collection_id, video_id=video_id
-    )
 
 
 def agents(world: LibraryWorld, transcriber: Any = None) -> tuple[IndexAgent, SearchAgent]:

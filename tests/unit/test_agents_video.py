@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 
-from director_desktop.engine.agents import AgentContext, AgentResult, default_registry
+from director_desktop.engine.agents import AgentResult, default_registry
 from director_desktop.engine.agents.editing import EditingAgent
 from director_desktop.engine.agents.frame import FrameAgent
-from director_desktop.engine.output import OutputMessage
 from director_desktop.media.editing import Source, cut, span
 from director_desktop.media.probe import Probe
-from director_desktop.protocol import JSONDict
 from director_desktop.store import AssetRecord
 from tests.fixtures.media import (
     LibraryWorld,
@@ -33,6 +31,7 @@ from tests.fixtures.media import (
     tone_peaks,
     video_frames,
 )
+from tests.unit.agent_support import context
 
 pytestmark = pytest.mark.anyio
 
@@ -57,38 +56,6 @@ async def world(tmp_path: Path) -> AsyncIterator[LibraryWorld]:
     opened = await LibraryWorld.open(tmp_path / "data")
     yield opened
     await opened.close()
-
-
-class Committed:
-    """An output message's commit: every snapshot it was asked to store, numbered."""
-
-    def __init__(self) -> None:
-        self.items: list[JSONDict] = []
-
-    async def __call__(self, snapshot: JSONDict) -> JSONDict:
-        stored = {**snapshot, "metadata": {**snapshot["metadata"], "seq": len(self.items) + 1}}
-        self.items.append(stored)
-        return stored
-
-
-def context(
-    world: LibraryWorld, *, video_id: str | None = None, collection_id: str | None = "default"
-) -> AgentContext:
-    message = {
-        "session_id": "s1",
-        "conv_id": "c1",
-        "msg_id": "o1",
-        "msg_type": "output",
-        "status": "progress",
-        "actions": [],
-        "agents": [],
-        "content": [],
-        "metadata": {},
-    }
-    output = OutputMessage(message, Committed(), min_interval=0.0)  # type: ignore[arg-type]
-    return AgentContext(
-        "s1", "c1", output, world.store, collection_id=collection_id, video_id=video_id
-    )
 
 
 def names_in(folder: Path) -> list[str]:

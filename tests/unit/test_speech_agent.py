@@ -14,15 +14,14 @@ import pytest
 
 from director_desktop.engine.agents import AgentContext
 from director_desktop.engine.agents.transcription_agent import HOW_TO, TranscriptionAgent
-from director_desktop.engine.output import OutputMessage
 from director_desktop.engine.speech import OpenAITranscriber, SpeechSettings, WhisperCppTranscriber
-from director_desktop.protocol import JSONDict
 from director_desktop.secrets_store import SecretStore
 from director_desktop.store import IndexContent, IndexLine, TimedWord
 from director_desktop.user_settings import UserSettings
 from tests.conftest import test_all
 from tests.fixtures.media import H264_AAC, LibraryWorld, ffmpeg, make_clip
 from tests.fixtures.tiny_whisper import write_tiny_whisper
+from tests.unit.agent_support import context
 from tests.unit.test_speech_double import (
     SPEECH,
     espeak_available,
@@ -68,32 +67,6 @@ def speech_settings(world: LibraryWorld) -> SpeechSettings:
         SecretStore(world.data / "secrets.json", use_keyring=False),
         models,
     )
-
-
-class Committed:
-    def __init__(self) -> None:
-        self.items: list[JSONDict] = []
-
-    async def __call__(self, snapshot: JSONDict) -> JSONDict:
-        stored = {**snapshot, "metadata": {**snapshot["metadata"], "seq": len(self.items) + 1}}
-        self.items.append(stored)
-        return stored
-
-
-def context(world: LibraryWorld, *, video_id: str | None = None) -> AgentContext:
-    message = {
-        "session_id": "s1",
-        "conv_id": "c1",
-        "msg_id": "o1",
-        "msg_type": "output",
-        "status": "progress",
-        "actions": [],
-        "agents": [],
-        "content": [],
-        "metadata": {},
-    }
-    output = OutputMessage(message, Committed(), min_interval=0.0)  # type: ignore[arg-type]
-    return AgentContext("s1", "c1", output, world.store, collection_id="default", video_id=video_id)
 
 
 def kinds(ctx: AgentContext) -> list[tuple[str, str]]:
