@@ -170,7 +170,7 @@ describe('the Settings store', () => {
     await flush()
     listener({ event_type: 'update_data', update: 'models' })
     await flush()
-    expect(urls().slice(2)).toEqual(['/config/models', '/config/models'])
+    expect(urls().slice(2)).toEqual(['/config/models', '/config/speech', '/config/models'])
   })
 
   it('a failed choice is shown with its code, the status kept', async () => {

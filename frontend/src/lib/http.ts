@@ -18,6 +18,8 @@ import type {
   ModelList,
   ModelStatus,
   ModelTest,
+  SpeechChoice,
+  SpeechStatus,
   Prefs,
   SearchHit,
   Session,
@@ -196,6 +198,10 @@ export interface SettingsApi {
   uploadModel(file: File, opts?: UploadOptions): Upload<ModelImport>
   importDirector(file: File, opts?: UploadOptions): Upload<{ session_ids: string[] }>
   importChat(file: File, opts?: UploadOptions): Upload<{ session_id: string }>
+  /** Speech to text (`/config/speech`): the choice, whether it works, the whisper files. */
+  speech(): Promise<SpeechStatus>
+  /** `api_key`: absent keeps the stored key, a string stores it, null forgets it. */
+  setSpeech(choice: SpeechChoice & { api_key?: string | null }): Promise<SpeechStatus>
 }
 
 function settingsApi(http: HttpClient): SettingsApi {
@@ -214,6 +220,8 @@ function settingsApi(http: HttpClient): SettingsApi {
     uploadModel: (file, opts) => upload(`/config/models/upload?name=${enc(file.name)}`, file, opts),
     importDirector: (file, opts) => upload('/session/import/director', file, opts),
     importChat: (file, opts) => upload('/session/import', file, { contentType: 'application/json', ...opts }),
+    speech: () => call('GET', '/config/speech'),
+    setSpeech: (choice) => call('PUT', '/config/speech', choice),
   }
 }
 

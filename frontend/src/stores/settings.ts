@@ -15,7 +15,7 @@ import {
   type ProgressView,
 } from '../lib/models'
 import { WireError, type SettingsApi } from '../lib/http'
-import type { ModelFile, ModelList, ModelStatus, ModelTest, UpdateEvent } from '../types'
+import type { ModelFile, ModelList, ModelStatus, ModelTest, SpeechChoice, SpeechStatus, UpdateEvent } from '../types'
 import { useChatStore } from './chat'
 
 const POLL_MS = 300
@@ -50,6 +50,11 @@ export const useSettingsStore = defineStore('settings', () => {
   const testing = ref(false)
   const dataTask = ref<ImportTask | null>(null)
   const dataResult = ref<DataResult | null>(null)
+  /** The Speech section: `/config/speech`, re-read on `update_data` `speech` while open. */
+  const speech = shallowRef<SpeechStatus | null>(null)
+  const speechReadError = ref('')
+  const speechSaving = ref(false)
+  const speechError = ref<WireError | null>(null)
   let keys = 0
   let subscribed = false
 
@@ -71,6 +76,10 @@ export const useSettingsStore = defineStore('settings', () => {
   }
 
   function onUpdate(event: UpdateEvent): void {
+    if (event.update === 'speech') {
+      if (open.value) void refreshSpeech()
+      return
+    }
     if (event.update !== 'models') return
     void (open.value ? refresh() : refreshStatus())
     const id = typeof event.import_id === 'string' ? event.import_id : undefined
@@ -101,6 +110,31 @@ export const useSettingsStore = defineStore('settings', () => {
     open.value = true
     shown.value++ // shows it again even if `open` never went false (Esc closes it natively first)
     void refresh()
+    void refreshSpeech()
+  }
+
+  async function refreshSpeech(): Promise<void> {
+    try {
+      speech.value = await client().speech()
+      speechReadError.value = ''
+    } catch (e) {
+      speechReadError.value = WireError.from(e).message
+    }
+  }
+
+  /** Saves a speech choice; its failure is shown (with the server's code), never thrown. */
+  async function chooseSpeech(choice: SpeechChoice & { api_key?: string | null }): Promise<boolean> {
+    speechSaving.value = true
+    speechError.value = null
+    try {
+      speech.value = await client().setSpeech(choice)
+      return true
+    } catch (e) {
+      speechError.value = WireError.from(e)
+      return false
+    } finally {
+      speechSaving.value = false
+    }
   }
 
   function hide(): void {
@@ -282,7 +316,8 @@ export const useSettingsStore = defineStore('settings', () => {
 
   return {
     open, shown, listing, status, loadError, tasks, busy, actionError, testResult, testing, dataTask, dataResult,
+    speech, speechReadError, speechSaving, speechError,
     models, taskViews, dataView, hasNativeDialog,
-    show, hide, refresh, refreshStatus, choose, test, deleteModel, uploadModel, importWithDialog, cancel, dismiss, importData,
+    show, hide, refresh, refreshStatus, refreshSpeech, chooseSpeech, choose, test, deleteModel, uploadModel, importWithDialog, cancel, dismiss, importData,
   }
 })
