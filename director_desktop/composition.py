@@ -16,8 +16,9 @@ from director_desktop.settings import Settings
 from director_desktop.user_settings import UserSettings
 
 if TYPE_CHECKING:
-    from director_desktop.media.library import MediaLibrary
-    from director_desktop.store import Store
+    from director_desktop.media.indexer import MediaIndexer
+    from director_desktop.media.library import AfterImport, MediaLibrary
+    from director_desktop.store import AssetRecord, Store
     from director_desktop.web.app import DirectorApp
 
 
@@ -48,6 +49,7 @@ class Composition:
         secrets = SecretStore(settings.secrets_path)
         speech = SpeechSettings(self.user_settings, secrets, settings.models_dir)
         indexer = MediaIndexer(store, library, speech=speech)
+        library.attach_after_import(index_on_import(library, indexer))
         agents = default_registry(library, speech=speech, indexer=indexer)
         # `DIRECTOR_ASSISTANT_PACE` (seconds between streamed pieces) slows the built-in
         # assistant down for tests that must catch a run mid-stream.
@@ -70,6 +72,17 @@ class Composition:
         )
         self._app = create_app(settings, store, engine, agents, library)
         return self._app
+
+
+def index_on_import(library: MediaLibrary, indexer: MediaIndexer) -> AfterImport:
+    """The library's after-import step: start indexing the new video or audio when the user's
+    setting (`media.index_on_import`) says so, read at each import."""
+
+    async def after_import(asset: AssetRecord) -> None:
+        if library.limit.index_on_import():
+            await indexer.start(asset.id)
+
+    return after_import
 
 
 def build_library(settings: Settings, store: Store, user_settings: UserSettings) -> MediaLibrary:

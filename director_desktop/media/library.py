@@ -22,7 +22,13 @@ from http.client import HTTPResponse
 from pathlib import Path, PurePosixPath
 from typing import Final, cast
 
-from director_desktop.errors import DownloadFailed, InvalidPayload, NotFound, UnsupportedSource
+from director_desktop.errors import (
+    DirectorError,
+    DownloadFailed,
+    InvalidPayload,
+    NotFound,
+    UnsupportedSource,
+)
 from director_desktop.jobs import JobContext, Jobs
 from director_desktop.media.ffmpeg import Ffmpeg
 from director_desktop.media.importer import (
@@ -50,6 +56,7 @@ from director_desktop.user_settings import UserSettings
 log = logging.getLogger(__name__)
 
 Announce = Callable[[UpdateEvent], Awaitable[None]]
+AfterImport = Callable[[AssetRecord], Awaitable[None]]
 DEFAULT_MAX_UPLOAD: Final = 16 * 1024**3
 URL_TIMEOUT: Final = 30.0
 WHAT_WORKS: Final = (
@@ -75,7 +82,9 @@ VIDEO_SITES: Final = frozenset(
 
 
 class UploadLimit:
-    """The largest file an import takes; the user may raise it (settings.json, key `media`)."""
+    """The user's media settings (settings.json, key `media`): the largest file an import takes
+    (`max_upload_bytes`, which the user may raise) and whether an imported video or audio is
+    indexed at once (`index_on_import`, off unless chosen). Each setter keeps the other keys."""
 
     def __init__(self, user_settings: UserSettings) -> None:
         self._settings = user_settings
@@ -90,8 +99,23 @@ class UploadLimit:
     def set(self, value: object) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 50:
             raise InvalidPayload("max_upload_bytes must be a positive whole number of bytes")
-        self._settings.update(media={"max_upload_bytes": value})
+        self._merge(max_upload_bytes=value)
         return value
+
+    def index_on_import(self) -> bool:
+        raw = self._settings.get("media")
+        return isinstance(raw, dict) and raw.get("index_on_import") is True
+
+    def set_index_on_import(self, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidPayload("index_on_import must be true or false")
+        self._merge(index_on_import=value)
+        return value
+
+    def _merge(self, **fields: object) -> None:
+        raw = self._settings.get("media")
+        current = dict(raw) if isinstance(raw, dict) else {}
+        self._settings.update(media={**current, **fields})
 
 
 class MediaLibrary:
@@ -104,6 +128,7 @@ class MediaLibrary:
         media_dir: Path,
         limit: UploadLimit,
         announce: Announce | None = None,
+        after_import: AfterImport | None = None,
     ) -> None:
         self._store = store
         self.jobs = jobs
@@ -111,6 +136,7 @@ class MediaLibrary:
         self.media_dir = media_dir
         self.limit = limit
         self._announce = announce
+        self._after_import_hook = after_import
         self._importer = Importer(store, ffmpeg, media_dir)
         self._transcodes: set[asyncio.Task[JobInfo]] = set()
 
@@ -127,6 +153,11 @@ class MediaLibrary:
     def attach(self, announce: Announce) -> None:
         """Announce list changes through `announce` from now on (the web's Publisher)."""
         self._announce = announce
+
+    def attach_after_import(self, hook: AfterImport | None) -> None:
+        """Call `hook` with each new video or audio an import adds (not a duplicate, not a file
+        an agent made), from within the import job (the composition root: index it)."""
+        self._after_import_hook = hook
 
     async def open(self) -> None:
         """Remove asset folders no row names (a kill between an import's move and its insert)."""
@@ -286,7 +317,7 @@ class MediaLibrary:
                 return await self._commit(
                     staged_name=path.name, ctx=ctx, staged=staged, cid=collection_id
                 )
-            return await self._after_import(imported)
+            return await self._after_import(imported, by_import=True)
 
         return await self.jobs.start("import", path.name, work)
 
@@ -312,13 +343,26 @@ class MediaLibrary:
         imported = await self._importer.commit(
             staged, ctx, name=staged_name, collection_id=cid, owned=True
         )
-        return await self._after_import(imported)
+        return await self._after_import(imported, by_import=True)
 
-    async def _after_import(self, imported: Imported) -> JobResult:
+    async def _after_import(self, imported: Imported, *, by_import: bool = False) -> JobResult:
         if not imported.duplicate:
             await self._changed("videos", imported.asset.collection_id)
             self._make_playable_later(imported.asset)
+            if by_import and imported.asset.kind != "image":
+                await self._call_after_import(imported.asset)
         return {"asset_id": imported.asset.id, "duplicate": imported.duplicate}
+
+    async def _call_after_import(self, asset: AssetRecord) -> None:
+        """The hook's failure (the asset being indexed already, say) never fails the import."""
+        if self._after_import_hook is None:
+            return
+        try:
+            await self._after_import_hook(asset)
+        except DirectorError as exc:
+            log.warning(
+                "the after-import step failed", extra={"asset_id": asset.id, "code": exc.code}
+            )
 
     async def _run_import(
         self, name: str, work: Callable[[JobContext], Awaitable[JobResult]]
@@ -381,6 +425,7 @@ class MediaLibrary:
             "ffmpeg": ffmpeg,
             "library": {"assets": totals.count, "bytes": totals.size},
             "max_upload_bytes": self.limit.get(),
+            "index_on_import": self.limit.index_on_import(),
         }
 
     def usable(self) -> bool:

@@ -468,6 +468,7 @@ class MediaStatus(TypedDict):
     ffmpeg: FfmpegStatus
     library: LibraryStats
     max_upload_bytes: int
+    index_on_import: bool  # settings.json `media.index_on_import`: index new videos and audio
 
 
 # --- agents' content items (issue 13) ----------------------------------------------------------

@@ -209,9 +209,16 @@ class MediaApi:
 
     async def change(self, request: Request) -> Response:
         body = await read_json(request)
-        if not isinstance(body, dict) or set(body) != {"max_upload_bytes"}:
-            raise InvalidPayload("send {max_upload_bytes}")
-        self.library.limit.set(body["max_upload_bytes"])
+        fields = {"max_upload_bytes", "index_on_import"}
+        if not isinstance(body, dict) or not body or not set(body) <= fields:
+            raise InvalidPayload("send {max_upload_bytes} and/or {index_on_import}")
+        if not isinstance(body.get("index_on_import", False), bool):  # checked before any write
+            raise InvalidPayload("index_on_import must be true or false")
+        limit = self.library.limit
+        if "max_upload_bytes" in body:
+            limit.set(body["max_upload_bytes"])
+        if "index_on_import" in body:
+            limit.set_index_on_import(body["index_on_import"])
         return JSONResponse(await self.library.status())
 
     # --- transcripts (issue 13) ----------------------------------------------------------------

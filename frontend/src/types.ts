@@ -421,6 +421,7 @@ export interface MediaStatus {
   ffmpeg: FfmpegStatus
   library: LibraryStats
   max_upload_bytes: number
+  index_on_import: boolean
 }
 
 export interface FfmpegStatus {

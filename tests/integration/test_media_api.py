@@ -67,7 +67,8 @@ def test_an_empty_library_is_configured_and_reports_its_status(live: Live) -> No
         "videodb_configured": True,
     }
     status = live.get("/config/media").json()
-    assert set(status) == {"ffmpeg", "library", "max_upload_bytes"}
+    assert set(status) == {"ffmpeg", "library", "max_upload_bytes", "index_on_import"}
+    assert status["index_on_import"] is False
     assert status["ffmpeg"]["ok"] is True
     assert status["ffmpeg"]["version"]
     assert status["ffmpeg"]["error"] is None
@@ -279,13 +280,20 @@ def test_the_upload_limit_refuses_bigger_files_and_can_be_raised(
         {"max_upload_bytes": 0},
         {"max_upload_bytes": "big"},
         {"max_upload_bytes": True},
+        {"index_on_import": "yes"},
+        {"max_upload_bytes": 5000, "index_on_import": 1},
+        {"other": 1},
         {},
     ):
         response = live.http.patch("/config/media", headers=live.headers, json=bad)
         assert response.status_code == 400, bad
         assert response.json()["error"]["code"] == "invalid_payload"
 
+    assert live.get("/config/media").json()["max_upload_bytes"] == 1000  # nothing changed
+    on = live.http.patch("/config/media", headers=live.headers, json={"index_on_import": True})
+    assert (on.json()["index_on_import"], on.json()["max_upload_bytes"]) == (True, 1000)
     raised = live.http.patch("/config/media", headers=live.headers, json={"max_upload_bytes": size})
+    assert raised.json()["index_on_import"] is True
     assert raised.json()["max_upload_bytes"] == size
     assert uploaded(live, media_files.clip_mp4)["size"] == size
 

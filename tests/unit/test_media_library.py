@@ -16,14 +16,17 @@ from pathlib import Path
 import pytest
 from store_support import new_store
 
+from director_desktop.composition import index_on_import
 from director_desktop.errors import Cancelled, DirectorError, TooLarge
 from director_desktop.jobs import Jobs
 from director_desktop.media.ffmpeg import Ffmpeg
+from director_desktop.media.indexer import MediaIndexer
 from director_desktop.media.library import MediaLibrary, UploadLimit
 from director_desktop.protocol import JobInfo
 from director_desktop.store import Store
 from director_desktop.user_settings import UserSettings
 from tests.fixtures.media import (
+    LibraryWorld,
     MediaFiles,
     media_files_fixture,  # noqa: F401 (the fixture)
 )
@@ -216,3 +219,56 @@ async def test_every_byte_is_kept_and_hashed_in_order(
     assert imported.asset.size == len(content)
     assert world.library.file_of(imported.asset).read_bytes() == content
     assert not list((world.data / "staging").iterdir())
+
+
+# --- index at import (settings.json `media.index_on_import`) -----------------------------------
+@pytest.fixture
+async def library_world(tmp_path: Path) -> AsyncIterator[LibraryWorld]:
+    opened = await LibraryWorld.open(tmp_path / "data")
+    indexer = MediaIndexer(opened.store, opened.library)
+    opened.library.attach_after_import(index_on_import(opened.library, indexer))
+    yield opened
+    await opened.close()
+
+
+async def index_jobs(world: LibraryWorld) -> list[JobInfo]:
+    return [j for j in await world.jobs.recent() if j["kind"] == "index"]
+
+
+async def test_an_import_is_indexed_when_the_setting_is_on(
+    library_world: LibraryWorld, media_files: MediaFiles
+) -> None:
+    library_world.library.limit.set_index_on_import(True)
+    clip = await library_world.add(media_files.clip_mp4)
+    [job] = await index_jobs(library_world)
+    assert job["status"] in ("running", "done")
+    async with asyncio.timeout(DEADLINE):
+        while (await library_world.store.index.state(clip.id)).status != "indexed":  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # polling the index state, with the deadline above
+    await library_world.add(media_files.clip_mp4)  # a duplicate: no second job
+    await library_world.add(media_files.still_png)  # an image: never indexed
+    assert len(await index_jobs(library_world)) == 1
+
+
+async def test_an_import_is_not_indexed_when_the_setting_is_off(
+    library_world: LibraryWorld, media_files: MediaFiles
+) -> None:
+    assert library_world.library.limit.index_on_import() is False  # the default
+    clip = await library_world.add(media_files.clip_mp4)
+    assert await index_jobs(library_world) == []
+    assert (await library_world.store.index.state(clip.id)).status == "not_indexed"
+    assert (await library_world.library.status())["index_on_import"] is False
+
+
+def test_the_two_media_settings_keep_each_other(tmp_path: Path) -> None:
+    settings = UserSettings(tmp_path / "settings.json")
+    limit = UploadLimit(settings)
+    limit.set(1000)
+    limit.set_index_on_import(True)
+    assert (limit.get(), limit.index_on_import()) == (1000, True)
+    limit.set(2000)
+    assert (limit.get(), limit.index_on_import()) == (2000, True)
+    limit.set_index_on_import(False)
+    assert settings.get("media") == {"max_upload_bytes": 2000, "index_on_import": False}
+    with pytest.raises(DirectorError):
+        limit.set_index_on_import("yes")

@@ -253,6 +253,7 @@ export interface MediaApi {
   importPaths(collectionId: string, paths: string[], reference: boolean): Promise<JobInfo[]>
   status(): Promise<MediaStatus>
   setMaxUpload(bytes: number): Promise<MediaStatus>
+  setIndexOnImport(on: boolean): Promise<MediaStatus>
   jobs(): Promise<JobInfo[]>
   cancelJob(id: string): Promise<JobInfo>
 }
@@ -280,6 +281,7 @@ function mediaApi(http: HttpClient): MediaApi {
     importPaths: (cid, paths, reference) => call('POST', '/media/import', { collection_id: cid, paths, reference }),
     status: () => call('GET', '/config/media'),
     setMaxUpload: (bytes) => call('PATCH', '/config/media', { max_upload_bytes: bytes }),
+    setIndexOnImport: (on) => call('PATCH', '/config/media', { index_on_import: on }),
     jobs: () => call('GET', '/jobs'),
     cancelJob: (id) => call('DELETE', `/jobs/${enc(id)}`),
   }

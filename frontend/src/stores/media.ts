@@ -263,11 +263,16 @@ export const useMediaStore = defineStore('media', () => {
     status.value = await api().setMaxUpload(bytes)
   }
 
+  /** Throws the server's refusal, for Settings to show. */
+  async function setIndexOnImport(on: boolean): Promise<void> {
+    status.value = await api().setIndexOnImport(on)
+  }
+
   return {
     view, collections, collectionId, collection, asset, filter, query, items, loading, finished, listError,
     status, actionError,
     start, refreshCollections, openCollection, createCollection, deleteCollection,
     reload, loadMore, setFilter, setQuery, openAsset, openVideo, names, lookUpName, deleteAsset, backToCollection,
-    chatAbout, askAbout, showChat, refreshStatus, setMaxUpload,
+    chatAbout, askAbout, showChat, refreshStatus, setMaxUpload, setIndexOnImport,
   }
 })
