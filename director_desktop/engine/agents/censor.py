@@ -28,7 +28,7 @@ from director_desktop.engine.agents.params import (
     source_of,
     words_without,
 )
-from director_desktop.engine.agents.work import AgentItem, Report, run_job
+from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.errors import DirectorError, InvalidPayload, NotAvailable, NotFound
 from director_desktop.jobs import JobContext
 from director_desktop.media.editing import clock, silence
@@ -243,14 +243,11 @@ class CensorAgent:
                 beep=beep,
                 on_progress=lambda fraction: report(fraction, doing),
             )
-            report(None, "Keeping it in the collection")
-            asset = await self.library.add_made(
-                made.path,
-                name=f"{stem} censored{made.path.suffix}",
-                collection_id=video.collection_id,
-                ctx=job,
+            name = f"{stem} censored{made.path.suffix}"
+            asset = await keep_made(
+                self.library, job, report, made.path, name=name, into=video.collection_id
             )
             return {"asset_id": asset.id}
 
         result = await run_job(self.library, item, "censor", f"Censoring {video.name}", work)
-        return await self.library.asset(str(result["asset_id"]))
+        return await made_asset(self.library, result)

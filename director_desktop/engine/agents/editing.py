@@ -32,7 +32,7 @@ from director_desktop.engine.agents.params import (
     source_of,
     times_in,
 )
-from director_desktop.engine.agents.work import AgentItem, Report, run_job
+from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.errors import DirectorError, InvalidPayload
 from director_desktop.jobs import JobContext
 from director_desktop.media.editing import Made, clock, cut, set_audio, span
@@ -230,15 +230,14 @@ class EditingAgent:
 
         async def work(job: JobContext, report: Report) -> JobResult:
             made = await make(job, report)
-            report(None, "Keeping it in the collection")
             name = f"{title}{made.path.suffix}"
-            asset = await self.library.add_made(
-                made.path, name=name, collection_id=video.collection_id, ctx=job
+            asset = await keep_made(
+                self.library, job, report, made.path, name=name, into=video.collection_id
             )
             return {"asset_id": asset.id, "mode": made.mode}
 
         result = await run_job(self.library, item, "edit", title, work)
-        return await self.library.asset(str(result["asset_id"]))
+        return await made_asset(self.library, result)
 
 
 def progress(report: Report, doing: str) -> Callable[[float], None]:

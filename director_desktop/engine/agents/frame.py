@@ -25,7 +25,7 @@ from director_desktop.engine.agents.params import (
     times_in,
     words_without,
 )
-from director_desktop.engine.agents.work import AgentItem, Report, run_job
+from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.errors import DirectorError, InvalidPayload, NotAvailable, NotFound
 from director_desktop.jobs import JobContext
 from director_desktop.media.editing import clock, grab_frame
@@ -121,14 +121,13 @@ class FrameAgent:
             report(None, f"Taking the frame at {clock(at)}")
             dest = job.staging("frame.jpg")
             await grab_frame(self.library.ffmpeg, source, at, dest)
-            report(None, "Keeping it in the collection")
-            made = await self.library.add_made(
-                dest, name=name, collection_id=video.collection_id, ctx=job
+            made = await keep_made(
+                self.library, job, report, dest, name=name, into=video.collection_id
             )
             return {"asset_id": made.id}
 
         result = await run_job(self.library, item, "frame", f"A frame of {video.name}", work)
-        return await self.library.asset(str(result["asset_id"]))
+        return await made_asset(self.library, result)
 
 
 async def scene_of(ctx: AgentContext, video: AssetRecord, phrase: str) -> float:

@@ -29,7 +29,7 @@ from director_desktop.engine.agents.params import (
     source_of,
     words_without,
 )
-from director_desktop.engine.agents.work import AgentItem, Report, run_job
+from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.errors import DirectorError, InvalidPayload, NotAvailable, NotFound
 from director_desktop.jobs import JobContext
 from director_desktop.media.editing import Source, Span, clock, cut, span
@@ -185,15 +185,12 @@ class PromptClipAgent:
                 "clip",
                 on_progress=lambda fraction: report(fraction, doing),
             )
-            report(None, "Keeping it in the collection")
             topic = " ".join(NOT_IN_NAMES.sub(" ", prompt).split()[:6]) or "prompt"
-            asset = await self.library.add_made(
-                made.path,
-                name=f"{stem} clip - {topic}{made.path.suffix}",
-                collection_id=video.collection_id,
-                ctx=job,
+            name = f"{stem} clip - {topic}{made.path.suffix}"
+            asset = await keep_made(
+                self.library, job, report, made.path, name=name, into=video.collection_id
             )
             return {"asset_id": asset.id, "mode": made.mode}
 
         result = await run_job(self.library, item, "clip", f"A clip of {video.name}", work)
-        return await self.library.asset(str(result["asset_id"])), result.get("mode", "encode")
+        return await made_asset(self.library, result), result.get("mode", "encode")

@@ -21,7 +21,7 @@ from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.censor import transcript_of
 from director_desktop.engine.agents.media_items import video_data
 from director_desktop.engine.agents.params import arguments, find_asset, ids_in, source_of
-from director_desktop.engine.agents.work import AgentItem, Report, run_job
+from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.engine.speech.formats import to_srt
 from director_desktop.errors import DirectorError, InvalidPayload
 from director_desktop.jobs import JobContext
@@ -134,17 +134,14 @@ class SubtitleAgent:
                 language=language,
                 on_progress=lambda fraction: report(fraction, doing),
             )
-            report(None, "Keeping it in the collection")
-            asset = await self.library.add_made(
-                made.path,
-                name=f"{stem} subtitled{made.path.suffix}",
-                collection_id=video.collection_id,
-                ctx=job,
+            name = f"{stem} subtitled{made.path.suffix}"
+            asset = await keep_made(
+                self.library, job, report, made.path, name=name, into=video.collection_id
             )
             return {"asset_id": asset.id}
 
         result = await run_job(self.library, item, "subtitle", f"Subtitling {video.name}", work)
-        return await self.library.asset(str(result["asset_id"]))
+        return await made_asset(self.library, result)
 
 
 def _style(value: object) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Unpack
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
@@ -22,6 +23,7 @@ from director_desktop.errors import DirectorError
 from director_desktop.jobs import JobContext
 from director_desktop.media.library import MediaLibrary
 from director_desktop.protocol import ContentItem, JobResult
+from director_desktop.store import AssetRecord
 
 Report = Callable[[float | None, str], None]
 """Progress of a job's work: a fraction (or None) and what it is doing."""
@@ -88,6 +90,19 @@ async def run_job(
         pusher.cancel()
         await asyncio.wait({pusher})  # not `await pusher`: its cancellation is not ours
     return info["result"] or {}
+
+
+async def keep_made(
+    library: MediaLibrary, job: JobContext, report: Report, path: Path, *, name: str, into: str
+) -> AssetRecord:
+    """The file a job made in its staging folder, kept as a new asset of collection `into`."""
+    report(None, "Keeping it in the collection")
+    return await library.add_made(path, name=name, collection_id=into, ctx=job)
+
+
+async def made_asset(library: MediaLibrary, result: JobResult) -> AssetRecord:
+    """The asset a job that made one answers with (`{"asset_id": ...}`)."""
+    return await library.asset(str(result["asset_id"]))
 
 
 async def _keep_pushing(item: AgentItem) -> None:
