@@ -20,6 +20,7 @@ from tests.e2e.conftest import App
 from tests.e2e.helpers import api, turn
 from tests.fixtures.director_db import build_director_db
 from tests.fixtures.llama_server import openai_server
+from tests.fixtures.replies import model_answer_text
 from tests.fixtures.tiny_gguf import write_chat_model
 
 pytestmark = pytest.mark.e2e
@@ -81,13 +82,7 @@ def assert_answered(app: App) -> None:
     the wording; text it did write is on the page."""
     current = api(app.server, "GET", "/prefs")["current_session"]
     conversation = api(app.server, "GET", f"/session/{current}")["conversation"]
-    reply = conversation[-1]
-    assert (reply["msg_type"], reply["status"]) == ("output", "success"), reply
-    answers = [i for i in reply["content"] if i.get("agent_name") == "assistant"]
-    assert answers, reply
-    assert all(i["status"] == "success" for i in answers), answers
-    text = "".join(str(i.get("text") or "") for i in answers).strip()
-    if text:
+    if model_answer_text(conversation[-1]):
         shown = app.page.locator("article.message.assistant[data-status=success] .markdown")
         assert shown.last.inner_text().strip() != ""
 

@@ -39,12 +39,23 @@ class Display:
     env: dict[str, str]
 
     def xdotool(self, *args: str, timeout: float = 20.0) -> str:
-        done = subprocess.run(
-            ["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-        if done.returncode != 0:
-            raise AssertionError(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}")
-        return done.stdout.strip()
+        end = time.monotonic() + timeout
+        while True:
+            done = subprocess.run(
+                ["xdotool", *args],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=max(end - time.monotonic(), 1.0),
+            )
+            if done.returncode == 0:
+                return done.stdout.strip()
+            # `search` walks every window on the display; one that is destroyed mid-walk (GTK's
+            # short-lived helper windows at start-up) makes X answer BadWindow and xdotool give
+            # up. The search itself is a pure query, so it is asked again, within the deadline.
+            vanished = args[0] == "search" and "BadWindow" in done.stderr
+            if not vanished or time.monotonic() >= end:
+                raise AssertionError(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}")
 
     def active_window(self) -> str | None:
         done = subprocess.run(

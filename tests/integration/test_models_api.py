@@ -25,6 +25,7 @@ from director_desktop.store import Store
 from director_desktop.user_settings import UserSettings
 from director_desktop.web.app import create_app
 from tests.fixtures.llama_server import openai_server
+from tests.fixtures.replies import model_answer_text
 from tests.fixtures.tiny_gguf import write_chat_model, write_model
 from tests.integration.support import WAIT, ChatClient, chat_payload, text_of, wait_until
 
@@ -137,10 +138,7 @@ def test_upload_lists_and_chooses_a_model_that_then_answers(app: App, chat_gguf:
 
     final = app.chat("hello model")
     assert final["status"] == "success"
-    answer = [i for i in final["content"] if i.get("agent_name") == "assistant"]
-    assert answer
-    assert answer[0]["status"] == "success"
-    assert answer[0]["text"]
+    model_answer_text(final)
     assert final["actions"][0] == "Reasoning the message..."
     assert final["actions"].count("Reasoning the message...") == 1
     probe = app.request("POST", "/config/models/test").json()
@@ -320,8 +318,7 @@ def test_an_openai_compatible_server_with_a_key(app: App, openai_server: tuple[s
     assert status["has_api_key"] is True
     assert app.request("POST", "/config/models/test").json()["ok"] is True
     final = app.chat("hello server")
-    assert final["status"] == "success"
-    assert any(i.get("agent_name") == "assistant" and i["text"] for i in final["content"])
+    model_answer_text(final)
     # the key is in the key store only: not in settings.json, not in the database
     assert key not in app.settings.user_settings_path.read_text()
     with sqlite3.connect(app.settings.db_path) as db:
