@@ -1,6 +1,6 @@
-"""New videos and pictures cut from the library's files with FFmpeg: a frame, spans cut and joined,
-an audio track replaced or mixed in. What the agents (and the clips and subtitles built on them)
-make; every output is written whole or not at all (`files.atomic_output`).
+"""New videos and pictures cut from the library's files with FFmpeg: a frame, spans cut and joined.
+What the agents (and the clips built on them) make; every output is written whole or not at all
+(`files.atomic_output`). Another sound or subtitles on a copy are `tracks.py`'s.
 
 Stream copy when the cut points allow it, re-encoding only when they do not: spans of one
 source whose starts fall on keyframes (and whose ends do too, or whose video has no reordered
@@ -154,7 +154,7 @@ async def grab_frame(ffmpeg: Ffmpeg, source: Source, at: float, dest: Path) -> P
     if not (math.isfinite(at) and 0 <= at < probe.duration):
         raise InvalidPayload(f"the video is {clock(probe.duration)} long: choose a time within it")
     async with atomic_output(dest) as temp:
-        await _grab(ffmpeg, source, ["-ss", _seconds(at)], temp)
+        await _grab(ffmpeg, source, ["-ss", seconds_arg(at)], temp)
         if not has_content(temp):  # past the last picture (a video track shorter than the audio)
             await _grab(ffmpeg, source, ["-sseof", "-1"], temp, last=True)
         if not has_content(temp):
@@ -285,11 +285,11 @@ async def _copy_plan(
     return plan
 
 
-def _suffix(probe: Probe) -> str:
+def copy_suffix(probe: Probe) -> str:
     return ".mp4" if probe.video_codec in MP4_VIDEO else ".mkv"
 
 
-def _container(suffix: str) -> list[str]:
+def container_args(suffix: str) -> list[str]:
     if suffix == ".mp4":
         return ["-movflags", "+faststart", "-f", "mp4"]
     return ["-f", "matroska"]
@@ -303,7 +303,7 @@ async def _copy(
     on_progress: ProgressCallback | None,
 ) -> Made:
     source = plan[0][0].source
-    suffix = _suffix(source.probe)
+    suffix = copy_suffix(source.probe)
     dest = scratch / f"{dest_stem}{suffix}"
     total = sum(piece.end - piece.start for _, piece in plan)
     weights = _Weights(total, on_progress)
@@ -314,7 +314,9 @@ async def _copy(
         copy_audio = suffix == ".mkv" or source.probe.audio_codec in MP4_AUDIO
         audio = ["-c:a", "copy"] if copy_audio else AAC
         async with atomic_output(dest) as temp:
-            await _copy_piece(ffmpeg, source, piece, [*audio, *_container(suffix)], temp, weights)
+            await _copy_piece(
+                ffmpeg, source, piece, [*audio, *container_args(suffix)], temp, weights
+            )
         return Made(dest, "copy", total)
     parts: list[Path] = []
     token = secrets.token_hex(4)
@@ -335,7 +337,7 @@ async def _copy(
                 *["-v", "error", "-protocol_whitelist", "file", "-f", "concat"],
                 *["-i", f"file:{listing}", "-map", "0:v"],
                 *(["-map", "0:a"] if source.probe.audio_stream is not None else []),
-                *["-c:v", "copy", *AAC, *_container(suffix), "-y", f"file:{temp}"],
+                *["-c:v", "copy", *AAC, *container_args(suffix), "-y", f"file:{temp}"],
             ]
             await ffmpeg.run(args, timeout=COPY_BASE + source.probe.size / COPY_RATE)
     finally:
@@ -357,8 +359,8 @@ async def _copy_piece(
     length = piece.end - piece.start
     args = [
         # Seeking to the keyframe's own microsecond, rounded up: never to the one before it.
-        *["-v", "error", "-ss", _seconds(piece.start, up=True), *input_args(source.path)],
-        *["-t", _seconds(length), "-map", f"0:{probe.video_stream}", *audio],
+        *["-v", "error", "-ss", seconds_arg(piece.start, up=True), *input_args(source.path)],
+        *["-t", seconds_arg(length), "-map", f"0:{probe.video_stream}", *audio],
         *["-c:v", "copy", "-frames:v", str(piece.frames), "-sn", "-dn"],
         *[*output, "-y", f"file:{out}"],
     ]
@@ -384,7 +386,7 @@ async def _encode(
     n = 0
     for part in spans:
         probe = part.source.probe
-        inputs += ["-ss", _seconds(part.start), "-t", _seconds(part.length)]
+        inputs += ["-ss", seconds_arg(part.start), "-t", seconds_arg(part.length)]
         inputs += input_args(part.source.path)
         video = n
         n += 1
@@ -400,7 +402,7 @@ async def _encode(
         if probe.audio_stream is not None:
             audio_in = f"[{video}:{probe.audio_stream}]"
         else:  # silence as long as the span, so the tracks stay together
-            inputs += ["-f", "lavfi", "-t", _seconds(part.length)]
+            inputs += ["-f", "lavfi", "-t", seconds_arg(part.length)]
             inputs += ["-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
             audio_in = f"[{n}:a]"
             n += 1
@@ -427,58 +429,8 @@ async def _encode(
     return Made(dest, "encode", total)
 
 
-# --- audio tracks --------------------------------------------------------------------------------
-async def set_audio(
-    ffmpeg: Ffmpeg,
-    video: Source,
-    audio: Source,
-    scratch: Path,
-    dest_stem: str,
-    *,
-    mix: bool = False,
-    volume: float = 1.0,
-    original_volume: float = 1.0,
-    on_progress: ProgressCallback | None = None,
-) -> Made:
-    """`video` with the sound of `audio` instead of its own (or, with `mix`, over it), as long as
-    the video: a shorter sound is followed by silence, a longer one cut. The picture is copied;
-    the sound is encoded to AAC."""
-    if video.probe.kind != "video" or video.probe.video_stream is None:
-        raise InvalidPayload("the audio track goes on a video")
-    if audio.probe.audio_stream is None:
-        raise InvalidPayload("that file has no sound to use")
-    for name, value in (("volume", volume), ("original_volume", original_volume)):
-        if not (math.isfinite(value) and 0 <= value <= 4):
-            raise InvalidPayload(f"{name} must be between 0 and 4")
-    suffix = _suffix(video.probe)
-    dest = scratch / f"{dest_stem}{suffix}"
-    duration = video.probe.duration
-    added = f"[1:{audio.probe.audio_stream}]volume={volume:g},apad"
-    if mix and video.probe.audio_stream is not None:
-        graph = (
-            f"[0:{video.probe.audio_stream}]volume={original_volume:g}[a0];{added}[a1];"
-            "[a0][a1]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[a]"
-        )
-    else:
-        graph = f"{added}[a]"
-    async with atomic_output(dest) as temp:
-        args = [
-            *["-v", "error", *input_args(video.path), *input_args(audio.path)],
-            *["-filter_complex", graph, "-map", f"0:{video.probe.video_stream}", "-map", "[a]"],
-            *["-c:v", "copy", *AAC, "-t", _seconds(duration), "-sn", "-dn"],
-            *[*_container(suffix), "-y", f"file:{temp}"],
-        ]
-        await ffmpeg.run(
-            args,
-            timeout=ENCODE_BASE + duration * 2,
-            duration=duration,
-            on_progress=on_progress,
-        )
-    return Made(dest, "copy", duration)
-
-
 # --- helpers -------------------------------------------------------------------------------------
-def _seconds(value: float, *, up: bool = False) -> str:
+def seconds_arg(value: float, *, up: bool = False) -> str:
     """Seconds as FFmpeg reads them exactly (to the microsecond it counts in)."""
     micros = math.ceil(value * 1e6 - 1e-3) if up else round(value * 1e6)
     return f"{max(micros, 0) / 1e6:.6f}"
@@ -499,131 +451,3 @@ class _Weights:
         self._done += length
         report = self._report
         return lambda fraction: report(min((start + fraction * length) / self._total, 1.0))
-
-
-# --- words muted or beeped, subtitles attached or burned in (issue 13: censor, subtitle) --------
-BEEP_HZ = 1000
-BEEP_LEVEL = 0.25  # of full scale: clearly heard, never clipping
-
-
-def _audio_suffix(probe: Probe) -> str:
-    return _suffix(probe) if probe.video_stream is not None else ".m4a"
-
-
-async def silence(
-    ffmpeg: Ffmpeg,
-    source: Source,
-    windows: Sequence[tuple[float, float]],
-    scratch: Path,
-    dest_stem: str,
-    *,
-    beep: bool = False,
-    on_progress: ProgressCallback | None = None,
-) -> Made:
-    """`source` with its sound silenced (or, with `beep`, replaced by a 1 kHz tone) in each
-    window `(start, end)` seconds. The picture is copied; the sound is encoded to AAC. A video
-    keeps its container (`.mp4`, else `.mkv`); an audio file becomes `.m4a`."""
-    probe = source.probe
-    if probe.audio_stream is None:
-        raise InvalidPayload("that file has no sound to mute")
-    duration = probe.duration
-    kept = sorted(
-        (max(a, 0.0), min(b, duration))
-        for a, b in windows
-        if math.isfinite(a) and math.isfinite(b) and min(b, duration) > max(a, 0.0)
-    )
-    if not kept:
-        raise InvalidPayload("nothing to mute: every window is outside the file")
-    inside = "+".join(f"between(t,{a:.6f},{b:.6f})" for a, b in kept)
-    muted = f"[0:{probe.audio_stream}]volume=0:enable='{inside}'"
-    if beep:
-        tone = (
-            f"aevalsrc=exprs='{BEEP_LEVEL}*sin(2*PI*{BEEP_HZ}*t)*gt({inside},0)':"
-            f"s={AUDIO_RATE}:d={_seconds(duration)}"
-        )
-        graph = (
-            f"{muted},aresample={AUDIO_RATE}[a0];{tone}[a1];"
-            "[a0][a1]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[a]"
-        )
-    else:
-        graph = f"{muted}[a]"
-    suffix = _audio_suffix(probe)
-    dest = scratch / f"{dest_stem}{suffix}"
-    video = ["-map", f"0:{probe.video_stream}", "-c:v", "copy"]
-    if probe.video_stream is None:
-        video = []
-    container = _container(suffix) if suffix != ".m4a" else ["-f", "ipod"]
-    async with atomic_output(dest) as temp:
-        args = [
-            *["-v", "error", *input_args(source.path), "-filter_complex", graph],
-            *[*video, "-map", "[a]", *AAC, "-t", _seconds(duration), "-sn", "-dn"],
-            *[*container, "-y", f"file:{temp}"],
-        ]
-        await ffmpeg.run(
-            args, timeout=ENCODE_BASE + duration * 2, duration=duration, on_progress=on_progress
-        )
-    return Made(dest, "copy" if probe.video_stream is not None else "encode", duration)
-
-
-async def with_subtitles(
-    ffmpeg: Ffmpeg,
-    source: Source,
-    srt: Path,
-    scratch: Path,
-    dest_stem: str,
-    *,
-    burn: bool = False,
-    style: str | None = None,
-    language: str | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> Made:
-    """`source` with the SubRip file `srt` (written by the caller in `scratch`) as a soft
-    subtitle track (mov_text in MP4, SubRip in Matroska; picture and sound copied) or, with
-    `burn`, drawn into the picture by libass (`force_style`: `style`, ASS style fields such as
-    "Fontsize=48"), re-encoded to H.264 with the sound copied when MP4 takes it."""
-    probe = source.probe
-    if probe.kind != "video" or probe.video_stream is None:
-        raise InvalidPayload("subtitles go on a video")
-    duration = probe.duration
-    audio = ["-map", f"0:{probe.audio_stream}"] if probe.audio_stream is not None else []
-    if burn:
-        dest = scratch / f"{dest_stem}.mp4"
-        drawn = f"subtitles=filename={_filter_value(srt)}"
-        if style:
-            drawn += f":force_style={_filter_value(style)}"
-        sound = ["-c:a", "copy"] if probe.audio_codec in MP4_AUDIO else AAC
-        middle = [
-            *["-map", f"0:{probe.video_stream}", *audio, "-vf", drawn, *X264],
-            *[*(sound if audio else []), "-sn", "-dn", *_container(".mp4")],
-        ]
-        timeout = ENCODE_BASE + duration * ENCODE_PER_SECOND
-        inputs = input_args(source.path)
-    else:
-        suffix = ".mp4" if probe.video_codec in MP4_VIDEO else ".mkv"
-        if suffix == ".mp4" and probe.audio_stream is not None:
-            suffix = ".mp4" if probe.audio_codec in MP4_AUDIO else ".mkv"
-        dest = scratch / f"{dest_stem}{suffix}"
-        codec = "mov_text" if suffix == ".mp4" else "srt"
-        tagged = ["-metadata:s:s:0", f"language={language}"] if language else []
-        middle = [
-            *["-map", f"0:{probe.video_stream}", *audio, "-map", "1:0", "-c:v", "copy"],
-            *["-c:a", "copy", "-c:s", codec, *tagged, "-dn", *_container(suffix)],
-        ]
-        timeout = COPY_BASE + probe.size / COPY_RATE
-        inputs = [*input_args(source.path), "-f", "srt", "-i", f"file:{srt}"]
-    async with atomic_output(dest) as temp:
-        args = ["-v", "error", *inputs, *middle, "-y", f"file:{temp}"]
-        await ffmpeg.run(args, timeout=timeout, duration=duration, on_progress=on_progress)
-    return Made(dest, "encode" if burn else "copy", duration)
-
-
-def _filter_value(value: object) -> str:
-    """A value (a path, a style) written into a filter graph: escaped for the filter's option
-    parser (`\\ : '`), then for the graph's (`\\ ' [ ] , ;`). Backslashes of a Windows path
-    become slashes, which FFmpeg takes there too."""
-    text = str(value).replace("\\", "/") if isinstance(value, Path) else str(value)
-    for char in ("\\", ":", "'"):
-        text = text.replace(char, "\\" + char)
-    for char in ("\\", "'", "[", "]", ",", ";"):
-        text = text.replace(char, "\\" + char)
-    return text

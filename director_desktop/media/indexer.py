@@ -7,100 +7,44 @@ into the asset's folder (`<media>/<asset id>/scenes-<job id>/`) and the whole in
 one transaction in place of the old one. A job stopped before that leaves the old index as it was
 (and its state with it); once the write has begun it is finished, so the index and its thumbnail
 folder never disagree. With no `Transcriber` the job indexes the rest and says how to add speech.
-Imports `errors`, `jobs`, `protocol`, `store` and this room's modules.
+The job's run is `index_job.IndexJob`'s. Imports `errors`, `jobs`, `protocol`, `store` and this
+room's modules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import shutil
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Final, TypeVar
+from typing import Final
 
 from director_desktop.errors import Cancelled, Conflict, DirectorError, InvalidPayload, NotFound
 from director_desktop.jobs import JobContext
 from director_desktop.media.ffmpeg import Ffmpeg
+from director_desktop.media.index_job import NO_TRANSCRIBER as NO_TRANSCRIBER
+from director_desktop.media.index_job import IndexJob
+from director_desktop.media.index_job import IndexReport as IndexReport
+from director_desktop.media.index_job import Progress as Progress
 from director_desktop.media.library import MediaLibrary
-from director_desktop.media.probe import Probe, input_args
-from director_desktop.media.scenes import (
-    THRESHOLD,
-    Scene,
-    detect_scenes,
-    drop_thumbnails,
-    keep_thumbnails,
-)
-from director_desktop.media.subtitles import Subtitles, embedded, read_sidecars
+from director_desktop.media.scene_text import SceneReader
+from director_desktop.media.scenes import THRESHOLD
+from director_desktop.media.semantic import Embedder, EmbedderSource, fuse, nearest
 from director_desktop.media.transcript import Segment, Transcriber, TranscriberSource, Word
 from director_desktop.protocol import JobInfo, JobResult, WireErrorBody, sanitize
 from director_desktop.store import (
     AssetRecord,
-    IndexContent,
     IndexLine,
     IndexState,
-    IndexSummary,
     LineHit,
     LineSource,
     SceneRecord,
     Store,
-    TimedWord,
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-Progress = Callable[[float | None, str], None]
-"""How far an index job is (0..1) and what it is doing: for an agent's content item."""
 
 JOB_KIND: Final = "index"
-NO_TRANSCRIBER: Final = (
-    "Spoken words were not indexed: no speech-to-text is set up. Choose a whisper.cpp model "
-    "(from the models folder) or an OpenAI-compatible transcription endpoint in Settings → "
-    "Speech, then index again."
-)
-# The stages' shares of a job's progress, by their usual cost.
-_WEIGHTS: Final = {"scenes": 1.0, "subtitles": 0.1, "audio": 0.1, "speech": 2.0}
-_NAME_SEPARATORS = re.compile(r"[_.\-]+")
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    """What an index job wrote (its job's `result`)."""
-
-    asset_id: str
-    job_id: str
-    scenes: int
-    lines: dict[str, int]
-    """Lines stored per source: transcript, subtitle, name."""
-    notes: list[str] = field(default_factory=list)
-    """What was left out and why (no transcriber, a picture subtitle track...)."""
-    speech: str = ""
-    """Who transcribed the speech, or why it was not."""
-
-    def to_json(self) -> JobResult:
-        return {
-            "asset_id": self.asset_id,
-            "scenes": self.scenes,
-            "lines": dict(self.lines),
-            "notes": list(self.notes),
-            "speech": self.speech,
-        }
-
-    @classmethod
-    def from_job(cls, job: JobInfo) -> IndexReport:
-        result = job["result"] or {}
-        return cls(
-            asset_id=str(result.get("asset_id", "")),
-            job_id=job["id"],
-            scenes=int(result.get("scenes", 0)),
-            lines={str(k): int(v) for k, v in dict(result.get("lines") or {}).items()},
-            notes=[str(note) for note in result.get("notes") or []],
-            speech=str(result.get("speech", "")),
-        )
 
 
 class MediaIndexer:
@@ -116,6 +60,9 @@ class MediaIndexer:
         *,
         transcriber: Transcriber | None = None,
         speech: TranscriberSource | None = None,
+        embeddings: EmbedderSource | None = None,
+        scene_reader: SceneReader | None = None,
+        read_scenes: bool = False,
         scene_threshold: float = THRESHOLD,
     ) -> None:
         self._store = store
@@ -123,7 +70,25 @@ class MediaIndexer:
         self._ffmpeg: Ffmpeg = library.ffmpeg
         self.transcriber = transcriber
         self.speech = speech
+        self.embeddings = embeddings
+        """The user's embedding model: each line gets a vector for semantic search."""
+        self.scene_reader = scene_reader
+        """Tesseract, when installed: the text on each scene's thumbnail becomes a line."""
+        self.read_scenes = read_scenes or scene_reader is not None
+        """Whether scene text is wanted (the app: always; without a reader a note says why)."""
         self.scene_threshold = scene_threshold
+
+    @property
+    def ffmpeg(self) -> Ffmpeg:
+        return self._ffmpeg
+
+    @property
+    def library(self) -> MediaLibrary:
+        return self._library
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     # --- indexing -------------------------------------------------------------------------------
     async def index(
@@ -173,6 +138,15 @@ class MediaIndexer:
             log.warning("speech to text did not start", extra={"code": exc.code})
             return None
 
+    async def _chosen_embedder(self) -> Embedder | None:
+        if self.embeddings is None:
+            return None
+        try:
+            return await self.embeddings.embedder()
+        except DirectorError as exc:
+            log.warning("the embedding model did not start", extra={"code": exc.code})
+            return None
+
     def _work(
         self,
         asset: AssetRecord,
@@ -188,8 +162,10 @@ class MediaIndexer:
             # A cancel (or shutdown) ends here: the state goes back to what it was.
             ctx.on_cleanup(lambda: self._stopped(asset.id, ctx.job_id, None))
             transcriber = fixed or await self._chosen_transcriber()
+            embedder = await self._chosen_embedder()
             try:
-                report = await _Job(self, asset, ctx, transcriber, on_progress).run()
+                job = IndexJob(self, asset, ctx, transcriber, on_progress, embedder)
+                report = await job.run()
             except (Cancelled, asyncio.CancelledError):
                 raise
             except DirectorError as exc:
@@ -232,6 +208,10 @@ class MediaIndexer:
             raise NotFound("the scene's thumbnail is outside the media folder")
         return path
 
+    async def lines(self, asset_id: str, sources: Sequence[LineSource]) -> list[IndexLine]:
+        """The asset's lines of `sources` (each source's in time order)."""
+        return await self._store.index.lines(asset_id, sources)
+
     async def transcript(self, asset_id: str) -> list[Segment]:
         """What was said, in time order, with word times when known: the speech, else the first
         subtitle track (empty when the asset was not indexed)."""
@@ -254,212 +234,33 @@ class MediaIndexer:
         sources: Sequence[LineSource] | None = None,
         limit: int = 50,
     ) -> list[LineHit]:
-        """Keyword search (BM25) over the index of one asset or one collection."""
-        return await self._store.index.search(
+        """Keyword search (BM25) over the index of one asset or one collection, merged with a
+        semantic search (`media.semantic`) when an embedding model is chosen and the lines have
+        its vectors. An embedding model that fails leaves the keyword search's answer."""
+        keyword = await self._store.index.search(
             query, collection_id=collection_id, asset_id=asset_id, sources=sources, limit=limit
         )
-
-
-class _Job:
-    """One run of the index job: its stages in order, then the one write."""
-
-    def __init__(
-        self,
-        indexer: MediaIndexer,
-        asset: AssetRecord,
-        ctx: JobContext,
-        transcriber: Transcriber | None,
-        on_progress: Progress | None,
-    ) -> None:
-        self.indexer = indexer
-        self.asset = asset
-        self.ctx = ctx
-        self.transcriber = transcriber
-        self.on_progress = on_progress
-        self.probe = Probe.from_json(asset.probe)
-        self.notes: list[str] = []
-        has_picture = self.probe.kind == "video" and self.probe.video_stream is not None
-        has_sound = self.probe.audio_stream is not None
-        stages = ["subtitles"]
-        if has_picture:
-            stages.insert(0, "scenes")
-        if has_sound and transcriber is not None:
-            stages += ["audio", "speech"]
-        total = sum(_WEIGHTS[stage] for stage in stages)
-        self._shares = {stage: _WEIGHTS[stage] / total for stage in stages}
-        self._done = 0.0
-        self.has_sound = has_sound
-
-    def progress(self, stage: str, fraction: float | None, detail: str) -> None:
-        share = self._shares.get(stage, 0.0)
-        overall = None if fraction is None else self._done + share * min(max(fraction, 0.0), 1.0)
-        self.ctx.progress(overall, detail)
-        if self.on_progress is not None:
-            self.on_progress(overall, detail)
-
-    def say(self, detail: str) -> None:
-        self.ctx.progress(self._done, detail)
-        if self.on_progress is not None:
-            self.on_progress(self._done, detail)
-
-    def finished(self, stage: str) -> None:
-        self._done += self._shares.get(stage, 0.0)
-        self.ctx.check()
-
-    async def run(self) -> IndexReport:
-        started = time.monotonic()
-        src = await self._source()
-        lines: list[IndexLine] = []
-        scenes: list[Scene] = []
-        if "scenes" in self._shares:
-            self.progress("scenes", 0.0, "Finding scenes")
-            scenes = await detect_scenes(
-                self.indexer._ffmpeg,
-                src,
-                self.probe,
-                self.ctx.staging("scenes"),
-                threshold=self.indexer.scene_threshold,
-                on_progress=lambda f: self.progress("scenes", f, "Finding scenes"),
-            )
-            self.finished("scenes")
-        self.progress("subtitles", 0.0, "Reading subtitles")
-        lines += await self._subtitles(src)
-        self.finished("subtitles")
-        speech = await self._speech(src, lines)
-        lines += _name_lines(self.asset)
-        self.say("Saving the index")
-        counts: dict[str, int] = {
-            source: sum(1 for line in lines if line.source == source) for source in _COUNTED
-        }
-        summary: IndexSummary = {
-            "scenes": len(scenes),
-            "lines": counts,
-            "speech": speech,
-            "notes": self.notes,
-            "seconds": round(time.monotonic() - started, 3),
-        }
-        state = await _finish(self._commit(scenes, lines, summary))
-        log.info(
-            "indexed an asset",
-            extra={"asset_id": self.asset.id, "scenes": len(scenes), "status": state.status},
-        )
-        return IndexReport(
-            self.asset.id, self.ctx.job_id, len(scenes), counts, list(self.notes), speech
-        )
-
-    async def _source(self) -> Path:
-        path = self.indexer._library.file_of(self.asset)
-        if not await asyncio.to_thread(path.is_file):
-            raise NotFound(f"the file of {self.asset.name} is missing (moved or deleted?)")
-        return path
-
-    async def _subtitles(self, src: Path) -> list[IndexLine]:
-        found: list[Subtitles] = [
-            await embedded(self.indexer._ffmpeg, src, self.probe, self.ctx.staging("subtitles"))
-        ]
-        if not self.asset.owned:  # a file referenced in place: its sidecars are beside it
-            found.append(await asyncio.to_thread(read_sidecars, src))
-        lines = []
-        for subtitles in found:
-            self.notes += subtitles.notes
-            for track in subtitles.tracks:
-                lines += [
-                    IndexLine("subtitle", cue.start, cue.end, cue.text, track=track.label)
-                    for cue in track.cues
-                ]
-        return lines
-
-    async def _speech(self, src: Path, lines: list[IndexLine]) -> str:
-        if not self.has_sound:
-            return "no audio"
-        transcriber = self.transcriber
-        if transcriber is None:
-            self.notes.append(NO_TRANSCRIBER)
-            return "no speech-to-text is set up"
-        self.progress("audio", None, "Extracting the audio")
-        wav = self.ctx.staging("speech.wav")
-        await self.indexer._ffmpeg.run(
-            [
-                *["-v", "error", *input_args(src), "-map", f"0:{self.probe.audio_stream}"],
-                *["-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav"],
-                *["-y", f"file:{wav}"],
-            ],
-            timeout=60.0 + self.probe.duration,
-            duration=self.probe.duration,
-            on_progress=lambda f: self.progress("audio", f, "Extracting the audio"),
-        )
-        self.finished("audio")
-        self.progress("speech", 0.0, f"Transcribing with {transcriber.name}")
+        embedder = await self._chosen_embedder()
+        if embedder is None or not query.strip():
+            return keyword
         try:
-            segments = await transcriber.transcribe(
-                wav,
-                on_progress=lambda f: self.progress(
-                    "speech", f, f"Transcribing with {transcriber.name}"
-                ),
-            )
+            vector = await embedder.embed([query])
         except DirectorError as exc:
-            # The rest of the index is still worth keeping; the note says what went wrong.
-            self.notes.append(f"Spoken words were not indexed: {exc.message}")
-            return f"failed: {exc.code}"
-        self.finished("speech")
-        for segment in segments:
-            text = " ".join(segment.text.split())
-            if text:
-                words = tuple(TimedWord(w.start, w.end, w.text.strip()) for w in segment.words)
-                lines.append(
-                    IndexLine(
-                        "transcript",
-                        max(0.0, segment.start),
-                        max(segment.start, segment.end, 0.0),
-                        text,
-                        words,
-                    )
-                )
-        return f"transcribed by {transcriber.name}"
+            log.warning("semantic search skipped", extra={"code": exc.code})
+            return keyword
+        scored = await nearest(
+            self._store,
+            embedder.name,
+            vector,
+            collection_id=collection_id,
+            asset_id=asset_id,
+            limit=limit,
+        )
+        hits = await self._store.index.hits(scored)
+        if sources is not None:
+            hits = [hit for hit in hits if hit.source in sources]
+        return fuse([keyword, hits], limit)
 
-    async def _commit(
-        self, scenes: list[Scene], lines: list[IndexLine], summary: IndexSummary
-    ) -> IndexState:
-        """Move the thumbnails in, write the index, drop the old thumbnails: all or nothing."""
-        asset_dir = self.indexer._library.media_dir / self.asset.id
-        folder, records = await keep_thumbnails(scenes, asset_dir, self.ctx.job_id)
-        content = IndexContent(records, lines, summary)
-        try:
-            state = await self.indexer._store.index.replace(
-                self.asset.id, content, job_id=self.ctx.job_id
-            )
-        except BaseException:
-            await asyncio.to_thread(shutil.rmtree, asset_dir / folder, True)
-            raise
-        await asyncio.to_thread(drop_thumbnails, asset_dir, keep=folder)
-        return state
-
-
-_COUNTED: Final[tuple[LineSource, ...]] = ("transcript", "subtitle", "name")
-
-
-def _name_lines(asset: AssetRecord) -> list[IndexLine]:
-    """The asset's name (words, without its extension) and description, over its whole length,
-    so a search for them finds the video."""
-    stem = asset.name.rsplit(".", 1)[0] if "." in asset.name[1:] else asset.name
-    lines = [IndexLine("name", 0.0, max(asset.length, 0.0), _NAME_SEPARATORS.sub(" ", stem))]
-    if asset.description.strip():
-        lines.append(IndexLine("name", 0.0, max(asset.length, 0.0), asset.description))
-    return lines
-
-
-async def _finish(work: Awaitable[T]) -> T:
-    """Run `work` to its end even when cancelled meanwhile: once the index write has begun it
-    completes, and its result stands (the job is done). A failure is raised as usual."""
-    task = asyncio.ensure_future(work)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.done() and task.cancelled():
-                raise
-            cancelled = True
-    if cancelled:
-        log.info("an index job was stopped while writing its index: the index stands")
-    return task.result()
+    async def semantic(self) -> bool:
+        """Whether searches are semantic too (an embedding model is chosen)."""
+        return await self._chosen_embedder() is not None

@@ -4,7 +4,8 @@ Everything reaches a file through an asset id and `file_of`/`served_file`, which
 that leave the media folder (`..`, symlinks out of it). Imports are jobs (`media.importer`), so
 every window sees their progress and any can cancel; a video the window cannot play gets a
 playable copy (remuxed within the import, or transcoded by a job of its own). Changes the UI
-lists are announced through `announce`, which web hands in.
+lists are announced through `announce`, which web hands in. A link's download is
+`downloads.py`'s, the user's media settings `limits.py`'s.
 """
 
 from __future__ import annotations
@@ -13,26 +14,25 @@ import asyncio
 import logging
 import os
 import shutil
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
-from email.message import Message as EmailMessage
-from http.client import HTTPResponse
 from pathlib import Path, PurePosixPath
-from typing import Final, cast
 
 from director_desktop.errors import (
     DirectorError,
-    DownloadFailed,
     InvalidPayload,
     NotFound,
-    UnsupportedSource,
 )
 from director_desktop.jobs import JobContext, Jobs
+from director_desktop.media.downloads import (
+    checked_url,
+    content_length,
+    name_from_url,
+    open_url,
+    read_all,
+    refuse_pages,
+)
 from director_desktop.media.ffmpeg import Ffmpeg
 from director_desktop.media.importer import (
-    CHUNK,
     Imported,
     Importer,
     Staged,
@@ -41,6 +41,7 @@ from director_desktop.media.importer import (
     stage_file,
     stage_stream,
 )
+from director_desktop.media.limits import UploadLimit as UploadLimit
 from director_desktop.media.playable import make_playable, plan, playable_mime, playable_suffix
 from director_desktop.media.probe import Probe
 from director_desktop.protocol import FfmpegStatus, JobInfo, JobResult, MediaStatus, UpdateEvent
@@ -51,71 +52,11 @@ from director_desktop.store import (
     CollectionRecord,
     Store,
 )
-from director_desktop.user_settings import UserSettings
 
 log = logging.getLogger(__name__)
 
 Announce = Callable[[UpdateEvent], Awaitable[None]]
 AfterImport = Callable[[AssetRecord], Awaitable[None]]
-DEFAULT_MAX_UPLOAD: Final = 16 * 1024**3
-URL_TIMEOUT: Final = 30.0
-WHAT_WORKS: Final = (
-    "Only http:// and https:// links straight to a video, audio or image file can be imported "
-    "(the link ends in the file, e.g. .mp4); for a video site, download the file first and "
-    "upload it."
-)
-# Sites whose links are pages with a player, never the file: refused before any download.
-VIDEO_SITES: Final = frozenset(
-    {
-        "youtube.com",
-        "youtu.be",
-        "vimeo.com",
-        "dailymotion.com",
-        "tiktok.com",
-        "twitch.tv",
-        "instagram.com",
-        "facebook.com",
-        "x.com",
-        "twitter.com",
-    }
-)
-
-
-class UploadLimit:
-    """The user's media settings (settings.json, key `media`): the largest file an import takes
-    (`max_upload_bytes`, which the user may raise) and whether an imported video or audio is
-    indexed at once (`index_on_import`, off unless chosen). Each setter keeps the other keys."""
-
-    def __init__(self, user_settings: UserSettings) -> None:
-        self._settings = user_settings
-
-    def get(self) -> int:
-        raw = self._settings.get("media")
-        value = raw.get("max_upload_bytes") if isinstance(raw, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        return DEFAULT_MAX_UPLOAD
-
-    def set(self, value: object) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1 << 50:
-            raise InvalidPayload("max_upload_bytes must be a positive whole number of bytes")
-        self._merge(max_upload_bytes=value)
-        return value
-
-    def index_on_import(self) -> bool:
-        raw = self._settings.get("media")
-        return isinstance(raw, dict) and raw.get("index_on_import") is True
-
-    def set_index_on_import(self, value: object) -> bool:
-        if not isinstance(value, bool):
-            raise InvalidPayload("index_on_import must be true or false")
-        self._merge(index_on_import=value)
-        return value
-
-    def _merge(self, **fields: object) -> None:
-        raw = self._settings.get("media")
-        current = dict(raw) if isinstance(raw, dict) else {}
-        self._settings.update(media={**current, **fields})
 
 
 class MediaLibrary:
@@ -272,25 +213,20 @@ class MediaLibrary:
 
     async def import_url(self, url: str, *, collection_id: str) -> Imported:
         """A plain http(s) file, downloaded as an import job."""
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise UnsupportedSource(WHAT_WORKS)
-        host = (parsed.hostname or "").lower().removeprefix("www.").removeprefix("m.")
-        if host in VIDEO_SITES:
-            raise UnsupportedSource(f"{host} is a video site, not a file. {WHAT_WORKS}")
+        parsed = checked_url(url)
         await self.collection(collection_id)
         limit = self.limit.get()
-        name = _name_from_url(parsed) or "download"
+        name = name_from_url(parsed) or "download"
 
         async def work(ctx: JobContext) -> JobResult:
             ctx.progress(None, "Connecting")
-            response = await asyncio.to_thread(_open_url, url)
+            response = await asyncio.to_thread(open_url, url)
             try:
-                _refuse_pages(response.headers)
-                total = _content_length(response.headers)
+                refuse_pages(response.headers)
+                total = content_length(response.headers)
                 if total is not None:
                     check_free_space(self.media_dir, total)
-                staged = await stage_stream(_read_all(response), ctx, limit=limit, total=total)
+                staged = await stage_stream(read_all(response), ctx, limit=limit, total=total)
             finally:
                 response.close()
             return await self._commit(staged_name=name, ctx=ctx, staged=staged, cid=collection_id)
@@ -451,53 +387,3 @@ def _folders(media_dir: Path) -> list[str]:
         return [entry.name for entry in os.scandir(media_dir) if entry.is_dir()]
     except FileNotFoundError:
         return []
-
-
-def _name_from_url(parsed: urllib.parse.SplitResult) -> str:
-    return urllib.parse.unquote(PurePosixPath(parsed.path).name)[:200]
-
-
-class _HttpOnly(urllib.request.HTTPRedirectHandler):
-    """Follows redirects only to http(s): a link must never lead the app to a local file."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
-            raise UnsupportedSource("the link redirects to something that is not a web address")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _open_url(url: str) -> HTTPResponse:
-    opener = urllib.request.build_opener(_HttpOnly())
-    request = urllib.request.Request(url, headers={"User-Agent": "Director-Desktop"})  # noqa: S310
-    try:
-        # An http(s) URL (checked by the caller, and by _HttpOnly on redirects) opens as this.
-        return cast(HTTPResponse, opener.open(request, timeout=URL_TIMEOUT))
-    except urllib.error.HTTPError as exc:
-        exc.close()  # it holds the response, and with it the connection
-        raise DownloadFailed(f"the server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DownloadFailed(f"could not download the file: {reason}") from None
-
-
-def _refuse_pages(headers: EmailMessage) -> None:
-    """A link that answers a web page (a video site's player, a login page) is no media file."""
-    kind = (headers.get_content_type() or "").lower()
-    if kind in ("text/html", "application/xhtml+xml"):
-        raise UnsupportedSource(f"the link leads to a web page, not a file. {WHAT_WORKS}")
-
-
-def _content_length(headers: EmailMessage) -> int | None:
-    raw = headers.get("Content-Length")
-    return int(raw) if raw and raw.isdigit() else None
-
-
-async def _read_all(response: HTTPResponse) -> AsyncIterator[bytes]:
-    while True:
-        try:
-            data = await asyncio.to_thread(response.read, CHUNK)
-        except OSError as exc:
-            raise DownloadFailed(f"the download broke off: {exc}") from None
-        if not data:
-            return
-        yield data

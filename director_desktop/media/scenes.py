@@ -14,6 +14,9 @@ Decoding is most of the cost, so frames no other frame refers to (most B-frames)
 (`-skip_frame noref`): half the decoding of a typical H.264 file. A cut is then found at the
 first decoded frame of the new shot, never before it and at most the run of skipped frames after
 it (two frames with x264's defaults; encoders usually start a shot with a reference frame anyway).
+The loop (deblocking) filter is skipped too, and the decoder may take its fast, not bit-exact
+paths (`FAST_DECODE`): the frames are scaled down to 320 px and compared, where a little
+blockiness changes no cut.
 
 An index's thumbnails move from the job's staging into `<media>/<asset id>/scenes-<job id>/`
 (`keep_thumbnails`); the folders of earlier indexes go once the new one is stored
@@ -40,6 +43,9 @@ THRESHOLD = 0.3
 MIN_SCENE = 0.5
 """Seconds: a cut closer than this to the one before, or to the end, is a flash, not a shot."""
 WIDTH = 320
+FAST_DECODE = ("-skip_loop_filter", "all", "-flags2", "fast")
+"""Decoder shortcuts for a picture only looked at 320 px wide: no deblocking filter, and the
+decoder's non-bit-exact fast paths (H.264: ~20-30% less decoding; a cut is no less a cut)."""
 TICK_EVERY = 10  # frames between the progress output's frames
 
 
@@ -80,7 +86,7 @@ async def detect_scenes(
         raise InvalidPayload("the scene threshold is between 0 and 1")
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     args = [
-        *["-v", "error", "-skip_frame", "noref", *input_args(src)],
+        *["-v", "error", "-skip_frame", "noref", *FAST_DECODE, *input_args(src)],
         *["-filter_complex", scene_filter(probe.video_stream, threshold)],
         *["-map", "[cuts]", "-fps_mode", "passthrough", "-enc_time_base:v", "1:1000"],
         *["-c:v", "mjpeg", "-q:v", "4", "-f", "image2", "-frame_pts", "1"],

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import pysubs2
-
 from director_desktop.media.ffmpeg import Ffmpeg
 from director_desktop.media.probe import Probe, input_args
 
@@ -122,6 +120,8 @@ def sidecar_files(video: Path) -> list[Path]:
 
 def read_sidecars(video: Path) -> Subtitles:
     """The sidecars of `video`, parsed (blocking: run it in a thread)."""
+    import pysubs2  # on first use: ~25 ms a launch need not wait for
+
     tracks, notes = [], []
     for path in sidecar_files(video):
         try:
@@ -145,6 +145,8 @@ def _read_text(path: Path) -> str:
 
 def parse(text: str, format_: str) -> list[Cue]:
     """The cues of a SubRip (`srt`) or WebVTT (`vtt`) text in time order, empty ones left out."""
+    import pysubs2
+
     if not text.strip():
         return []
     if format_ == "vtt":

@@ -81,6 +81,11 @@ class IndexContent:
     lines: list[IndexLine] = field(default_factory=list)
     summary: IndexSummary = field(default_factory=lambda: IndexSummary())
     """What was indexed (counts per source, notes such as "no speech-to-text"): for the UI."""
+    vectors: Sequence[bytes | None] = ()
+    """The lines' embedding vectors (float32 bytes), one per line of `lines` in order (None: that
+    line has none), written with them; empty when no embedding model is chosen."""
+    vector_model: str = ""
+    """The embedding model that made `vectors`."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,15 @@ def replace(
     lines). NotFound when the asset is gone."""
     collection_id = _require_asset(conn, asset_id)
     scenes = [_checked_scene(scene) for scene in content.scenes]
-    lines = [_checked_line(line) for line in content.lines if line.text.strip()]
+    if content.vectors and (len(content.vectors) != len(content.lines) or not content.vector_model):
+        raise InvalidPayload("an index's vectors are one per line, with their model's name")
+    vectors = list(content.vectors) or [None] * len(content.lines)
+    kept = [
+        (line, vector)
+        for line, vector in zip(content.lines, vectors, strict=True)
+        if line.text.strip()
+    ]
+    lines = [_checked_line(line) for line, _ in kept]
     conn.execute("DELETE FROM index_scenes WHERE asset_id = ?", (asset_id,))
     conn.execute("DELETE FROM index_lines WHERE asset_id = ?", (asset_id,))
     conn.executemany(
@@ -248,6 +261,22 @@ def replace(
             for line in lines
         ],
     )
+    if content.vectors:
+        # One statement wrote the lines: their ids, in order, are the lines' in order.
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM index_lines WHERE asset_id = ? ORDER BY id", (asset_id,)
+            )
+        ]
+        conn.executemany(
+            "INSERT INTO index_vectors (line_id, model, vector) VALUES (?, ?, ?)",
+            [
+                (line_id, content.vector_model, vector)
+                for line_id, (_, vector) in zip(ids, kept, strict=True)
+                if vector is not None
+            ],
+        )
     conn.execute(
         "INSERT INTO index_state (asset_id, status, job_id, running, indexed_at, summary, error)"
         " VALUES (?, 'indexed', ?, NULL, ?, ?, NULL) ON CONFLICT (asset_id) DO UPDATE SET"

@@ -5,7 +5,7 @@ The transcript is the media index's (`MediaIndexer.transcript`: the speech with 
 else the first subtitle track). A word is matched whole, case and punctuation aside; several
 words in one entry ("brown fox") match those words in a row. A line without word times (a
 subtitle line) that holds the words is silenced whole, and the agent says so. The work runs as a
-job (`censor`) in its staging folder (`media.editing.silence`: the picture copied, the sound
+job (`censor`) in its staging folder (`media.tracks.silence`: the picture copied, the sound
 encoded once) and the file becomes an asset through `MediaLibrary.add_made`; a stop cancels the
 job and nothing half-made is kept. `transcript_of` is shared with the other agents that read a
 transcript. Imports the agents' helpers, `errors`, `jobs` and `media`.
@@ -31,9 +31,10 @@ from director_desktop.engine.agents.params import (
 from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.errors import DirectorError, InvalidPayload, NotAvailable, NotFound
 from director_desktop.jobs import JobContext
-from director_desktop.media.editing import clock, silence
+from director_desktop.media.editing import clock
 from director_desktop.media.indexer import MediaIndexer
 from director_desktop.media.library import MediaLibrary
+from director_desktop.media.tracks import silence
 from director_desktop.media.transcript import Segment
 from director_desktop.protocol import JobResult, JSONSchema
 from director_desktop.store import AssetRecord

@@ -35,8 +35,9 @@ from director_desktop.engine.agents.params import (
 from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.errors import DirectorError, InvalidPayload
 from director_desktop.jobs import JobContext
-from director_desktop.media.editing import Made, clock, cut, set_audio, span
+from director_desktop.media.editing import Made, clock, cut, span
 from director_desktop.media.library import MediaLibrary
+from director_desktop.media.tracks import set_audio
 from director_desktop.protocol import JobResult, JSONSchema
 from director_desktop.store import AssetRecord
 

@@ -152,10 +152,15 @@ def _summary(indexed: list[tuple[AssetRecord, IndexReport]], failed: list[str]) 
         said = []
         if report.scenes:
             said.append(f"{report.scenes} scene{'s' if report.scenes != 1 else ''}")
-        for source, label in (("subtitle", "subtitle line"), ("transcript", "spoken line")):
+        for source, label in (
+            ("subtitle", "subtitle line"),
+            ("transcript", "spoken line"),
+            ("scene", "scene with text on screen"),
+        ):
             count = report.lines.get(source, 0)
             if count:
-                said.append(f"{count} {label}{'s' if count != 1 else ''}")
+                plural = label.replace("scene ", "scenes ") if "scene " in label else label + "s"
+                said.append(f"{count} {plural if count != 1 else label}")
         found = ", ".join(said) if said else "its name only (no scenes, subtitles or speech)"
         lines.append(f"Indexed **{_plain(asset.name)}**: {found}.")
         notes += [note for note in report.notes if note not in notes]

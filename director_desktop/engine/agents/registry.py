@@ -17,6 +17,7 @@ from director_desktop.errors import NotFound
 from director_desktop.protocol import AgentInfo
 
 if TYPE_CHECKING:
+    from director_desktop.engine.agents.model import AgentModel
     from director_desktop.engine.speech import SpeechSettings
     from director_desktop.media.indexer import MediaIndexer
     from director_desktop.media.library import MediaLibrary
@@ -71,12 +72,14 @@ def default_registry(
     *,
     speech: SpeechSettings | None = None,
     indexer: MediaIndexer | None = None,
+    model: AgentModel | None = None,
 ) -> AgentRegistry:
     """`search_chats`, plus the video agents when there is a media library to work on. `speech`
-    (the user's speech to text choice) goes to the agents that listen."""
+    (the user's speech to text choice) goes to the agents that listen, `model` (the user's chat
+    model) to those that read or write text with it."""
     agents: list[Agent] = [SearchChatsAgent()]
     if library is not None:
-        agents += video_agents(library, speech=speech, indexer=indexer)
+        agents += video_agents(library, speech=speech, indexer=indexer, model=model)
     return AgentRegistry(agents)
 
 
@@ -85,6 +88,7 @@ def video_agents(
     *,
     speech: SpeechSettings | None = None,
     indexer: MediaIndexer | None = None,
+    model: AgentModel | None = None,
 ) -> list[Agent]:
     """The agents that work on the library's videos, in the order the help lists them."""
     from director_desktop.engine.agents.censor import CensorAgent
@@ -106,9 +110,9 @@ def video_agents(
         FrameAgent(library),
         TranscriptionAgent(library, speech),
         EditingAgent(library),
-        PromptClipAgent(library, indexer),
-        SubtitleAgent(library, indexer),
+        PromptClipAgent(library, indexer, model),
+        SubtitleAgent(library, indexer, model),
         CensorAgent(library, indexer),
-        SummarizeVideoAgent(library, indexer),
+        SummarizeVideoAgent(library, indexer, model),
         DownloadAgent(library),
     ]

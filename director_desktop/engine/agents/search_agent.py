@@ -2,7 +2,8 @@
 named, in one video or across the collection, and answers them as a `search_results` item whose
 shots play from their start in the chat.
 
-The search is the media index's keyword search (FTS5, ranked by BM25: `MediaIndexer.search`);
+The search is the media index's keyword search (FTS5, ranked by BM25: `MediaIndexer.search`),
+merged with a search by meaning when an embedding model is chosen (`media.semantic`);
 its hits are grouped per video, best video first, each video's shots best first, with plain
 `/media/<id>` stream paths (the web signs them at delivery). A video that was never indexed
 finds nothing, and the answer says to index it. Imports the agents' helpers, `errors`, `media`
@@ -48,7 +49,8 @@ class SearchAgent:
     description = (
         "Searches what is said, subtitled or named in the indexed videos, in one video or across "
         "the collection, and shows the matching moments; each plays from its start. Keyword "
-        "search (the lines with all the words first). Videos must be indexed first (the `index` "
+        "search (the lines with all the words first), and by meaning too when an embedding "
+        "model is chosen. Videos must be indexed first (the `index` "
         "agent). Without video_id, the video the user is looking at, else the collection."
     )
     parameters: JSONSchema = {
@@ -111,12 +113,15 @@ class SearchAgent:
             )
             results = await self._grouped(hits)
             note = None if results else await self._why_nothing(video, collection_id, query)
+            semantic = await self.indexer.semantic()
         except DirectorError as exc:
             return item.failed(exc)
         ctx.output.update_content(
             item.index, status="success", status_message=note, search_results=results
         )
-        return _result(query, results, note)
+        result = _result(query, results, note)
+        result.data["semantic"] = semantic
+        return result
 
     async def _video(self, ctx: AgentContext, given: Mapping[str, object]) -> AssetRecord | None:
         scope = given.get("scope")
