@@ -193,6 +193,15 @@ class Jobs:
         live = self._live.get(job_id)
         return live.record.info() if live is not None else (await self._stored(job_id)).info()
 
+    async def wait(self, job_id: str) -> JobInfo:
+        """The job once it has ended (done, error or cancelled); a paused one waits for its
+        resume or cancel. For a watcher of a job `start` began (a model import)."""
+        live = self._live.get(job_id)
+        if live is not None:
+            await live.final.wait()
+            return live.record.info()
+        return (await self._stored(job_id)).info()
+
     async def recent(self) -> list[JobInfo]:
         """The unfinished jobs and those finished in the last hour, newest first; a job in
         progress as this process knows it (newer than its last stored progress)."""

@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from director_desktop.engine.llm.library import ImportJob
 from director_desktop.engine.router import PROVIDERS, ModelRouter
-from director_desktop.errors import Conflict, DirectorError, InvalidPayload, NotAvailable
-from director_desktop.protocol import UpdateEvent
+from director_desktop.errors import (
+    Cancelled,
+    Conflict,
+    DirectorError,
+    InvalidPayload,
+    NotAvailable,
+)
+from director_desktop.protocol import ModelImport, UpdateEvent
+from director_desktop.web import model_downloads
 from director_desktop.web.http import api_key_in, read_json
 from director_desktop.web.state import AppState
 
 MAX_CHOICE_BODY = 64 * 1024
+# An upload refused for the file itself is a bad request (400); other failures keep their code.
+REFUSED = {"not_gguf", "model_corrupt", "model_missing", "import_incomplete"}
 
 
 def routes(state: AppState) -> list[BaseRoute]:
@@ -41,12 +50,15 @@ def routes(state: AppState) -> list[BaseRoute]:
         Route("/config/models/imports/{job_id}", api.get_import, methods=["GET"]),
         Route("/config/models/imports/{job_id}", api.cancel_import, methods=["DELETE"]),
         Route("/config/models/files/{file}", api.delete_model, methods=["DELETE"]),
+        *model_downloads.routes(state),  # the catalogue, the hub and downloads
     ]
 
 
 class ModelsApi:
     def __init__(self, state: AppState) -> None:
         self.state = state
+        if isinstance(state.engine, ModelRouter):  # imports are the app's jobs (PROTOCOL 7)
+            state.engine.library.attach_jobs(state.jobs)
 
     def router(self) -> ModelRouter:
         engine = self.state.engine
@@ -54,13 +66,13 @@ class ModelsApi:
             raise NotAvailable("model settings are not available")
         return engine
 
-    async def _announce(self, *, state: str | None = None, job: ImportJob | None = None) -> None:
+    async def _announce(self, *, state: str | None = None, job: ModelImport | None = None) -> None:
         """`update_data` `models`, with the chosen model's load state or an import's state."""
         event: UpdateEvent = {"event_type": "update_data", "update": "models"}
         if state is not None:
             event["state"] = state
         if job is not None:
-            event["import_id"], event["import_state"] = job.id, job.state
+            event["import_id"], event["import_state"] = job["id"], job["state"]
         await self.state.publisher.update(event)
 
     # --- reading -------------------------------------------------------------------------------
@@ -111,7 +123,7 @@ class ModelsApi:
         body = _object(raw)
         return JSONResponse(await self.router().test(body, api_key=api_key_in(body)))
 
-    # --- importing -----------------------------------------------------------------------------
+    # --- importing (import jobs; the Import objects are their views) ----------------------------
     async def import_path(self, request: Request) -> Response:
         body = _object(await read_json(request, MAX_CHOICE_BODY))
         path, link = body.get("path"), body.get("link", False)
@@ -120,47 +132,48 @@ class ModelsApi:
         if not isinstance(link, bool):
             raise InvalidPayload("link must be true or false")
         job = await self.router().library.import_path(Path(path), link=link)
-        self._watch_job(job)
-        return JSONResponse(job.as_dict(), status_code=202)
+        self._watch_job(job["id"])
+        return JSONResponse(job, status_code=202)
 
     async def upload(self, request: Request) -> Response:
         name = request.query_params.get("name") or ""
         total = _content_length(request)
-        upload = self.router().library.begin_upload(name, total)
+        library = self.router().library
+        started: list[str] = []
         try:
-            async for chunk in request.stream():
-                await upload.write(chunk)
+            job = await library.upload(name, total, _body(request), started.append)
+        except Cancelled as exc:  # DELETE /jobs/{id}, or the client went away
+            raise DirectorError(exc.message, code="cancelled") from exc
         except DirectorError as exc:
-            upload.abort(exc)
+            if exc.code in REFUSED:  # the file itself: a bad request body, nothing kept
+                raise InvalidPayload(exc.message, code=exc.code) from exc
             raise
-        except BaseException:
-            upload.abort(DirectorError("the upload was interrupted", code="import_incomplete"))
-            raise
-        job = await upload.finish()
-        await self._announce(job=job)
-        if job.state == "error":
-            raise InvalidPayload(job.error or "the upload failed", code=job.code)
-        return JSONResponse(job.as_dict(), status_code=201)
+        finally:
+            for job_id in started:  # the import ended, however: tell the windows
+                with contextlib.suppress(DirectorError):
+                    await self._announce(job=await library.view(job_id))
+        return JSONResponse(await library.view(job["id"]), status_code=201)
 
-    def _watch_job(self, job: ImportJob) -> None:
+    def _watch_job(self, job_id: str) -> None:
         async def watch() -> None:
-            await self.router().library.wait(job.id)
-            await self._announce(job=job)
+            library = self.router().library
+            await library.jobs.wait(job_id)
+            await self._announce(job=await library.view(job_id))
 
-        self.state.background.spawn(watch(), name=f"watch-import {job.id}")
+        self.state.background.spawn(watch(), name=f"watch-import {job_id}")
 
     async def list_imports(self, _request: Request) -> Response:
-        jobs = self.router().library.jobs.values()
-        return JSONResponse({"imports": [job.as_dict() for job in jobs]})
+        return JSONResponse({"imports": await self.router().library.views()})
 
     async def get_import(self, request: Request) -> Response:
-        job = self.router().library.job(request.path_params["job_id"])
-        return JSONResponse(job.as_dict())
+        return JSONResponse(await self.router().library.view(request.path_params["job_id"]))
 
     async def cancel_import(self, request: Request) -> Response:
         library = self.router().library
-        library.cancel(request.path_params["job_id"])
-        return JSONResponse(library.job(request.path_params["job_id"]).as_dict())
+        job_id = request.path_params["job_id"]
+        library.record(job_id)  # 404 for an import that is not one
+        await library.jobs.cancel(job_id)
+        return JSONResponse(await library.view(job_id))
 
     async def delete_model(self, request: Request) -> Response:
         router = self.router()
@@ -171,6 +184,15 @@ class ModelsApi:
         await asyncio.to_thread(router.library.delete, file)
         await self._announce()
         return JSONResponse({"success": True})
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    """The request body; a client that goes away mid-upload cancels its import."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        raise Cancelled("the upload was interrupted: the client went away") from None
 
 
 def _object(raw: object) -> dict[str, Any]:

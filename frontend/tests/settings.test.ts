@@ -2,6 +2,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WireError } from '../src/lib/http'
 import { useChatStore } from '../src/stores/chat'
+import { useJobsStore } from '../src/stores/jobs'
 import { useSettingsStore } from '../src/stores/settings'
 import type { UpdateEvent } from '../src/types'
 import { FakeXhr } from './fakeXhr'
@@ -92,17 +93,13 @@ describe('the Settings store', () => {
     expect(s.taskViews[0].view.tone).toBe('info')
   })
 
-  it('the native dialog path is copied by the server and polled until done', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout'] })
+  it('the native dialog path is copied by the server, its bar read from its import job', async () => {
     window.directorDesktop = { chooseFiles: vi.fn(async () => ['/home/me/Models/qwen.gguf']) }
-    const polls = [
-      { bytes: 500, state: 'running' },
-      { bytes: 1000, state: 'done' },
-    ]
+    const job = { id: 'j9', kind: 'import', title: 'qwen.gguf', detail: '', started_at: 1, finished_at: null, error: null, result: null }
     answers.push((url, method) => {
-      const job = { id: 'j9', file: 'qwen.gguf', method: 'copy', total: 1000, error: null }
-      if (url === '/config/models/import' && method === 'POST') return json({ ...job, bytes: 0, progress: 0, state: 'running' }, 202)
-      if (url === '/config/models/imports/j9') return json({ ...job, ...polls.shift() })
+      const view = { id: 'j9', file: 'qwen.gguf', method: 'copy', total: 1000, error: null }
+      if (url === '/config/models/import' && method === 'POST') return json({ ...view, bytes: 0, progress: 0, state: 'running' }, 202)
+      if (url === '/jobs') return json([{ ...job, status: 'running', progress: 0.5 }])
       return undefined
     })
     const s = useSettingsStore()
@@ -113,12 +110,17 @@ describe('the Settings store', () => {
     await s.importWithDialog()
     expect(window.directorDesktop.chooseFiles).toHaveBeenCalledWith({ multiple: true, file_types: ['GGUF models (*.gguf)'] })
     expect(JSON.parse(calls[0].body!)).toEqual({ path: '/home/me/Models/qwen.gguf', link: false })
-    await vi.advanceTimersByTimeAsync(0)
+    await flush()
+    await flush()
+    expect(calls.some((c) => c.url === '/jobs')).toBe(true) // /jobs, not the old import route
+    expect(calls.some((c) => c.url.startsWith('/config/models/imports'))).toBe(false)
     expect(s.taskViews[0].view).toMatchObject({ label: 'Copying qwen.gguf', value: 0.5 })
-    await vi.advanceTimersByTimeAsync(300)
-    await vi.advanceTimersByTimeAsync(0)
+    // The socket's `job` event for its end, as every window gets it.
+    const jobs = useJobsStore()
+    jobs.applyJob({ ...job, status: 'done', progress: 1, finished_at: 2, result: { model: 'qwen-2.gguf' } })
+    await flush()
     expect(s.tasks[0].phase).toBe('done')
-    expect(calls.filter((c) => c.url === '/config/models/imports/j9')).toHaveLength(2)
+    expect(s.tasks[0].file).toBe('qwen-2.gguf')
     expect(calls.at(-1)!.url).toBe('/config/models')
   })
 

@@ -1,63 +1,77 @@
-"""ModelLibrary: the GGUF files in `<data dir>/models/`, and importing new ones with progress.
+"""ModelLibrary: the GGUF files in `<data dir>/models/`, and importing new ones as jobs.
 
 A file is imported by path (the native file dialog: copied, or linked when asked and the system
-allows) or streamed in by an HTTP upload. Either way it is written to a hidden `.part` file, its
-GGUF header is checked (and that the file holds all the tensor data the header describes), and
-only then is it renamed into place, so a half-copied or foreign file never shows up as a model.
-Errors name the user's file, never the `.part`. Progress is kept per import job for the UI to poll.
-Imports `gguf_info`, `errors` and `protocol` (the wire shapes); standard library otherwise.
+allows) or streamed in by an HTTP upload. Either way it is an `import` job (PROTOCOL 7): the bytes
+go to the job's staging folder, its GGUF header is checked (and that the file holds all the
+tensor data the header describes), and only then is it moved into place, so a half-copied or
+foreign file never shows up as a model; a failed or cancelled import keeps nothing. Errors name
+the user's file, never the staging file. The first version's Import objects
+(`/config/models/imports...`) are views of those jobs.
+Imports `gguf_info`, `errors`, `jobs` and `protocol` (the wire shapes); standard library otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import builtins
+import errno
 import os
 import re
 import shutil
 import threading
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
 
 from director_desktop.engine.llm.gguf_info import read_gguf_info
-from director_desktop.errors import DirectorError, InvalidPayload, ModelError, NotFound
-from director_desktop.protocol import ModelFile, ModelImport, WireErrorBody
+from director_desktop.errors import (
+    DirectorError,
+    DiskFull,
+    InvalidPayload,
+    ModelError,
+    NotAvailable,
+    NotFound,
+)
+from director_desktop.jobs import JobContext, Jobs
+from director_desktop.protocol import JobInfo, JobResult, ModelFile, ModelImport, WireErrorBody
 
 SUFFIX = ".gguf"
+DOWNLOAD_SUFFIXES = (".gguf", ".bin")  # GGUF models; whisper.cpp's ggml `.bin` files
 CHUNK = 4 * 1024 * 1024
+KIND = "import"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
-JobState = Literal["running", "done", "error"]
 
 
 @dataclass
 class ImportJob:
+    """What an import job's Import view adds to the job: the file, the method, the bytes."""
+
     id: str
     file: str
     total: int | None
     done: int = 0
-    state: JobState = "running"
-    error: str | None = None
-    code: str | None = None
     method: str = "upload"
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def as_dict(self) -> ModelImport:
-        progress = self.done / self.total if self.total else None
-        if self.state == "done":
-            progress = 1.0
-        error: WireErrorBody | None = None
-        if self.error is not None:  # `_fail` sets `code` with it: the fallback is never used
-            error = {"code": self.code or "import_failed", "message": self.error}
+    def as_dict(self, job: JobInfo) -> ModelImport:
+        """The Import of PROTOCOL's first version, read from its job."""
+        state = {"done": "done", "error": "error", "cancelled": "error"}.get(
+            job["status"], "running"
+        )
+        error: WireErrorBody | None = job["error"]
+        if job["status"] == "cancelled":
+            error = {"code": "cancelled", "message": "the import was cancelled"}
+        progress = job["progress"]
+        if progress is None and self.total:
+            progress = min(self.done / self.total, 1.0)
         return {
             "id": self.id,
             "file": self.file,
             "method": self.method,
             "bytes": self.done,
             "total": self.total,
-            "progress": progress,
-            "state": self.state,
+            "progress": 1.0 if state == "done" else progress,
+            "state": state,
             "error": error,
         }
 
@@ -73,12 +87,36 @@ def safe_file_name(name: str) -> str:
     return clean
 
 
+def download_name(path: str) -> str:
+    """The name a file downloaded from a hub repository gets in the models folder: its base
+    name, a `.gguf` model or a whisper `.bin`."""
+    base = _base_name(path)
+    if not base.lower().endswith(DOWNLOAD_SUFFIXES):
+        raise InvalidPayload(
+            "only .gguf models (and whisper .bin files) can be downloaded", code="not_gguf"
+        )
+    clean = _SAFE_NAME.sub("_", base)
+    if clean.startswith(".") or len(clean) > 200:
+        raise InvalidPayload("that file name cannot be used for a model")
+    return clean
+
+
 class ModelLibrary:
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, jobs: Jobs | None = None) -> None:
         self.dir = models_dir
-        self.jobs: dict[str, ImportJob] = {}
-        self._copies: dict[str, asyncio.Future[None]] = {}
+        self.imports: dict[str, ImportJob] = {}
+        self._jobs = jobs
         self._names_lock = threading.Lock()
+
+    def attach_jobs(self, jobs: Jobs) -> None:
+        """The app's jobs (the web hands them in: the router is built before them)."""
+        self._jobs = jobs
+
+    @property
+    def jobs(self) -> Jobs:
+        if self._jobs is None:
+            raise NotAvailable("model imports are not available")
+        return self._jobs
 
     # --- listing -------------------------------------------------------------------------------
     def list(self) -> list[ModelFile]:
@@ -110,156 +148,143 @@ class ModelLibrary:
     def delete(self, file: str) -> None:
         self.path_of(file).unlink()
 
-    # --- importing -----------------------------------------------------------------------------
-    def _job(self, file: str, total: int | None, method: str) -> ImportJob:
-        job = ImportJob(id=uuid.uuid4().hex, file=file, total=total, method=method)
-        self.jobs[job.id] = job
-        return job
-
-    def job(self, job_id: str) -> ImportJob:
+    def adopt(self, source: Path, name: str) -> Path:
+        """Move a finished, checked file (a download's staging file) into the folder under a
+        free name, in one rename, so the folder never shows it half-written. Across file
+        systems it is copied to a hidden `.part` beside its final name first."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        part = self.dir / f".adopt-{uuid.uuid4().hex}.part"
         try:
-            return self.jobs[job_id]
+            os.replace(source, part)
+        except OSError:  # another file system (EXDEV): copy, then rename
+            try:
+                shutil.copyfile(source, part)
+            except BaseException:
+                part.unlink(missing_ok=True)
+                raise
+            source.unlink(missing_ok=True)
+        with self._names_lock:
+            final = self._destination(name)
+            os.replace(part, final)
+        return final
+
+    # --- importing -----------------------------------------------------------------------------
+    def record(self, job_id: str) -> ImportJob:
+        try:
+            return self.imports[job_id]
         except KeyError:
             raise NotFound("there is no such import") from None
 
+    async def view(self, job_id: str) -> ModelImport:
+        record = self.record(job_id)
+        return record.as_dict(await self.jobs.get(job_id))
+
+    async def views(self) -> builtins.list[ModelImport]:
+        return [await self.view(job_id) for job_id in list(self.imports)]
+
     def _destination(self, name: str) -> Path:
         """A free name in the folder: `model.gguf`, then `model-2.gguf`, ..."""
-        stem, suffix = name[: -len(SUFFIX)], name[-len(SUFFIX) :]
+        stem, suffix = os.path.splitext(name)
         candidate, n = self.dir / name, 2
         while candidate.exists():
             candidate, n = self.dir / f"{stem}-{n}{suffix}", n + 1
         return candidate
 
-    def _finish(self, job: ImportJob, part: Path, label: str) -> None:
-        """Check the header of a finished `.part` file and move it into place.
+    def _finish(self, record: ImportJob, part: Path, label: str) -> JobResult:
+        """Check the header of a finished staging file and move it into place. `label` is the
+        user's name for the file: errors name it, never the staging file."""
+        read_gguf_info(part, display_name=label)
+        final = self.adopt(part, record.file)
+        record.file = final.name
+        return {"model": final.name}
 
-        `label` is the user's name for the file: errors name it, never the hidden `.part`.
-        """
-        try:
-            read_gguf_info(part, display_name=label)
-        except ModelError as exc:
-            part.unlink(missing_ok=True)
-            self._fail(job, exc)
-            return
-        with self._names_lock:
-            final = self._destination(job.file)
-            os.replace(part, final)
-        job.file, job.state = final.name, "done"
+    async def import_path(self, source: Path, *, link: bool = False) -> ModelImport:
+        """Start copying (or linking) a `.gguf` from anywhere on disk as an import job; answers
+        its Import at once (`running`, or `done` when linked)."""
+        name, size = await asyncio.to_thread(self._check_source, source)
+        record = ImportJob(id="", file=name, total=size, method="link" if link else "copy")
 
-    @staticmethod
-    def _fail(job: ImportJob, exc: DirectorError) -> None:
-        job.state, job.error, job.code = "error", exc.message, exc.code
+        async def work(ctx: JobContext) -> JobResult:
+            if link and await asyncio.to_thread(self._try_link, record, source):
+                return {"model": record.file}
+            record.method = "copy"
+            return await asyncio.to_thread(self._copy, record, source, ctx)
 
-    async def import_path(self, source: Path, *, link: bool = False) -> ImportJob:
-        """Start copying (or linking) a `.gguf` from anywhere on disk; returns the running job."""
-        job = await asyncio.to_thread(self._start_import, source, link)
-        if job.state == "running":
-            loop = asyncio.get_running_loop()
-            self._copies[job.id] = loop.run_in_executor(None, self._copy, job, source)
-        return job
+        info = await self.jobs.start(KIND, name, work)
+        record.id = info["id"]
+        self.imports[record.id] = record
+        return record.as_dict(await self.jobs.get(record.id))
 
-    async def wait(self, job_id: str) -> ImportJob:
-        """The job once it is no longer running."""
-        copy = self._copies.get(job_id)
-        if copy is not None:
-            await asyncio.shield(copy)
-        return self.job(job_id)
-
-    def _start_import(self, source: Path, link: bool) -> ImportJob:
+    def _check_source(self, source: Path) -> tuple[str, int]:
         name = safe_file_name(source.name)
         info = read_gguf_info(source)  # a clear error before anything is copied
         self.dir.mkdir(parents=True, exist_ok=True)
-        job = self._job(name, info.size, "link" if link else "copy")
-        if not (link and self._try_link(job, source.absolute())):
-            job.method = "copy"
-        return job
+        return name, info.size
 
-    def _try_link(self, job: ImportJob, source: Path) -> bool:
+    def _try_link(self, record: ImportJob, source: Path) -> bool:
         with self._names_lock:
-            final = self._destination(job.file)
+            final = self._destination(record.file)
             try:
-                final.symlink_to(source)
+                final.symlink_to(source.absolute())
             except OSError:  # e.g. Windows without the symlink privilege: copy instead
                 return False
-        job.file, job.done, job.state = final.name, job.total or 0, "done"
+        record.file, record.done = final.name, record.total or 0
         return True
 
-    def _copy(self, job: ImportJob, source: Path) -> None:
-        part = self.dir / f".import-{job.id}.part"
+    def _copy(self, record: ImportJob, source: Path, ctx: JobContext) -> JobResult:
+        part = ctx.staging("import.part")
         try:
             with source.open("rb") as src, part.open("wb") as dst:
                 while chunk := src.read(CHUNK):
-                    if job._cancel.is_set():
-                        raise DirectorError("the import was cancelled", code="cancelled")
+                    ctx.check()  # a cancel: the job removes its staging folder
                     dst.write(chunk)
-                    job.done += len(chunk)
+                    record.done += len(chunk)
+                    ctx.progress(_fraction(record), f"{_mb(record.done)} copied")
             shutil.copystat(source, part)
         except OSError as exc:
-            part.unlink(missing_ok=True)
-            self._fail(job, DirectorError(f"copy failed: {exc.strerror}", code="import_failed"))
-            return
-        except DirectorError as exc:
-            part.unlink(missing_ok=True)
-            self._fail(job, exc)
-            return
-        self._finish(job, part, source.name)
+            raise _write_error(exc) from exc
+        ctx.progress(1.0, "checking the file")
+        return self._finish(record, part, source.name)
 
-    def begin_upload(self, file_name: str, total: int | None) -> Upload:
+    async def upload(
+        self,
+        file_name: str,
+        total: int | None,
+        chunks: AsyncIterator[bytes],
+        on_start: Callable[[str], None] = lambda _id: None,
+    ) -> JobInfo:
+        """An HTTP upload streamed into an import job; answers the job once it is `done`, raises
+        its error otherwise (`import_incomplete` for a body shorter than `total`)."""
         name = safe_file_name(file_name)
+        label = _base_name(file_name)
         self.dir.mkdir(parents=True, exist_ok=True)
-        job = self._job(name, total, "upload")
-        return Upload(self, job, self.dir / f".upload-{job.id}.part", _base_name(file_name))
+        record = ImportJob(id="", file=name, total=total, method="upload")
 
-    def cancel(self, job_id: str) -> None:
-        self.job(job_id)._cancel.set()
-
-
-class Upload:
-    """An HTTP upload being streamed to disk: `write` each chunk, then `finish` or `abort`."""
-
-    def __init__(self, library: ModelLibrary, job: ImportJob, part: Path, label: str) -> None:
-        self.library = library
-        self.job = job
-        self.part = part
-        self.label = label  # the name the client sent, for messages
-        self._handle: BinaryIO | None = part.open("wb")
-
-    async def write(self, chunk: bytes) -> None:
-        if self._handle is None:
-            raise DirectorError("the upload is closed", code="import_failed")
-        if self.job._cancel.is_set():
-            raise DirectorError("the import was cancelled", code="cancelled")
-        try:
-            await asyncio.to_thread(self._handle.write, chunk)
-        except OSError as exc:  # disk full, folder gone
-            raise DirectorError(
-                f"could not write the model file: {exc.strerror}", code="import_failed"
-            ) from exc
-        self.job.done += len(chunk)
-
-    async def finish(self) -> ImportJob:
-        self._close()
-        if self.job.total is not None and self.job.done != self.job.total:
-            self.abort(
-                DirectorError(
-                    f"the upload ended after {self.job.done} of {self.job.total} bytes",
+        async def work(ctx: JobContext) -> JobResult:
+            record.id = ctx.job_id
+            self.imports[record.id] = record
+            on_start(record.id)
+            part = ctx.staging("upload.part")
+            handle = await asyncio.to_thread(part.open, "wb")
+            try:
+                async for chunk in chunks:
+                    try:
+                        await asyncio.to_thread(handle.write, chunk)
+                    except OSError as exc:
+                        raise _write_error(exc) from exc
+                    record.done += len(chunk)
+                    ctx.progress(_fraction(record), f"{_mb(record.done)} received")
+            finally:
+                await asyncio.to_thread(handle.close)
+            if total is not None and record.done != total:
+                raise DirectorError(
+                    f"the upload ended after {record.done} of {total} bytes",
                     code="import_incomplete",
                 )
-            )
-            return self.job
-        await asyncio.to_thread(self.library._finish, self.job, self.part, self.label)
-        return self.job
+            ctx.progress(1.0, "checking the file")
+            return await asyncio.to_thread(self._finish, record, part, label)
 
-    def abort(self, error: DirectorError) -> None:
-        self._close()
-        self.part.unlink(missing_ok=True)
-        ModelLibrary._fail(self.job, error)
-
-    def _close(self) -> None:
-        if self._handle is not None:
-            with contextlib.suppress(OSError):
-                self._handle.close()
-            self._handle = None
+        return await self.jobs.run(KIND, name, work)
 
 
 def _base_name(name: str) -> str:
@@ -272,3 +297,17 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:
         return None
+
+
+def _fraction(record: ImportJob) -> float | None:
+    return record.done / record.total if record.total else None
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _write_error(exc: OSError) -> DirectorError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull("the disk filled up while copying the model: nothing was kept")
+    return DirectorError(f"could not write the model file: {exc.strerror}", code="import_failed")

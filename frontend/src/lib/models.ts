@@ -2,7 +2,8 @@
 // types are in ../types, mirrored from director_desktop/protocol/types.py): sizes, context
 // lengths, the chosen model's load state, and an import's progress whether it is an upload
 // (measured by the browser) or a copy (polled).
-import type { ModelImport, ModelStatus, ModelTest, Provider, WireErrorBody } from '../types'
+import type { HttpClient } from './http'
+import type { CatalogueAnswer, CatalogueItem, HubListing, JobInfo, ModelImport, ModelStatus, ModelTest, Provider, WireErrorBody } from '../types'
 
 /** One import as the view tracks it: an upload the browser is sending, or a server-side job. */
 export interface ImportTask {
@@ -169,4 +170,84 @@ export function isGguf(name: string): boolean {
 
 function clamp01(x: number): number {
   return Math.min(1, Math.max(0, x))
+}
+
+// --- the catalogue and downloads (`/config/models/catalogue`, `/hub`, `/downloads`) ------------
+
+/** The catalogue's routes and the job controls a download needs, over one HTTP client. */
+export interface DownloadsApi {
+  catalogue(): Promise<CatalogueAnswer>
+  hub(repo: string): Promise<HubListing>
+  download(repo: string, file: string, revision?: string): Promise<JobInfo>
+  setToken(token: string | null): Promise<{ has_token: boolean }>
+  pause(id: string): Promise<JobInfo>
+  resume(id: string): Promise<JobInfo>
+  cancel(id: string): Promise<JobInfo>
+}
+
+export function downloadsApi(http: HttpClient): DownloadsApi {
+  const enc = encodeURIComponent
+  const { call } = http
+  return {
+    catalogue: () => call('GET', '/config/models/catalogue'),
+    hub: (repo) => call('GET', `/config/models/hub?repo=${enc(repo.trim())}`),
+    download: (repo, file, revision) => call('POST', '/config/models/downloads', revision ? { repo, file, revision } : { repo, file }),
+    setToken: (token) => call('PUT', '/config/models/hub/token', { token }),
+    pause: (id) => call('POST', `/jobs/${enc(id)}/pause`),
+    resume: (id) => call('POST', `/jobs/${enc(id)}/resume`),
+    cancel: (id) => call('DELETE', `/jobs/${enc(id)}`),
+  }
+}
+
+/** The memory badge of a catalogue entry. */
+export function fitView(item: CatalogueItem): { text: string; tone: 'ok' | 'info' | 'error' } {
+  const need = `needs ~${item.memory_gb} GB`
+  switch (item.fit) {
+    case 'fits':
+      return { text: `Fits · ${need}`, tone: 'ok' }
+    case 'tight':
+      return { text: `Tight · ${need}`, tone: 'info' }
+    case 'too_big':
+      return { text: `Too big · ${need}`, tone: 'error' }
+    default:
+      return { text: need, tone: 'info' }
+  }
+}
+
+/** A download job's line: label, bar (bytes, rate and time left are in `detail`). */
+export function downloadView(job: JobInfo, name: string): ProgressView {
+  switch (job.status) {
+    case 'queued':
+    case 'running':
+      return { label: `Downloading ${name}`, value: job.progress, tone: 'busy', detail: job.detail || undefined }
+    case 'paused':
+      // Bytes only: the rate and time left it had when it stopped no longer hold.
+      return { label: `Paused: ${name}`, value: job.progress ?? 0, tone: 'info', detail: job.detail.split(' · ')[0] || undefined }
+    case 'done':
+      return { label: `Downloaded ${job.result?.model ?? name}`, tone: 'ok' }
+    case 'cancelled':
+      return { label: `Cancelled ${name}`, tone: 'info' }
+    default:
+      return { label: `Could not download ${name}`, tone: 'error', detail: job.error?.message }
+  }
+}
+
+export function jobActive(job: JobInfo | undefined): boolean {
+  return !!job && (job.status === 'running' || job.status === 'queued' || job.status === 'paused')
+}
+
+/** A model import's task as its `import` job (`/jobs`, the socket's `job` events) shows it. */
+export function taskFromJobInfo(job: JobInfo, task: ImportTask): ImportTask {
+  switch (job.status) {
+    case 'done':
+      return { ...task, phase: 'done', bytes: task.total ?? task.bytes, file: job.result?.model ?? task.file }
+    case 'cancelled':
+      return { ...task, phase: 'error', error: { code: 'cancelled', message: 'the import was cancelled' } }
+    case 'error':
+      return { ...task, phase: 'error', error: job.error ?? { code: 'import_failed', message: 'the import failed' } }
+    default: {
+      const bytes = job.progress !== null && task.total ? Math.round(job.progress * task.total) : task.bytes
+      return { ...task, phase: 'sending', bytes }
+    }
+  }
 }

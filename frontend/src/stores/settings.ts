@@ -2,13 +2,14 @@
 // `update_data` `models` events), imports in flight (browser uploads with their byte progress,
 // native-dialog copies polled on the server), connection tests, and the Data section's imports.
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef } from 'vue'
+import { computed, ref, shallowRef, watch } from 'vue'
 import {
   importView,
   isGguf,
   isRunning,
   taskFailed,
   taskFromJob,
+  taskFromJobInfo,
   uploadProgress,
   uploadTask,
   type ImportTask,
@@ -17,8 +18,7 @@ import {
 import { WireError, type SettingsApi } from '../lib/http'
 import type { ModelFile, ModelList, ModelStatus, ModelTest, SpeechChoice, SpeechStatus, UpdateEvent } from '../types'
 import { useChatStore } from './chat'
-
-const POLL_MS = 300
+import { useJobsStore } from './jobs'
 
 declare global {
   interface Window {
@@ -37,6 +37,7 @@ export interface DataResult {
 
 export const useSettingsStore = defineStore('settings', () => {
   const chat = useChatStore()
+  const jobsStore = useJobsStore()
   const open = ref(false)
   const shown = ref(0)
   const listing = shallowRef<ModelList | null>(null)
@@ -243,32 +244,36 @@ export const useSettingsStore = defineStore('settings', () => {
     }
   }
 
-  const polling = new Set<string>()
-  /** Follows a server-side copy until it ends (the `models` event also nudges it). */
-  async function pollJob(id: string): Promise<void> {
-    if (polling.has(id)) return
-    polling.add(id)
-    try {
-      for (;;) {
-        const t = tasks.value.find((x) => x.jobId === id)
-        if (!t) return
-        let job
-        try {
-          job = await client().importJob(id)
-        } catch (e) {
-          replace(t.key, taskFailed(t, WireError.from(e)))
-          return
-        }
-        replace(t.key, taskFromJob(job, t.key, t.name))
-        if (job.state !== 'running') {
-          await refresh()
-          return
-        }
-        await new Promise((r) => setTimeout(r, POLL_MS))
-      }
-    } finally {
-      polling.delete(id)
+  const following = new Set<string>()
+  /** Follows a server-side copy through its `import` job (`/jobs` and the socket's `job`
+   * events, as every progress bar of the page) until it ends. */
+  function pollJob(id: string): void {
+    if (following.has(id)) return
+    following.add(id)
+    let stop: (() => void) | undefined
+    let ended = false
+    const end = () => {
+      ended = true
+      following.delete(id)
+      stop?.()
     }
+    stop = watch(
+      () => jobsStore.jobs[id],
+      (job) => {
+        const t = tasks.value.find((x) => x.jobId === id)
+        if (!t) return end()
+        if (!job) return
+        const next = taskFromJobInfo(job, t)
+        replace(t.key, next)
+        if (next.phase !== 'sending') {
+          end()
+          void refresh()
+        }
+      },
+      { immediate: true },
+    )
+    if (ended) stop()
+    else if (!jobsStore.jobs[id]) void jobsStore.refreshJobs()
   }
 
   async function cancel(key: string): Promise<void> {
