@@ -79,6 +79,9 @@ class GGUFInfo:
     name: str | None
     context_length: int | None
     has_chat_template: bool
+    kv_bytes_per_token: int | None = None
+    """The KV cache's bytes per token of context at F16 (llama.cpp's default cache type), from
+    the attention shape; None when the header does not say. Caps the default context by memory."""
 
     def as_dict(self) -> ModelFile:
         return {
@@ -193,7 +196,31 @@ def _parse(path: Path, label: str, size: int, reader: _Reader) -> GGUFInfo:
         name=str(meta["general.name"]) if "general.name" in meta else None,
         context_length=int(context) if isinstance(context, int) else None,
         has_chat_template="tokenizer.chat_template" in meta,
+        kv_bytes_per_token=_kv_bytes_per_token(meta, architecture),
     )
+
+
+def _kv_bytes_per_token(meta: dict[str, str | int | float | bool], arch: str) -> int | None:
+    """layers * KV heads * (key + value width) * 2 bytes; None when a value is missing."""
+
+    def whole(key: str, default: int | None = None) -> int | None:
+        value = meta.get(f"{arch}.{key}", default)
+        ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+        return value if ok and isinstance(value, int) else None
+
+    layers, heads, width = (
+        whole("block_count"),
+        whole("attention.head_count"),
+        whole("embedding_length"),
+    )
+    if layers is None or heads is None or width is None:
+        return None
+    kv_heads = whole("attention.head_count_kv", heads)
+    key = whole("attention.key_length", width // heads)
+    value = whole("attention.value_length", width // heads)
+    if kv_heads is None or key is None or value is None:
+        return None
+    return layers * kv_heads * (key + value) * 2
 
 
 def _data_end(reader: _Reader, tensor_count: int, alignment: int) -> int:

@@ -33,23 +33,34 @@ from director_desktop.engine.llm.base import (
 )
 from director_desktop.engine.llm.gguf_info import GGUFInfo, read_gguf_info
 from director_desktop.engine.llm.openai_http import OpenAICompatProvider
+from director_desktop.engine.llm.params import add_sampling, available_memory, fit_context
 from director_desktop.engine.llm.stream import ChunkParser, ThreadChannel
 from director_desktop.errors import ModelError
+from director_desktop.protocol import ModelParams
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CONTEXT = 8192
-"""Context allocated when the user set none: a model trained on 128k tokens would otherwise
-reserve gigabytes of KV cache."""
+"""Context assumed before the file's header is read (`params.fit_context` decides at load)."""
 _DONE = object()
 
 
 class LlamaCppProvider:
     name = "embedded"
 
-    def __init__(self, model_path: Path, *, context_length: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        context_length: int | None = None,
+        params: ModelParams | None = None,
+    ) -> None:
         self.model_path = model_path
-        self._wanted_context = context_length
+        self.params: ModelParams = params or {}
+        """The user's model settings: the load ones are read at load, the sampling ones by each
+        request (the router changes them in place, no reload)."""
+        self._wanted_context = self.params.get("context_length", context_length)
+        self._common: Any = None
         self._state = ProviderState(provider=self.name, model=model_path.name)
         self._server: Any = None
         self._info: GGUFInfo | None = None
@@ -88,11 +99,9 @@ class LlamaCppProvider:
 
         try:
             info = read_gguf_info(self.model_path)
-            context = min(
-                info.context_length or DEFAULT_MAX_CONTEXT,
-                self._wanted_context or DEFAULT_MAX_CONTEXT,
-            )
-            self._server = xllamacpp.Server(self._params(xllamacpp, context))
+            context = fit_context(info, self._wanted_context, available_memory())
+            self._common = self._params(xllamacpp, context)
+            self._server = xllamacpp.Server(self._common)
         except ModelError as exc:
             self._fail(exc.message)
             return
@@ -125,7 +134,17 @@ class LlamaCppProvider:
         params.hostnames = ["127.0.0.1"]
         params.port = 0
         params.api_keys = [self._key]
+        if "n_threads" in self.params:
+            params.cpuparams.n_threads = self.params["n_threads"]
+            params.cpuparams_batch.n_threads = self.params["n_threads"]
+        if "n_gpu_layers" in self.params:  # ignored by a build without a GPU backend
+            params.n_gpu_layers = self.params["n_gpu_layers"]
         return params
+
+    @property
+    def common_params(self) -> Any:
+        """The `xllamacpp.CommonParams` the model was loaded with (None before the load)."""
+        return self._common
 
     async def ready(self) -> None:
         await self.start()
@@ -158,7 +177,13 @@ class LlamaCppProvider:
         self, messages: list[ChatMessage], tools: list[ToolSpec], *, max_tokens: int
     ) -> AsyncGenerator[StreamEvent, None]:
         await self.ready()
-        request: ChatRequest = {"messages": messages, "stream": True, "max_tokens": max_tokens}
+        request: ChatRequest = {
+            "messages": messages,
+            "stream": True,
+            "max_tokens": max_tokens,
+            "stream_options": {"include_usage": True},  # Finish.usage: tokens llama.cpp wrote
+        }
+        add_sampling(request, self.params)
         if tools:
             request["tools"] = tools
         loop = asyncio.get_running_loop()
@@ -173,6 +198,8 @@ class LlamaCppProvider:
                 for item in await channel.get_batch():
                     if item is _DONE:
                         await future
+                        for event in parser.flush():
+                            yield event
                         yield parser.finish()
                         return
                     if isinstance(item, RuntimeError):

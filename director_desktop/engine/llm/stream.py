@@ -15,7 +15,14 @@ import threading
 from collections import deque
 from typing import Any
 
-from director_desktop.engine.llm.base import Finish, StreamEvent, TextDelta, ToolCallAccumulator
+from director_desktop.engine.llm.base import (
+    Finish,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallAccumulator,
+)
+from director_desktop.engine.llm.thinking import ThinkSplitter
 from director_desktop.errors import ModelError
 
 
@@ -69,9 +76,14 @@ class ThreadChannel:
 
 
 class ChunkParser:
-    """OpenAI streaming chunks → TextDelta events and a final Finish."""
+    """OpenAI streaming chunks → TextDelta / ThinkingDelta events and a final Finish.
+
+    Thinking arrives two ways: as `reasoning_content` (llama.cpp's server with a reasoning
+    format, DeepSeek's API, LM Studio) or as `<think>` tags inside `content` (Ollama, servers
+    that pass the model's text through); both become ThinkingDelta."""
 
     def __init__(self) -> None:
+        self.think = ThinkSplitter()
         self.tool_calls = ToolCallAccumulator()
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] = {}
@@ -85,18 +97,29 @@ class ChunkParser:
         events: list[StreamEvent] = []
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                events.append(ThinkingDelta(str(reasoning)))
             if delta.get("content"):
-                events.append(TextDelta(str(delta["content"])))
+                events += _events(self.think.feed(str(delta["content"])))
             if delta.get("tool_calls"):
                 self.tool_calls.add(delta["tool_calls"])
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
         return events
 
+    def flush(self) -> list[StreamEvent]:
+        """Text held back at the end of the stream (it looked like the start of a tag)."""
+        return _events(self.think.finish())
+
     def finish(self) -> Finish:
         calls = self.tool_calls.calls()
         reason = self.finish_reason or ("tool_calls" if calls else "stop")
         return Finish(reason=reason, tool_calls=calls, usage=self.usage)
+
+
+def _events(pieces: list[tuple[str, str]]) -> list[StreamEvent]:
+    return [TextDelta(text) if kind == "answer" else ThinkingDelta(text) for kind, text in pieces]
 
 
 def chunk_error(error: object) -> ModelError:
