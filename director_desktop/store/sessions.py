@@ -1,4 +1,5 @@
-"""Session rows: create, read, list by last update, rename, delete (messages go with them).
+"""Session rows: create, read, list (pinned first, then by last update; whole or in pages), rename,
+pin, delete (messages go with them).
 
 Synchronous functions over the worker's connection; the caller holds the transaction.
 Imports `errors`, `protocol` and the store's own `codec`.
@@ -6,16 +7,32 @@ Imports `errors`, `protocol` and the store's own `codec`.
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from director_desktop.errors import InvalidPayload, SessionNotFound
 from director_desktop.protocol import JSONDict, Session, check_id, now_epoch
 from director_desktop.protocol.inputs import About
 from director_desktop.store.codec import dumps, loads, no_cycle_collection, now_micros
 
-SESSION_COLUMNS = "session_id, name, video_id, collection_id, created_at, updated_at, metadata"
+SESSION_COLUMNS = (
+    "session_id, name, video_id, collection_id, created_at, updated_at, metadata, pinned_at"
+)
 MAX_NAME = 200
+# Within each group (pinned, then the rest) sessions list by last activity; `touched` breaks ties
+# of `updated_at` (seconds) and the row id ties of `touched` (imported sessions share a clock),
+# so the order is total and a cursor names one place in it. The `sessions_listing` index.
+_ACTIVITY: Final = "updated_at DESC, touched DESC, id DESC"
+_CURSOR: Final = re.compile(r"([01])\.([0-9]{1,18})\.([0-9]{1,18})\.([0-9]{1,18})")
+
+
+@dataclass(frozen=True)
+class SessionsPage:
+    sessions: list[Session]
+    next_cursor: str | None
+    """Pass it back as `cursor` for the page after this one; None on the last page."""
 
 
 def row_to_session(row: tuple[Any, ...]) -> Session:
@@ -27,6 +44,7 @@ def row_to_session(row: tuple[Any, ...]) -> Session:
         "created_at": row[4],
         "updated_at": row[5],
         "metadata": loads(str(row[6])),
+        "pinned_at": row[7],
     }
 
 
@@ -84,12 +102,59 @@ def insert(
 
 
 def list_all(conn: sqlite3.Connection, limit: int | None) -> list[Session]:
-    with no_cycle_collection():
+    """Every session (or the first `limit`) in listing order: pinned first, then by activity."""
+    with no_cycle_collection():  # the fetch too: 10,000 row tuples are allocations as well
         rows = conn.execute(
             f"SELECT {SESSION_COLUMNS} FROM sessions"  # noqa: S608 (constant column list)
-            " ORDER BY updated_at DESC, touched DESC LIMIT ?",
+            f" ORDER BY pinned_at IS NULL, {_ACTIVITY} LIMIT ?",
             (-1 if limit is None else max(limit, 0),),
         ).fetchall()
+        return _sessions(rows)
+
+
+def list_page(conn: sqlite3.Connection, limit: int, cursor: str | None) -> SessionsPage:
+    """A page of the listing: `limit` sessions from just after `cursor` (the start without one).
+
+    Keyset paging: the cursor is the sort key of the last session shown, not an offset, so
+    sessions made, deleted, pinned or moved by activity between two pages never shift the next
+    one: nothing that stayed put is skipped or shown twice (what moved, every window already
+    hears of in an update). Each group is read by its own query so that both walk the index.
+    """
+    if limit < 1:
+        raise InvalidPayload("limit must be at least 1")
+    start = None if cursor is None else _parse_cursor(cursor)
+    rows: list[tuple[Any, ...]] = []
+    for unpinned in (0, 1):
+        wanted = limit + 1 - len(rows)  # one more than asked: is there a next page?
+        if wanted <= 0 or (start is not None and unpinned < start[0]):
+            continue
+        sql = (
+            f"SELECT {SESSION_COLUMNS}, touched, id FROM sessions"  # noqa: S608 (constants)
+            " WHERE (pinned_at IS NULL) = ?"
+        )
+        args: list[object] = [unpinned]
+        if start is not None and unpinned == start[0]:
+            sql += " AND (updated_at, touched, id) < (?, ?, ?)"
+            args += start[1:]
+        rows += conn.execute(f"{sql} ORDER BY {_ACTIVITY} LIMIT ?", (*args, wanted)).fetchall()
+    shown = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:  # the cursor is the last row's sort key: group, updated_at, touched, id
+        *_, updated_at, _metadata, pinned_at, touched, row_id = shown[-1]
+        next_cursor = f"{int(pinned_at is None)}.{updated_at}.{touched}.{row_id}"
+    return SessionsPage(_sessions([row[:8] for row in shown]), next_cursor)
+
+
+def _parse_cursor(cursor: str) -> tuple[int, int, int, int]:
+    found = _CURSOR.fullmatch(cursor)
+    if found is None:
+        raise InvalidPayload("cursor is not one this server gave")
+    group, updated_at, touched, row_id = (int(part) for part in found.groups())
+    return group, updated_at, touched, row_id
+
+
+def _sessions(rows: list[tuple[Any, ...]]) -> list[Session]:
+    with no_cycle_collection():
         # `row_to_session` inlined: a call per row is a sixth of listing 10,000 sessions.
         return [
             {
@@ -100,15 +165,56 @@ def list_all(conn: sqlite3.Connection, limit: int | None) -> list[Session]:
                 "created_at": created_at,
                 "updated_at": updated_at,
                 "metadata": {} if metadata == "{}" else loads(metadata),
+                "pinned_at": pinned_at,
             }
-            for session_id, name, video_id, collection_id, created_at, updated_at, metadata in rows
+            for (
+                session_id,
+                name,
+                video_id,
+                collection_id,
+                created_at,
+                updated_at,
+                metadata,
+                pinned_at,
+            ) in rows
         ]
 
 
 def rename(conn: sqlite3.Connection, session_id: str, name: str) -> Session:
     check_name(name)
     # A rename is not activity: the list keeps its order (updated_at moves with messages).
-    cursor = conn.execute("UPDATE sessions SET name = ? WHERE session_id = ?", (name, session_id))
+    # A rename is the user's: `named_by` keeps a model-made title from replacing it later.
+    cursor = conn.execute(
+        "UPDATE sessions SET name = ?, metadata = json_set(metadata, '$.named_by', 'user')"
+        " WHERE session_id = ?",
+        (name, session_id),
+    )
+    if cursor.rowcount == 0:
+        raise SessionNotFound(f"no session {session_id!r}")
+    return require(conn, session_id)
+
+
+def name_by_model(conn: sqlite3.Connection, session_id: str, name: str) -> Session | None:
+    """Give a session the title a model made, unless the user named it: answers the session
+    renamed, or None when it is gone or the user's name stands. One statement, so a rename
+    racing the model's title can never be overwritten."""
+    check_name(name)
+    cursor = conn.execute(
+        "UPDATE sessions SET name = ?, metadata = json_set(metadata, '$.named_by', 'model')"
+        " WHERE session_id = ? AND json_extract(metadata, '$.named_by') IS NOT 'user'",
+        (name, session_id),
+    )
+    return require(conn, session_id) if cursor.rowcount else None
+
+
+def set_pinned(conn: sqlite3.Connection, session_id: str, pinned: bool) -> Session:
+    """Pin or unpin a session. Pinning a pinned one keeps when it was pinned; neither is
+    activity, so `updated_at` stays."""
+    cursor = conn.execute(
+        "UPDATE sessions SET pinned_at = CASE WHEN ? THEN coalesce(pinned_at, ?) END"
+        " WHERE session_id = ?",
+        (pinned, now_epoch(), session_id),
+    )
     if cursor.rowcount == 0:
         raise SessionNotFound(f"no session {session_id!r}")
     return require(conn, session_id)

@@ -1,10 +1,11 @@
-"""The sidebar in a real browser against the real server: rename, delete with confirmation,
-full-text search that jumps to the hit."""
+"""The sidebar in a real browser against the real server: rename and delete (with confirmation)
+from a chat's menu, full-text search that jumps to the hit, a long history paged from the server."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from playwright.sync_api import Locator
 
 from tests.e2e.conftest import App
 from tests.e2e.helpers import api, import_session, turn
@@ -12,12 +13,18 @@ from tests.e2e.helpers import api, import_session, turn
 pytestmark = pytest.mark.e2e
 
 
+def menu_item(row: Locator, name: str, item: str) -> Locator:
+    """Open the chat's menu (⋯) and answer one of its items."""
+    row.get_by_role("button", name=f"Actions for {name}").click()
+    return row.get_by_role("menuitem", name=item)
+
+
 def test_rename_a_chat_inline(app: App) -> None:
     sid = import_session(app.server, "old name", turn("hi", "hello"))
     app.open()
     page = app.page
     row = page.locator(f"[data-session-id='{sid}']")
-    row.get_by_role("button", name="Rename old name").click()
+    menu_item(row, "old name", "Rename").click()
     field = row.get_by_role("textbox", name="Chat name")
     field.fill("Holiday plans")
     with page.expect_response(lambda r: f"/session/{sid}" in r.url and r.request.method == "PATCH"):
@@ -25,7 +32,7 @@ def test_rename_a_chat_inline(app: App) -> None:
     row.get_by_role("button", name="Holiday plans", exact=True).wait_for()
     assert api(app.server, "GET", f"/session/{sid}")["name"] == "Holiday plans"
     # Esc cancels an edit.
-    row.get_by_role("button", name="Rename Holiday plans").click()
+    menu_item(row, "Holiday plans", "Rename").click()
     row.get_by_role("textbox", name="Chat name").fill("nope")
     row.get_by_role("textbox", name="Chat name").press("Escape")
     row.get_by_role("button", name="Holiday plans", exact=True).wait_for()
@@ -39,10 +46,10 @@ def test_delete_asks_first(app: App) -> None:
     app.open()
     page = app.page
     row = page.locator(f"[data-session-id='{doomed}']")
-    row.get_by_role("button", name="Delete delete me").click()
+    menu_item(row, "delete me", "Delete").click()
     row.get_by_role("button", name="Cancel delete").click()
     row.get_by_role("button", name="delete me", exact=True).wait_for()
-    row.get_by_role("button", name="Delete delete me").click()
+    menu_item(row, "delete me", "Delete").click()
     row.get_by_role("button", name="Confirm delete").click()
     row.wait_for(state="detached")
     response = httpx.get(
@@ -104,25 +111,33 @@ def test_an_agent_answer_links_to_the_chat_it_found(app: App) -> None:
     app.assert_clean()
 
 
-def test_a_long_history_opens_a_page_of_chats_and_shows_more_on_scroll(app: App) -> None:
+def test_a_long_history_opens_a_page_of_chats_and_pages_more_on_scroll(app: App) -> None:
     for n in range(230):
         import_session(app.server, f"chat number {n}", [])
+    lists: list[str] = []
+    app.page.on("request", lambda r: lists.append(r.url) if "/session?" in r.url else None)
     app.open()
     page = app.page
     rows = page.locator("[data-testid=sessions] li.session")
     assert rows.count() == 100  # not 230: a long history opens as fast as a short one
+    assert lists
+    assert all("limit=100" in url for url in lists)  # never the whole list
     more = page.get_by_test_id("more-sessions")
-    assert more.inner_text() == "Show more chats (130)"
-    more.scroll_into_view_if_needed()  # scrolling to the list's end shows the next page
+    more.scroll_into_view_if_needed()  # scrolling to the list's end reads the next page
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=sessions] li.session').length === 200"
+        "() => document.querySelectorAll('[data-testid=sessions] li.session').length >= 200"
     )
-    assert more.inner_text() == "Show more chats (30)"
-    more.click()
+    # Keep scrolling the panel to its end, as a reader would, until the last page is in.
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=sessions] li.session').length === 230"
+        """() => {
+            const panel = document.querySelector('.side-scroll')
+            panel.scrollTop = panel.scrollHeight
+            return document.querySelectorAll('[data-testid=sessions] li.session').length === 230
+        }"""
     )
-    assert more.count() == 0
-    shown = set(rows.all_inner_texts())
-    assert shown == {f"chat number {n}" for n in range(230)}
+    more.wait_for(state="detached")  # the oldest chat is loaded: nothing more to ask for
+    assert any("cursor=" in url for url in lists)
+    shown = rows.all_inner_texts()
+    assert sorted(shown) == sorted(f"chat number {n}" for n in range(230))
+    assert len(shown) == len(set(shown))
     app.assert_clean()

@@ -22,7 +22,7 @@ from director_desktop.store.schema import migrate
 # the partial index of messages still in progress, and the list walks sessions in display order.
 # The store never runs ANALYZE, so these plans are the ones made without statistics.
 FULL_WALK = re.compile(
-    r"^SCAN (messages|sessions|m|s)\b(?!.*USING INDEX (messages_in_progress|sessions_by_update))"
+    r"^SCAN (messages|sessions|m|s)\b(?!.*USING INDEX (messages_in_progress|sessions_listing))"
     r"|USE TEMP B-TREE FOR ORDER BY"
 )
 
@@ -67,6 +67,9 @@ CALLS: dict[str, Callable[[sqlite3.Connection], object]] = {
     "one message": lambda c: messages.get(c, "a", "o3"),
     "last seq": lambda c: sessions.last_seq(c, "a"),
     "list sessions": lambda c: sessions.list_all(c, 50),
+    "first page of sessions": lambda c: sessions.list_page(c, 50, None),
+    "a page in the pinned ones": lambda c: sessions.list_page(c, 50, "0.1795600000.1.1"),
+    "a page in the rest": lambda c: sessions.list_page(c, 50, "1.1795600000.1.1"),
     "crash sweep": messages.sweep_interrupted,
     "search": lambda c: search.search(c, "answer", 10),
 }
