@@ -158,3 +158,28 @@ def parse_reconnect(payload: object) -> tuple[str, int]:
 def parse_stop(payload: object) -> tuple[str, str]:
     data = _require_object(payload, "stop payload")
     return check_id(data.get("session_id"), "session_id"), check_id(data.get("conv_id"), "conv_id")
+
+
+def parse_regenerate(payload: object) -> tuple[str, str]:
+    """`regenerate {session_id, conv_id}` (PROTOCOL 8)."""
+    data = _require_object(payload, "regenerate payload")
+    return check_id(data.get("session_id"), "session_id"), check_id(data.get("conv_id"), "conv_id")
+
+
+def parse_edit(payload: object) -> tuple[str, str, list[ContentItem]]:
+    """`edit {session_id, conv_id, content}`: the content is checked as a `chat`'s is."""
+    data = _require_object(payload, "edit payload")
+    session_id = check_id(data.get("session_id"), "session_id")
+    conv_id = check_id(data.get("conv_id"), "conv_id")
+    return session_id, conv_id, _check_content(data.get("content"))
+
+
+def parse_select_version(payload: object) -> tuple[str, str, int]:
+    """`select_version {session_id, msg_id, version}`: version a positive integer."""
+    data = _require_object(payload, "select_version payload")
+    session_id = check_id(data.get("session_id"), "session_id")
+    msg_id = check_id(data.get("msg_id"), "msg_id")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidPayload("version must be an integer >= 1")
+    return session_id, msg_id, version

@@ -1,7 +1,7 @@
 """Message rows: store a snapshot with the session's next seq, read them back in order and in pages.
 
 Synchronous functions over the worker's connection; the caller holds the transaction.
-Imports `errors`, `protocol` and the store's own `codec` and `sessions`.
+Imports `errors`, `protocol` and the store's own `codec`, `sessions` and `turn_links`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from director_desktop.protocol import (
     now_iso,
 )
 from director_desktop.protocol.inputs import About
-from director_desktop.store import sessions
+from director_desktop.store import sessions, turn_links
 from director_desktop.store.codec import dumps, loads, no_cycle_collection
 
 # Each row as the JSON text of the wire message, so a page is decoded by one json call instead of
@@ -40,13 +40,13 @@ _SELECT_JSON = f"SELECT {_JSON_ROW} FROM messages"  # noqa: S608 (constant SQL)
 _CHUNK = 1000  # rows decoded per json call: big pages never hold their whole text twice
 
 
-def _fetch(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[Message]:
+def fetch(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[Message]:
     """The messages `where` selects, in its order, decoded a chunk of rows at a time."""
     cursor = conn.execute(f"{_SELECT_JSON} {where}", params)
     found: list[Message] = []
     with no_cycle_collection():
         while rows := cursor.fetchmany(_CHUNK):
-            # Safe: every row was written by `_write` or `insert_restored` from a `_checked`
+            # Safe: every row was written by `_write` or `insert_restored` from a `checked`
             # message, and `_JSON_ROW` rebuilds exactly the keys of `Message`.
             found += cast(list[Message], loads("[" + ",".join([text for (text,) in rows]) + "]"))
     return found
@@ -69,7 +69,7 @@ def row_to_message(row: tuple[Any, ...]) -> Message:
 
 
 def get(conn: sqlite3.Connection, session_id: str, msg_id: str) -> Message | None:
-    found = _fetch(conn, "WHERE session_id = ? AND msg_id = ?", (session_id, msg_id))
+    found = fetch(conn, "WHERE session_id = ? AND msg_id = ?", (session_id, msg_id))
     return found[0] if found else None
 
 
@@ -82,7 +82,7 @@ def _list_of(value: object, key: str, item_type: type) -> list[Any]:
     return value
 
 
-def _checked(message: object) -> Message:
+def checked(message: object) -> Message:
     """The wire fields of a message (typed or not yet checked: an export's, another app's),
     type-checked; unknown top-level keys are dropped."""
     if not isinstance(message, dict):
@@ -114,7 +114,7 @@ def _checked(message: object) -> Message:
 
 def put(conn: sqlite3.Connection, message: Message) -> Message:
     """Insert or replace by (session_id, msg_id) under the session's next seq; returns the row."""
-    msg = _checked(message)
+    msg = checked(message)
     session_id, msg_id = msg["session_id"], msg["msg_id"]
     old = conn.execute(
         "SELECT first_seq, created_at, conv_id FROM messages WHERE session_id = ? AND msg_id = ?",
@@ -206,8 +206,8 @@ def insert_restored(
 ) -> Message:
     """Insert a message from an export or another app as it was, keeping its seq and times;
     `message` is checked here (`invalid_payload`)."""
-    msg = _checked(message)
-    assert isinstance(message, dict)  # `_checked` refuses anything else
+    msg = checked(message)
+    assert isinstance(message, dict)  # `checked` refuses anything else
     metadata: MessageMetadata = {**msg["metadata"], "seq": seq, "first_seq": first_seq}
     metadata.setdefault("timestamp", now_iso())
     created_at = _epoch(message.get("created_at"))
@@ -292,7 +292,7 @@ def add_turn(
     # The chat path's one write of a turn: four statements where two `put`s take eight (the
     # input is known to be new, and one UPDATE takes both seqs and tells whether the session
     # exists), which is most of the store's time per turn.
-    msg = _checked({**message, "msg_type": "input", "status": "success", "actions": []})
+    msg = checked({**message, "msg_type": "input", "status": "success", "actions": []})
     session_id, msg_id = msg["session_id"], msg["msg_id"]
     found = conn.execute(
         "SELECT conv_id FROM messages WHERE session_id = ? AND msg_id = ?", (session_id, msg_id)
@@ -303,7 +303,7 @@ def add_turn(
         existing = get(conn, session_id, msg_id)
         assert existing is not None  # read in this transaction a statement ago
         return AddedTurn(existing, None, created=False, duplicate=True)
-    reply = None if pending_output is None else _checked({**pending_output, "status": "progress"})
+    reply = None if pending_output is None else checked({**pending_output, "status": "progress"})
     if reply is not None and (reply["session_id"], reply["conv_id"]) != (
         session_id,
         msg["conv_id"],
@@ -328,6 +328,7 @@ def add_turn(
         seq = sessions.next_seq(conn, session_id, now, count=count)
     first = seq - count + 1
     stored = _write(conn, msg, first, now, None)
+    turn_links.link_new_turn(conn, session_id, msg["conv_id"], first)
     pending = None
     if reply is not None:
         try:  # a fresh id from the handler: only a UNIQUE (session_id, msg_id) can refuse it
@@ -338,24 +339,41 @@ def add_turn(
 
 
 def since(conn: sqlite3.Connection, session_id: str, seq: int) -> list[Message]:
-    return _fetch(conn, "WHERE session_id = ? AND seq > ? ORDER BY seq", (session_id, seq))
+    return fetch(conn, "WHERE session_id = ? AND seq > ? ORDER BY seq", (session_id, seq))
+
+
+# PROTOCOL 8: a conversation is the shown path: deleted turns are left out always, the turns of
+# branches not shown unless asked for (`all`).
+# The text test first: most rows have neither key, and it spares them the JSON parse
+# (bench/versions_bench.py: a whole 4,000-message chat read 1.32x the time of the unfiltered
+# query with the parse alone, 0.9-1.2x with the text test first, on a loaded machine).
+_SHOWN = (
+    " AND (instr(metadata, '\"deleted\"') = 0 OR json_extract(metadata, '$.deleted') IS NULL)"
+    " AND (? OR instr(metadata, '\"hidden\"') = 0"
+    " OR json_extract(metadata, '$.hidden') IS NULL)"
+)
 
 
 def conversation(
-    conn: sqlite3.Connection, session_id: str, limit: int | None, before: int | None
+    conn: sqlite3.Connection,
+    session_id: str,
+    limit: int | None,
+    before: int | None,
+    *,
+    every_branch: bool = False,
 ) -> tuple[list[Message], bool]:
     """In first_seq order; with `limit`, the newest page before `before` (from an index)."""
     sessions.require(conn, session_id)
     bound = (1 << 62) if before is None else before
     if limit is None:
-        where = "WHERE session_id = ? AND first_seq < ? ORDER BY first_seq"
-        return _fetch(conn, where, (session_id, bound)), False
+        where = f"WHERE session_id = ? AND first_seq < ?{_SHOWN} ORDER BY first_seq"
+        return fetch(conn, where, (session_id, bound, every_branch)), False
     if limit < 1:
         raise InvalidPayload("limit must be at least 1")
-    newest_first = _fetch(
+    newest_first = fetch(
         conn,
-        "WHERE session_id = ? AND first_seq < ? ORDER BY first_seq DESC LIMIT ?",
-        (session_id, bound, limit + 1),
+        f"WHERE session_id = ? AND first_seq < ?{_SHOWN} ORDER BY first_seq DESC LIMIT ?",
+        (session_id, bound, every_branch, limit + 1),
     )
     return newest_first[:limit][::-1], len(newest_first) > limit
 
@@ -373,15 +391,15 @@ def around(
         raise NotFound(f"no message {msg_id!r} in session {session_id!r}")
     older_count = (limit - 1) // 2
     newer_count = limit - older_count
-    older = _fetch(
+    older = fetch(
         conn,
-        "WHERE session_id = ? AND first_seq < ? ORDER BY first_seq DESC LIMIT ?",
-        (session_id, row[0], older_count + 1),
+        f"WHERE session_id = ? AND first_seq < ?{_SHOWN} ORDER BY first_seq DESC LIMIT ?",
+        (session_id, row[0], False, older_count + 1),
     )
-    newer = _fetch(
+    newer = fetch(
         conn,
-        "WHERE session_id = ? AND first_seq >= ? ORDER BY first_seq LIMIT ?",
-        (session_id, row[0], newer_count + 1),
+        f"WHERE session_id = ? AND first_seq >= ?{_SHOWN} ORDER BY first_seq LIMIT ?",
+        (session_id, row[0], False, newer_count + 1),
     )
     page = [*older[:older_count][::-1], *newer[:newer_count]]
     return page, len(older) > older_count, len(newer) > newer_count
@@ -394,7 +412,7 @@ def sweep_interrupted(conn: sqlite3.Connection) -> list[Message]:
     """PROTOCOL section 4: every output still in progress becomes an error, as a new change."""
     # Without statistics the planner would rather walk messages_by_seq for the ORDER BY, which
     # reads every message; the partial index holds only the few still in progress.
-    running = _fetch(
+    running = fetch(
         conn,
         "INDEXED BY messages_in_progress WHERE status = 'progress' AND msg_type = 'output'"
         " ORDER BY session_id, seq",

@@ -1,4 +1,5 @@
-"""The Socket.IO `/chat` namespace (PROTOCOL section 3): connect, chat, reconnect, stop, disconnect.
+"""The Socket.IO `/chat` namespace (PROTOCOL sections 3 and 8): connect, chat, reconnect, stop,
+regenerate, edit, select_version, disconnect.
 
 Every handler answers with an ack envelope and never lets an exception escape (python-socketio
 would only log it): this module is the one place socket errors are translated to the wire. A
@@ -23,12 +24,17 @@ from director_desktop.protocol import (
     ErrorEnvelope,
     OkEnvelope,
     ReconnectAck,
+    SelectVersionAck,
     StopAck,
+    VersionAck,
     ack_ok,
     error_envelope,
     error_response,
     parse_chat_input,
+    parse_edit,
     parse_reconnect,
+    parse_regenerate,
+    parse_select_version,
     parse_stop,
 )
 from director_desktop.web.guard import token_matches
@@ -37,7 +43,7 @@ from director_desktop.web.wire import NAMESPACE
 
 log = logging.getLogger(__name__)
 
-Ack = ChatAck | ReconnectAck | StopAck
+Ack = ChatAck | ReconnectAck | StopAck | VersionAck | SelectVersionAck
 EventHandler = Callable[[str, tuple[Any, ...]], Awaitable[Ack]]
 
 
@@ -50,6 +56,9 @@ def register(sio: socketio.AsyncServer, state: AppState) -> list[str]:
         "chat": events.acked(events.chat),
         "reconnect": events.acked(events.reconnect),
         "stop": events.acked(events.stop),
+        "regenerate": events.acked(events.regenerate),
+        "edit": events.acked(events.edit),
+        "select_version": events.acked(events.select_version),
     }
     for name, handler in handlers.items():
         sio.on(name, handler, namespace=NAMESPACE)
@@ -140,6 +149,22 @@ class ChatEvents:
     async def stop(self, _sid: str, args: tuple[Any, ...]) -> StopAck:
         session_id, conv_id = parse_stop(_single_payload(args))
         return {"stopped": await self._turns.stop(session_id, conv_id)}
+
+    # --- versions (PROTOCOL 8) -----------------------------------------------------------------
+    async def regenerate(self, sid: str, args: tuple[Any, ...]) -> VersionAck:
+        session_id, conv_id = parse_regenerate(_single_payload(args))
+        await self._publisher.join(sid, session_id)
+        return await self._turns.revise(session_id, conv_id)
+
+    async def edit(self, sid: str, args: tuple[Any, ...]) -> VersionAck:
+        session_id, conv_id, content = parse_edit(_single_payload(args))
+        await self._publisher.join(sid, session_id)
+        return await self._turns.revise(session_id, conv_id, content)
+
+    async def select_version(self, sid: str, args: tuple[Any, ...]) -> SelectVersionAck:
+        session_id, msg_id, version = parse_select_version(_single_payload(args))
+        await self._publisher.join(sid, session_id)
+        return await self._turns.revisions.select_version(session_id, msg_id, version)
 
 
 def _echo_ids(payload: object) -> tuple[str | None, str | None]:

@@ -47,7 +47,7 @@ async def test_json_export_round_trips_into_another_store(store: Store, tmp_path
     await chat(store)
     exported = await store.export_session("s1")
     assert exported["format"] == "director-desktop/session"
-    assert exported["version"] == 1
+    assert exported["version"] == 2
     text = json.dumps(exported)  # what travels is JSON text
 
     other = new_store(tmp_path / "other")
@@ -87,7 +87,7 @@ async def test_bad_imports_are_refused_whole(store: Store) -> None:
         None,
         [],
         {"format": "something else"},
-        {**good, "version": 2},
+        {**good, "version": 3},
         {**good, "messages": "nope"},
         {**good, "session": {**good["session"], "name": ""}},
         broken_message,

@@ -4,7 +4,8 @@
 //   with jitter, and the link state the banner shows;
 // - useRecovery: each session's MessageLog, and `reconnect {session_id, since_seq}` for the
 //   session on screen after every (re)connect (`not_found`: a new chat);
-// - useChatActions: `chat` inputs queued until acked and re-sent after a reconnect, and `stop`.
+// - useChatActions: `chat` inputs queued until acked and re-sent after a reconnect, `stop`, and
+//   the versions of a message (`regenerate`, `edit`, `select_version`).
 // On every (re)connect the session on screen is resynced first, then the queued inputs are sent.
 // The socket's broadcast `event`s go to the hooks: `update_data` to onUpdate, `job` to onJob.
 // Components never call io() themselves; they get this object from the chat store.
@@ -58,6 +59,8 @@ export function useChatSocket(options: ChatSocketOptions) {
     isRunning: recovery.isRunning,
     send: actions.send,
     stop: actions.stop,
+    revise: actions.revise,
+    selectVersion: actions.selectVersion,
     queued: actions.queued,
     dispose: connection.dispose,
   }

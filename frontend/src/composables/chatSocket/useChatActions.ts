@@ -1,10 +1,11 @@
-// What the user does on the socket, each answered by an ack: `chat` (send an input) and `stop`.
+// What the user does on the socket, each answered by an ack: `chat` (send an input), `stop`, and
+// the versions of PROTOCOL 8: `regenerate`, `edit` and `select_version`.
 // Inputs are shown at once and queued until the server acks them; a drop puts the unacked ones
 // back in the queue and a (re)connect sends them again, so nothing typed while disconnected is
 // lost (the server treats a re-sent (session_id, msg_id) as idempotent). A refused input stays on
 // screen, marked as failed.
 import { reactive } from 'vue'
-import type { Ack, ChatAck, ChatInput, StopAck } from '../../types'
+import type { Ack, ChatAck, ChatInput, ContentItem, SelectVersionAck, StopAck, VersionAck } from '../../types'
 import type { SocketLike } from './useConnection'
 import type { Recovery } from './useRecovery'
 
@@ -64,6 +65,25 @@ export function useChatActions(socket: SocketLike, sessions: Recovery) {
         )
       })
     },
+    /** Run a turn again (`content` absent) or edit its input and run it: a new version. */
+    revise(sessionId: string, convId: string, content?: ContentItem[]): Promise<Ack<VersionAck>> {
+      const event = content ? 'edit' : 'regenerate'
+      const payload = { session_id: sessionId, conv_id: convId, ...(content ? { content } : {}) }
+      return new Promise((resolve) => {
+        if (!socket.connected) return resolve(offline())
+        socket.emit(event, payload, (ack: Ack<VersionAck>) => {
+          if (ack?.ok && ack.data.output_msg_id) sessions.expectOutput(sessionId, ack.data.output_msg_id)
+          resolve(ack)
+        })
+      })
+    },
+    /** Show another version of a message (and the branch that follows it). */
+    selectVersion(sessionId: string, msgId: string, version: number): Promise<Ack<SelectVersionAck>> {
+      return new Promise((resolve) => {
+        if (!socket.connected) return resolve(offline())
+        socket.emit('select_version', { session_id: sessionId, msg_id: msgId, version }, resolve)
+      })
+    },
     /** After a (re)connect: send every input not acked yet, again if its ack was lost. */
     resend(): void {
       for (const item of queue) item.inFlight = false
@@ -81,4 +101,9 @@ export function useChatActions(socket: SocketLike, sessions: Recovery) {
       return queue.length
     },
   }
+}
+
+/** The answer to an action asked while the socket is down: nothing was sent. */
+function offline(): { ok: false; error: { code: string; message: string } } {
+  return { ok: false, error: { code: 'offline', message: 'Not connected; try again once the link is back.' } }
 }
