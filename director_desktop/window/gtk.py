@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 ACCELERATORS = {
     "app._File_New_Session": ["<Primary>k"],
     "app._File_Quit": ["<Primary>q"],
+    "app._Edit_Copy_Last_Reply": ["<Primary><Shift>c"],
 }
 
 
@@ -112,6 +113,16 @@ class GtkShell:
         if not open_external(url):
             log.info("blocked a navigation to a %s: link", parts.scheme)
         return True
+
+    def copy_text(self, text: str) -> None:
+        """Put `text` on the desktop's clipboard (from any thread; done on the GTK thread)."""
+
+        def put() -> None:
+            gtk: Any = importlib.import_module("gi.repository.Gtk")  # the stubs lack Clipboard
+            gdk: Any = importlib.import_module("gi.repository.Gdk")
+            gtk.Clipboard.get(gdk.SELECTION_CLIPBOARD).set_text(text, -1)
+
+        self.call(put)
 
     def dialog(self, title: str, message: str, action: str | None) -> bool:
         """A modal message box, titled (pywebview's shows no title); with `action`, a question
