@@ -577,9 +577,11 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def run(options: Options, workdir: Path) -> dict[str, Any]:
+def run(options: Options, workdir: Path, only: str | None = None) -> dict[str, Any]:
+    """Every phase; `only="idle"` just the idle connections, `only="latency"` just the reply
+    variant's 1-client round trip of ours, python-bare and node (a short run for one figure)."""
     report: dict[str, Any] = {"options": dataclasses.asdict(options), "variants": {}}
-    plans = (
+    plans: tuple[tuple[str, int, tuple[str, ...]], ...] = (
         (
             "reply",
             2,
@@ -587,6 +589,10 @@ def run(options: Options, workdir: Path) -> dict[str, Any]:
         ),
         ("stream", 22, ("ours", "director", "python-bare", "node")),
     )
+    if only == "idle":
+        plans = ()
+    elif only == "latency":
+        plans = (("reply", 2, ("ours", "python-bare", "node")),)
     for variant, updates, names in plans:
         data: dict[str, Any] = {"updates": updates, "latency": {}, "load": {}}
         report["variants"][variant] = data
@@ -597,7 +603,7 @@ def run(options: Options, workdir: Path) -> dict[str, Any]:
                     say(f"[{variant}] {name}: round trip, 1 client, round {index + 1}")
                     latency[name].append(latency_round(server, updates, options))
             data["latency"] = {name: combine_latency(r) for name, r in latency.items()}
-            for clients in (1, 10, 100):
+            for clients in () if only == "latency" else (1, 10, 100):
                 loads: dict[str, list[dict[str, Any]]] = {name: [] for name in procs}
                 for index in range(options.rounds):
                     for name, server in rotated(procs, index):
@@ -605,7 +611,12 @@ def run(options: Options, workdir: Path) -> dict[str, Any]:
                         loads[name].append(measure_load(server, updates, clients, options))
                 data["load"][str(clients)] = {n: combine_loads(r) for n, r in loads.items()}
     report["idle"] = {}
-    for name in ("ours-assistant", "director", "node"):
+    idle_names: tuple[str, ...] = ("ours-assistant", "director", "node")
+    if only == "idle":  # issue 17's figure: against Node, and python-socketio's own floor
+        idle_names = ("ours-assistant", "python-bare", "node")
+    elif only == "latency":
+        idle_names = ()
+    for name in idle_names:
         say(f"[idle] {name}: RSS with {options.idle_clients} idle connections")
         with servers((name,), 2, workdir / "idle", options) as procs:
             label = "ours" if name == "ours-assistant" else name
@@ -691,9 +702,12 @@ def print_report(report: dict[str, Any]) -> None:
         ("KiB per connection", "kib_per_connection"),
         ("dropped while idle", "disconnected_while_idle"),
     ]
-    table("Idle connections", idle_rows, report["idle"])
-
-    print_ratios(report)
+    if report["idle"]:
+        table("Idle connections", idle_rows, report["idle"])
+    if "stream" in report["variants"]:
+        print_ratios(report)
+    else:
+        print_partial_ratios(report)
 
 
 def line(label: str, value: float, target: str = "", ok: bool | None = None) -> None:
@@ -772,6 +786,33 @@ def print_ratios(report: dict[str, Any]) -> None:
         line(f"RSS with {count} idle connections, ours / {other}", rss)
 
 
+def print_partial_ratios(report: dict[str, Any]) -> None:
+    """The ratios of a `--only` run (issue 17's two: RSS against Node's, the app's round-trip
+    cost over python-bare's)."""
+    say("Ratios (targets from issue 17)")
+    reply = report["variants"].get("reply")
+    if reply:
+        ours, bare, node = (reply["latency"][n] for n in ("ours", "python-bare", "node"))
+        cost = ratio(ours["turn_p50"], bare["turn_p50"])
+        line("round trip p50, ours / python-bare", cost, "target <= 1.15x", cost <= 1.15)
+        line(
+            "round trip p50, python-bare / node (the floor)",
+            ratio(bare["turn_p50"], node["turn_p50"]),
+        )
+        line("round trip p50, ours / node", ratio(ours["turn_p50"], node["turn_p50"]))
+    idle = report["idle"]
+    if idle:
+        count = idle["ours"]["connected"]
+        rss = ratio(idle["ours"]["rss_connected_mib"], idle["node"]["rss_connected_mib"])
+        line(f"RSS with {count} idle connections, ours / node", rss, "target <= 1.15x", rss <= 1.15)
+        for other in ("python-bare", "director"):
+            if other in idle:
+                other_rss = ratio(
+                    idle["ours"]["rss_connected_mib"], idle[other]["rss_connected_mib"]
+                )
+                line(f"RSS with {count} idle connections, ours / {other}", other_rss)
+
+
 def runs(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """Every measurement of one server in one variant (latency and each load)."""
     found = [data["latency"][name]] if name in data["latency"] else []
@@ -793,6 +834,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="don't pin servers to CPU 0 and the load generator to CPU 1",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--only",
+        choices=("idle", "latency"),
+        help="one phase: RSS with idle connections, or the 1-client reply round trip",
+    )
     parser.add_argument("--serve-ours", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--updates", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -806,7 +852,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="chat-bench-") as tmp:
-        report = run(options, Path(tmp))
+        report = run(options, Path(tmp), args.only)
     report["seconds"] = time.monotonic() - started
     report["machine"] = {
         "cpus": os.cpu_count(),

@@ -1,18 +1,36 @@
-"""Cold start of the desktop app, from source: launch → page ready, median of several runs.
+"""Cold start of the desktop app: launch → page ready, median of several runs, from source and
+frozen, beside a bare pywebview window; then the shipped headless app's idle memory.
 
-    .venv/bin/python bench/startup_bench.py [--runs 7]
+    .venv/bin/python bench/startup_bench.py [--runs 7] [--frozen DIR] [--before TREE]
+        [--before-frozen DIR]
 
-Runs under its own Xvfb (no window manager needed). Each run starts a new process in a fresh
+Runs under its own Xvfb (no window manager needed). Each launch starts a new process in a fresh
 data dir (a new database, migrated on open) and ends when the page reports ready
 (`document.documentElement.dataset.ready = "1"`, which the Vue app sets once its socket is
-connected and the first view rendered); the app logs that moment and the harness sees the line.
+connected and the first view rendered); the app logs that moment ("page ready after", with the
+start-up trace) and the harness sees the line. The time is the harness's own clock, from
+`Popen` to the line.
 
 Baseline, measured the same way in the same run: the floor any pywebview app pays here, a bare
 `webview.create_window` + `webview.start(gui="gtk")` process showing a page that sets the same
-flag at once. The ratio says what the app adds on top of the toolkit (imports, the server and
-store, the loading page, the Vue bundle, the socket handshake). Launches of the two kinds
-alternate, so a change in machine load affects both. The OS file cache is warm after the first
-run ("cold" means a new process and a new data dir, not a cold disk).
+flag at once. The difference says what the app adds on top of the toolkit (imports, the server
+and store, the Vue bundle, the socket handshake). Contenders:
+
+- `source`: `python -m director_desktop` from this checkout;
+- `frozen`: the PyInstaller onedir build (`--frozen DIR`, default `dist/director-desktop` when it
+  exists): the executable inside DIR;
+- `before` / `before-frozen` (optional): the same from another tree or build, e.g. the last
+  commit (`git archive HEAD | tar -x -C /tmp/old`) and its build, for before/after in one run.
+
+Launches alternate (floor, source, frozen, ... in turn), so a change in machine load affects
+all. The OS file cache is warm after the first run ("cold" means a new process and a new data
+dir, not a cold disk). The median of each kind's "page ready" trace is printed too (where the
+time goes, on the launch's own clock).
+
+Memory: each contender once more with `--headless` on a fresh data dir; VmRSS of the process
+(/proc/<pid>/status) once it has printed its URL and two samples 0.25 s apart agree (idle, no
+client). The window's own process RSS (without WebKit's helper processes, which the floor has
+too) is sampled at page ready in every windowed launch; its median is printed.
 """
 
 from __future__ import annotations
@@ -28,6 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +71,16 @@ webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
 """
 
 
+@dataclass
+class Contender:
+    name: str
+    command: list[str]
+    cwd: Path
+    times: list[float] = field(default_factory=list)
+    window_rss: list[float] = field(default_factory=list)
+    traces: list[dict[str, float]] = field(default_factory=list)
+
+
 def wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes]) -> float:
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
@@ -69,34 +98,46 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def launch_app(env: dict[str, str], work: Path) -> float:
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def ready_record(log: Path) -> dict[str, object] | None:
+    try:
+        for line in log.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if str(record.get("message", "")).startswith("page ready after"):
+                return dict(record)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def launch_app(contender: Contender, env: dict[str, str], work: Path) -> None:
     data = work / "data"
     log = data / "logs" / "director-desktop.log"
     run_env = {**env, "DIRECTOR_LOG_DIR": str(log.parent)}
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "director_desktop", "--data-dir", str(data),
-         f"--token={secrets.token_urlsafe(32)}"],
-        env=run_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [*contender.command, "--data-dir", str(data), f"--token={secrets.token_urlsafe(32)}"],
+        env=run_env, cwd=contender.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-
-    def ready() -> bool:
-        try:
-            return any(
-                json.loads(line).get("message", "").startswith("page ready after")
-                for line in log.read_text(encoding="utf-8").splitlines()
-            )
-        except (OSError, ValueError):
-            return False
-
     try:
-        return wait_for("director-desktop", ready, proc) - started
+        ready_at = wait_for(contender.name, lambda: ready_record(log) is not None, proc)
+        contender.times.append(ready_at - started)
+        contender.window_rss.append(rss_mib(proc.pid))
+        record = ready_record(log) or {}
+        if "trace" in record:
+            contender.traces.append(json.loads(str(record["trace"])))
     finally:
         stop(proc)
 
 
-def launch_floor(env: dict[str, str], work: Path) -> float:
+def launch_floor(contender: Contender, env: dict[str, str], work: Path) -> None:
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-c", FLOOR_APP, str(work / "webview")],
@@ -114,33 +155,117 @@ def launch_floor(env: dict[str, str], work: Path) -> float:
         return b"ready" in seen
 
     try:
-        return wait_for("bare pywebview", ready, proc) - started
+        contender.times.append(wait_for("bare pywebview", ready, proc) - started)
+        contender.window_rss.append(rss_mib(proc.pid))
     finally:
         stop(proc)
         proc.stdout.close()
 
 
+def headless_idle_rss(contender: Contender, work: Path) -> float:
+    """VmRSS (MiB) of `--headless` once it printed its URL and settled, no client."""
+    proc = subprocess.Popen(
+        [*contender.command, "--headless", "--data-dir", str(work / "data"),
+         "--log-dir", str(work / "logs")],
+        cwd=contender.cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith(b"Director Desktop at"):
+            raise SystemExit(f"{contender.name} --headless: no URL line ({line!r})")
+        samples = [rss_mib(proc.pid)]
+        for _ in range(40):
+            time.sleep(0.25)
+            samples.append(rss_mib(proc.pid))
+            if abs(samples[-1] - samples[-2]) < 0.05:
+                break
+        return samples[-1]
+    finally:
+        stop(proc)
+        proc.stdout.close()
+
+
+def median_trace(traces: list[dict[str, float]]) -> dict[str, float]:
+    steps = {
+        step for trace in traces for step in trace if not step.startswith(("request ", "response "))
+    }
+    medians = {step: statistics.median(t[step] for t in traces if step in t) for step in steps}
+    return dict(sorted(medians.items(), key=lambda item: item[1]))
+
+
+def contenders(args: argparse.Namespace) -> list[Contender]:
+    found = [
+        Contender("bare pywebview window (floor)", [], ROOT),
+        Contender("director-desktop, source", [sys.executable, "-m", "director_desktop"], ROOT),
+    ]
+    frozen = args.frozen or (ROOT / "dist" / "director-desktop")
+    if (frozen / "director-desktop").is_file():
+        found.append(
+            Contender("director-desktop, frozen", [str(frozen / "director-desktop")], frozen)
+        )
+    if args.before:
+        found.append(
+            Contender("before, source", [sys.executable, "-m", "director_desktop"], args.before)
+        )
+    if args.before_frozen:
+        exe = args.before_frozen / "director-desktop"
+        found.append(Contender("before, frozen", [str(exe)], args.before_frozen))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--frozen", type=Path, help="a onedir build (default dist/director-desktop)"
+    )
+    parser.add_argument("--before", type=Path, help="another source tree to compare with")
+    parser.add_argument("--before-frozen", type=Path, help="another onedir build to compare with")
     args = parser.parse_args()
-    ours: list[float] = []
-    floor: list[float] = []
+    kinds = contenders(args)
+    floor = kinds[0]
+    load_before = os.getloadavg()[0]
     with xvfb() as display:
         env = display_env(display)
         for run in range(args.runs):
-            with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
-                floor.append(launch_floor(env, Path(tmp)))
-            with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
-                ours.append(launch_app(env, Path(tmp)))
-            print(f"run {run + 1}: app {ours[-1]:.3f} s, bare pywebview {floor[-1]:.3f} s")
-    app_median, floor_median = statistics.median(ours), statistics.median(floor)
+            for contender in kinds:
+                with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
+                    if contender is floor:
+                        launch_floor(contender, env, Path(tmp))
+                    else:
+                        launch_app(contender, env, Path(tmp))
+            print(f"run {run + 1}: " + ", ".join(f"{c.name} {c.times[-1]:.3f} s" for c in kinds))
+    idle: dict[str, float] = {}
+    for contender in kinds[1:]:
+        with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
+            idle[contender.name] = headless_idle_rss(contender, Path(tmp))
+    floor_median = statistics.median(floor.times)
     print()
-    print(f"cold start, launch -> page ready ({args.runs} runs, median)")
-    print(f"  director-desktop (from source)  {app_median:.3f} s  (min {min(ours):.3f})")
-    print(f"  bare pywebview window (floor)   {floor_median:.3f} s  (min {min(floor):.3f})")
-    print(f"  ratio app / floor               {app_median / floor_median:.2f}x")
-    print(f"  added by the app                {app_median - floor_median:+.3f} s")
+    print(
+        f"cold start, launch -> page ready ({args.runs} runs each, median; load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after)"
+    )
+    for contender in kinds:
+        median = statistics.median(contender.times)
+        added = "" if contender is floor else f"  added {median - floor_median:+.3f} s"
+        print(
+            f"  {contender.name:<34}{median:.3f} s  (min {min(contender.times):.3f})"
+            f"  x{median / floor_median:.2f}{added}"
+            f"  window process RSS {statistics.median(contender.window_rss):.0f} MiB"
+        )
+    print("  target: the app adds <= 0.3 s over the bare window")
+    print()
+    print("idle RSS, --headless, no client (MiB)")
+    for name, rss in idle.items():
+        print(f"  {name:<34}{rss:.1f}")
+    for contender in kinds[1:]:
+        if contender.traces:
+            print()
+            print(f"where the time goes, {contender.name} (median s since the launch began):")
+            for step, at in median_trace(contender.traces).items():
+                print(f"  {at:7.3f}  {step}")
 
 
 if __name__ == "__main__":

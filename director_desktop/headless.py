@@ -17,6 +17,7 @@ from types import FrameType
 
 from director_desktop import logs
 from director_desktop.asgi import AppFactory
+from director_desktop.metrics import loaded_packages
 from director_desktop.server import Server, ServerError
 from director_desktop.settings import Settings
 
@@ -58,6 +59,7 @@ def _serve(settings: Settings, factory: AppFactory) -> int:
         _say(f"Director Desktop could not start: {exc}")
         return 1
     log.info("serving headless", extra={"port": server.port})
+    log.debug("modules at ready", extra={"modules": " ".join(loaded_packages())})
     if sys.stdout is not None:
         print(url_line(settings, server.port), flush=True)
     try:

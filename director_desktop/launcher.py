@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import logging
 import os
 import signal
@@ -20,14 +21,17 @@ import time
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from director_desktop import logs, version
 from director_desktop.asgi import ServedApp
 from director_desktop.composition import Composition
 from director_desktop.instance import InstanceLock, ask_running_instance
-from director_desktop.server import Server
+from director_desktop.metrics import loaded_packages
+from director_desktop.server import Server, ServerError
 from director_desktop.settings import APP_NAME
 from director_desktop.smoke import SmokeTest
+from director_desktop.web.early import EarlyApp, frontend_dir
 from director_desktop.window import (
     ICON,
     AppWindow,
@@ -43,6 +47,7 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 PAGE_READY_TIMEOUT = 60.0
 SERVER_START_TIMEOUT = 30.0
+WINDOW_UP_TIMEOUT = 5.0  # the app is built by then even if the window is slow to come up
 
 
 class LogStream(io.TextIOBase):
@@ -97,6 +102,52 @@ def page_html(title: str, detail: str, *, error: bool = False, extra: str = "") 
     return template
 
 
+class StartupTrace:
+    """Where a launch's start-up time goes: seconds since the launch began at each step, up to
+    the page's ready flag, logged once with the page's own timeline (bench/README.md reads it)."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._epoch = time.time()
+        self.marks: dict[str, float] = {}
+        age = process_age()
+        if age is not None:  # the interpreter and the imports before the launch
+            self.marks["process_start"] = -round(age, 3)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    def mark(self, step: str) -> None:
+        self.marks.setdefault(step, round(self.elapsed(), 3))
+
+    def add_page(self, timing: dict[str, Any]) -> None:
+        """The page's times (ms since its own time origin) on the launch's clock."""
+        origin = float(timing.get("origin", 0)) / 1000 - self._epoch
+
+        def at(ms: object) -> float:
+            return round(origin + float(str(ms)) / 1000, 3)
+
+        self.marks["page_navigation_start"] = at(0)
+        self.marks["page_response"] = at(timing.get("response", 0))
+        for name, ms in dict(timing.get("paint") or {}).items():
+            self.marks[f"page_{name}"] = at(ms)
+        self.marks["page_dom_ready"] = at(timing.get("dom", 0))
+        for path, start, end in timing.get("requests") or []:
+            self.marks[f"request {path}"] = at(start)
+            self.marks[f"response {path}"] = at(end)
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux), to put the imports before the launch on the
+    trace; None elsewhere."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
 class Launch:
     """One launch that holds the instance lock: serves, shows, and shuts down."""
 
@@ -110,7 +161,8 @@ class Launch:
         self.user_settings = composition.user_settings
         self._server_ready = threading.Event()
         self._server_error: BaseException | None = None
-        self._started = time.monotonic()
+        self._window_up = threading.Event()
+        self.trace = StartupTrace()
 
     @property
     def base_url(self) -> str:
@@ -124,20 +176,54 @@ class Launch:
     # --- server ----------------------------------------------------------------------------
 
     def start_server_async(self) -> None:
-        """Bind now (so the port is known), build the app and serve it on a worker thread."""
+        """Bind now, so the window can open the page's URL at once; on a worker thread, serve
+        the page's files (`EarlyApp`) straight away and build the app meanwhile."""
+        try:
+            self.server = Server.bind(self.settings.host, self.settings.port)
+        except ServerError as exc:
+            log.error("the server could not start: %s", exc)
+            self._server_error = exc
+            self._server_ready.set()
+            return
         threading.Thread(target=self._start_server, name="server-start", daemon=True).start()
 
     def _start_server(self) -> None:
+        assert self.server is not None
         try:
-            self.server = Server.bind(self.settings.host, self.settings.port)
-            self.app = self.composition.app(self.server.port)
-            self.server.start(self.app, timeout=SERVER_START_TIMEOUT)
+            settings = self.settings
+            early = EarlyApp(
+                frontend_dir(),
+                token=settings.token,
+                port=self.server.port,
+                extra_host=None if settings.is_loopback else settings.host,
+            )
+            self.server.start(early, timeout=SERVER_START_TIMEOUT)
+            self.trace.mark("page_served")
+            # The app's imports hold the GIL for ~0.5 s; started at once, they slowed pywebview's
+            # and GTK's own Python start-up on the main thread as much as they ran, so the page
+            # was asked for only once the app was built. Built once the window is up, they
+            # overlap WebKit starting and loading the page, in its own processes.
+            self._window_up.wait(WINDOW_UP_TIMEOUT)
+            self.trace.mark("build_started")
+            try:
+                app = self.composition.app(self.server.port)
+            except BaseException:
+                self.server.call(early.fail())
+                raise
+            self.trace.mark("app_built")
+            self.server.call(early.attach(app), timeout=SERVER_START_TIMEOUT)
+            self.app = app
+            self.trace.mark("server_ready")
             log.info("serving at %s/", self.base_url, extra={"port": self.server.port})
         except BaseException as exc:
             log.exception("the server could not start")
             self._server_error = exc
         finally:
             self._server_ready.set()
+
+    def window_up(self) -> None:
+        """The window is up, or there will be none: build the app now."""
+        self._window_up.set()
 
     def wait_server(self) -> BaseException | None:
         self._server_ready.wait()
@@ -158,6 +244,9 @@ class Launch:
         window = AppWindow(
             storage_dir=self.settings.webview_storage_dir,
             loading_html=page_html(f"Starting {APP_NAME}…", "Opening your chats."),
+            # The socket listens already (`start_server_async`): the page loads while the app is
+            # built, instead of after it. Only a failed bind leaves the loading page up.
+            url=self.page_url if self.server is not None else None,
             geometry=Geometry.from_json(self.user_settings.get("window")),
             hooks=WindowHooks(
                 run_active=self.run_active,
@@ -167,6 +256,7 @@ class Launch:
                 settings_text=self.settings_text,
             ),
         )
+        self.trace.mark("window_created")
         self.lock.listen(window.raise_and_focus)
         window.start(backend, lambda w: self._on_window(w, on_page))
         self._remember_geometry(window.geometry)
@@ -174,6 +264,8 @@ class Launch:
 
     def _on_window(self, window: AppWindow, on_page: Callable[[AppWindow], int] | None) -> None:
         """Runs on pywebview's worker thread once the window is up."""
+        self.trace.mark("window_shown")
+        self.window_up()
         error = self.wait_server()
         if error is not None:
             self.exit_code = 1
@@ -185,15 +277,31 @@ class Launch:
             return
         if on_page is None and self.settings.smoke_test:
             on_page = SmokeTest(self.base_url, self.settings.token)
-        window.navigate(self.page_url)
+        if window.url != self.page_url:
+            window.navigate(self.page_url)
+            self.trace.mark("navigate")
         if window.wait_page_ready(PAGE_READY_TIMEOUT):
-            elapsed = time.monotonic() - self._started
-            log.info("page ready after %.3f s", elapsed, extra={"startup_s": round(elapsed, 3)})
+            self._report_ready(window)
         else:
             log.error("the page did not report ready within %s s", PAGE_READY_TIMEOUT)
         if on_page is not None:
             self.exit_code = on_page(window)
             window.close(force=True)
+
+    def _report_ready(self, window: AppWindow) -> None:
+        elapsed = self.trace.elapsed()
+        self.trace.mark("page_ready")
+        log.debug("modules at ready", extra={"modules": " ".join(loaded_packages())})
+        try:
+            self.trace.add_page(window.page_timing())
+        except Exception:  # the trace is for reading, never a reason to fail a launch
+            log.debug("no page timing", exc_info=True)
+        marks = dict(sorted(self.trace.marks.items(), key=lambda mark: mark[1]))
+        log.info(
+            "page ready after %.3f s",
+            elapsed,
+            extra={"startup_s": round(elapsed, 3), "trace": json.dumps(marks)},
+        )
 
     def _show_startup_failure(self, window: AppWindow, error: BaseException) -> None:
         log_file = self.settings.log_dir / logs.LOG_NAME
@@ -235,6 +343,7 @@ class Launch:
 
     def run_in_browser(self) -> int:
         """No window can open here (no display, no WebKitGTK): serve and use the default browser."""
+        self.window_up()
         error = self.wait_server()
         if error is not None:
             print(f"{APP_NAME} could not start: {error}", file=sys.stderr)
@@ -300,11 +409,13 @@ def _run_locked(
             except Exception:
                 # pywebview raises when the backend cannot start after all (a broken GTK install).
                 log.exception("the %s window could not start", backend)
+                launch.window_up()
         if on_page is not None or settings.smoke_test:  # a smoke test is about the window
             print("smoke test failed: no window could be opened here", file=sys.stderr)
             return 2
         return launch.run_in_browser()
     finally:
+        launch.window_up()  # a window closed before it was up must not hold the build back
         launch.wait_server()
         launch.stop_server()
 

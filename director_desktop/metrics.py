@@ -1,11 +1,13 @@
 """Metrics: the counters behind `GET /metrics`, rendered in the Prometheus text format (0.0.4).
 
 One `Metrics` object per app, created by the composition root and handed to whoever counts.
+`loaded_packages()`: what the process has imported, for the start-up log line.
 Imports nothing from the project. Counts only ids-free facts (no labels from user input).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from bisect import bisect_left
 from collections import Counter
@@ -102,6 +104,13 @@ class Metrics:
         yield f'{name}_bucket{{le="+Inf"}} {self._duration_count}'
         yield f"{name}_sum {self._duration_sum:.6f}"
         yield f"{name}_count {self._duration_count}"
+
+
+def loaded_packages() -> list[str]:
+    """The top-level packages and modules imported so far, sorted: logged when the app reports
+    ready, so a test can tell that nothing heavy is imported before it
+    (`tests/integration/test_startup_imports.py`)."""
+    return sorted({name.partition(".")[0] for name in list(sys.modules)})
 
 
 def _metric(name: str, kind: str, help_text: str) -> Iterator[str]:

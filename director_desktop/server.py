@@ -14,6 +14,8 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -21,6 +23,7 @@ from director_desktop.asgi import ASGIApp
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
@@ -156,6 +159,15 @@ class Server:
             asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=DRAIN_TIMEOUT)
         except Exception as exc:  # shutdown goes on; uvicorn's graceful timeout still bounds it
             log.warning("connections not drained: %s", type(exc).__name__)
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = START_TIMEOUT) -> T:
+        """Run `coro` on the server's event loop from another thread and return its result (an
+        app attached to `web.early.EarlyApp` after the server started)."""
+        loop = self._uvicorn.loop if self._uvicorn is not None else None
+        if loop is None or loop.is_closed() or not self.running:
+            coro.close()
+            raise ServerError("the server is not running")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=timeout)
 
     @property
     def failure(self) -> BaseException | None:

@@ -27,9 +27,14 @@ from director_desktop.window.desktop import (
 from director_desktop.window.gtk import GtkShell
 from director_desktop.window.page import (
     BRIDGE_JS,
+    EDIT_LAST_JS,
+    LAST_REPLY_JS,
     NEW_SESSION_JS,
     OPEN_SETTINGS_JS,
     READY_JS,
+    SHORTCUTS_JS,
+    STOP_REPLY_JS,
+    TIMING_JS,
     PageError,
     unwrap,
     wrap,
@@ -49,7 +54,10 @@ class AppWindow:
         loading_html: str,
         geometry: Geometry | None,
         hooks: WindowHooks,
+        url: str | None = None,
     ) -> None:
+        """`url`: the page to open at once instead of `loading_html` (the launcher's page, when
+        its server is already listening: the page loads while the app is built)."""
         import webview
 
         self._webview: Any = webview
@@ -59,9 +67,12 @@ class AppWindow:
         self._closed = threading.Event()
         self._shell: GtkShell | None = None
         self._geometry = geometry or Geometry(*DEFAULT_SIZE)
+        self.url = url
+        """The URL the window opened with (None: the loading page)."""
         window = webview.create_window(
             APP_NAME,
-            html=loading_html,
+            url=url,
+            html=loading_html if url is None else None,
             width=self._geometry.width,
             height=self._geometry.height,
             x=self._geometry.x,
@@ -118,6 +129,7 @@ class AppWindow:
         # steps and fails noisily when the page changes between them.
         self._window.events.loaded.wait(5)
         self._window.load_url(url)
+        self.url = url
 
     def show_html(self, html: str) -> None:
         self._window.load_html(html)
@@ -179,6 +191,11 @@ class AppWindow:
         except PageError:  # the page is navigating; not ready yet
             return False
 
+    def page_timing(self) -> dict[str, Any]:
+        """The page's own timeline (`page.TIMING_JS`), for the start-up trace."""
+        timing = self.evaluate(TIMING_JS)
+        return timing if isinstance(timing, dict) else {}
+
     def wait_page_ready(self, timeout: float) -> bool:
         """Poll the page's ready flag (DESIGN: the page ready signal) until `timeout`."""
         deadline = time.monotonic() + timeout
@@ -192,6 +209,19 @@ class AppWindow:
         """The menu's New Session: the same frontend action as the page's own Ctrl+K."""
         log.info("new session from the menu or its accelerator")
         self.evaluate(NEW_SESSION_JS)
+
+    def copy_last_reply(self) -> None:
+        """The menu's Copy Last Reply (and Ctrl+Shift+C, its accelerator): the reply's markdown
+        onto the desktop clipboard, put there natively (the page may not write it unasked)."""
+        log.info("copy last reply from the menu or its accelerator")
+        text = self.evaluate(LAST_REPLY_JS)
+        if isinstance(text, str) and text and self._shell is not None:
+            self._shell.copy_text(text)
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard Shortcuts: the page's sheet, as its `?` key opens it."""
+        log.info("shortcuts sheet from the menu")
+        self.evaluate(SHORTCUTS_JS)
 
     def choose_files(self, multiple: bool, file_types: tuple[str, ...]) -> list[str]:
         chosen = self._window.create_file_dialog(
@@ -318,5 +348,21 @@ class AppWindow:
                     MenuAction("Quit", self.close),
                 ],
             ),
-            Menu("Help", [MenuAction("About", about)]),
+            Menu(
+                "Edit",
+                [
+                    # Up and Esc stay the page's keys (an accelerator would take them from
+                    # every text field); Ctrl+Shift+C is bound in gtk.ACCELERATORS.
+                    MenuAction("Edit Last Message", lambda: self.evaluate(EDIT_LAST_JS)),
+                    MenuAction("Stop Reply", lambda: self.evaluate(STOP_REPLY_JS)),
+                    MenuAction("Copy Last Reply", self.copy_last_reply),
+                ],
+            ),
+            Menu(
+                "Help",
+                [
+                    MenuAction("Keyboard Shortcuts", self.show_shortcuts),
+                    MenuAction("About", about),
+                ],
+            ),
         ]

@@ -16,6 +16,34 @@ OPEN_SETTINGS_JS = (
     "!!(window.director && window.director.openSettings && (window.director.openSettings(), true))"
 )
 READY_JS = "document.documentElement.dataset.ready === '1'"
+# The native menu's Edit and Help items (issue 15): the page's own actions, as its keys do them.
+EDIT_LAST_JS = "window.director && window.director.editLast && window.director.editLast()"
+STOP_REPLY_JS = "window.director && window.director.stopReply && window.director.stopReply()"
+SHORTCUTS_JS = "window.director && window.director.openShortcuts && window.director.openShortcuts()"
+# The last reply's markdown source ('' when there is none), for the menu to put on the clipboard
+# itself: a page may write the clipboard only from a key or click of its own.
+LAST_REPLY_JS = (
+    "(window.director && window.director.lastReply && window.director.lastReply()) || ''"
+)
+# Where the page's own time went, for the start-up trace: ms since the page's time origin
+# (`origin`, ms since the epoch) for the response, the first paint, the DOM and each request.
+TIMING_JS = r"""
+(() => {
+  const nav = performance.getEntriesByType('navigation')[0] || {};
+  const paint = {};
+  for (const e of performance.getEntriesByType('paint')) paint[e.name] = Math.round(e.startTime);
+  const requests = performance.getEntriesByType('resource').map((e) => [
+    e.name.replace(location.origin, '').split('?')[0],
+    Math.round(e.startTime),
+    Math.round(e.responseEnd),
+  ]);
+  return {
+    origin: performance.timeOrigin, response: Math.round(nav.responseEnd || 0),
+    dom: Math.round(nav.domContentLoadedEventEnd || 0), paint, requests,
+    now: Math.round(performance.now()),
+  };
+})()
+"""
 # `window.directorDesktop` in the page: the native side of the UI. Calls are posted to the
 # `director` message handler (GTK); answers come back through `_answer`.
 BRIDGE_JS = r"""

@@ -1,0 +1,52 @@
+"""A windowed launch's start-up (issue 17): the window opens the page's URL at once, the page is
+served while the app is built, and nothing heavy is imported before the page reports ready.
+
+The real app (`python -m director_desktop`, GTK under Xvfb) with `DIRECTOR_DEBUG=1`; read through
+its log: the "page ready after" line carries the start-up trace, and "modules at ready" the
+packages imported by then (tests/integration/test_startup_imports.py checks the headless launch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.gui.support import Display, launch
+from tests.integration.test_startup_imports import NOT_AT_START
+
+pytestmark = pytest.mark.gui
+
+# The page asks where API keys are kept (`key_storage` in the model status) as it starts, and
+# the window is a GTK app: both may load before its ready flag.
+WINDOW_MAY_LOAD = {"keyring", "gi", "secretstorage"}
+
+
+def test_the_page_loads_while_the_app_is_built_and_nothing_heavy_first(
+    display: Display, tmp_path: Path
+) -> None:
+    app = launch(display, tmp_path / "data", env={"DIRECTOR_DEBUG": "1"})
+    try:
+        ready = app.wait_log("page ready after")
+        records = app.log_records()
+    finally:
+        os.killpg(app.process.pid, signal.SIGKILL)
+        app.process.wait(timeout=10)
+    trace = json.loads(ready["trace"])
+    # The early server answered before the app was built and started.
+    assert trace["page_served"] <= trace["app_built"] <= trace["server_ready"]
+    assert trace["window_created"] < trace["page_ready"]
+    assert "navigate" not in trace  # the window opened the page's URL itself
+    assert trace["page_navigation_start"] <= trace["page_ready"]
+    modules = next(r["modules"] for r in records if r["message"] == "modules at ready")
+    loaded = set(modules.split())
+    assert "webview" in loaded
+    early = {
+        name: why
+        for name, why in NOT_AT_START.items()
+        if name in loaded and name not in WINDOW_MAY_LOAD
+    }
+    assert not early, f"imported before the page was ready: {early}"
