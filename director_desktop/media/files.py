@@ -31,6 +31,13 @@ async def atomic_output(dest: Path) -> AsyncIterator[Path]:
             temp.unlink(missing_ok=True)
 
 
+def durable_replace(source: Path, dest: Path) -> None:
+    """Move a finished file (written by FFmpeg into staging) to `dest` after an fsync, so a power
+    cut after the rename can never leave an empty or torn file under the library's name."""
+    _flush(source)
+    os.replace(source, dest)
+
+
 def has_content(path: Path) -> bool:
     """A file exists at `path` and is not empty."""
     try:

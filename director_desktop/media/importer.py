@@ -23,6 +23,7 @@ from typing import BinaryIO
 from director_desktop.errors import DiskFull, TooLarge
 from director_desktop.jobs import JobContext
 from director_desktop.media.ffmpeg import Ffmpeg
+from director_desktop.media.files import durable_replace
 from director_desktop.media.playable import make_playable, plan, playable_suffix
 from director_desktop.media.probe import Probe, mime_of, probe
 from director_desktop.media.thumbnail import make_thumbnail
@@ -259,11 +260,11 @@ class Importer:
             await asyncio.to_thread(os.replace, staged.path, original)
             record = replace(record, path=original.relative_to(self._media_dir).as_posix())
         if thumbnail is not None:
-            await asyncio.to_thread(os.replace, thumbnail, folder / THUMBNAIL)
+            await asyncio.to_thread(durable_replace, thumbnail, folder / THUMBNAIL)
             record = replace(record, thumbnail=f"{asset_id}/{THUMBNAIL}")
         if remuxed is not None:
             target = folder / f"playable{playable_suffix(found)}"
-            await asyncio.to_thread(os.replace, remuxed, target)
+            await asyncio.to_thread(durable_replace, remuxed, target)
             record = replace(record, playable=target.relative_to(self._media_dir).as_posix())
         stored, new = await self._store.media.insert(record)
         if not new:  # the same bytes landed meanwhile through another import

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Director Desktop</title></head>
@@ -24,19 +25,37 @@ are running.</p></body></html>
 """
 
 
+def whole(path: Path, media_type: str, headers: dict[str, str]) -> Response:
+    return Response(path.read_bytes(), media_type=media_type, headers=headers)
+
+
+def without_range(app: ASGIApp) -> ASGIApp:
+    """The bundle's scripts and styles are fetched whole by the page: drop a Range header rather
+    than let StaticFiles answer a malformed one with a plain-text 400 outside the envelope."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"range"]
+        await app({**scope, "headers": headers}, receive, send)
+
+    return serve
+
+
 def routes(bundle: Path) -> list[BaseRoute]:
     index = bundle / "index.html"
 
+    # The page and the icon are a few KB: they are answered whole, so a Range header (which
+    # FileResponse would honour, and refuse when malformed with a plain-text 400 outside the
+    # error envelope) never applies to them. Ignoring Range is always a valid answer (RFC 9110).
     async def page(_request: Request) -> Response:
         if index.is_file():
             # no-cache: the bundle's file names change with each build, index.html does not.
-            return FileResponse(index, headers={"cache-control": "no-cache"})
+            return whole(index, "text/html; charset=utf-8", {"cache-control": "no-cache"})
         return HTMLResponse(PLACEHOLDER, headers={"cache-control": "no-cache"})
 
     async def favicon(_request: Request) -> Response:
         icon = bundle / "favicon.ico"
         if icon.is_file():
-            return FileResponse(icon)
+            return whole(icon, "image/x-icon", {})
         return Response(status_code=204)
 
     found: list[BaseRoute] = [
@@ -46,7 +65,7 @@ def routes(bundle: Path) -> list[BaseRoute]:
     ]
     assets = bundle / "assets"
     if assets.is_dir():
-        found.append(Mount("/assets", app=StaticFiles(directory=assets)))
+        found.append(Mount("/assets", app=without_range(StaticFiles(directory=assets))))
     else:  # an unbuilt bundle must not stop the server: assets then answer 404
 
         async def missing(_request: Request) -> Response:

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from email.message import Message as HeaderParser
 
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
@@ -80,7 +81,14 @@ class MultipartFile:
             self._ended = True
             raise Cancelled("the upload was abandoned: the client went away") from None
         if data:
-            self._parser.write(data)
+            try:
+                self._parser.write(data)
+            except ParseError as exc:
+                # a body that is not the multipart its Content-Type claims: the sender's mistake
+                self._ended = True
+                raise InvalidPayload(
+                    f"the upload is not valid multipart/form-data: {exc}"
+                ) from None
         return True
 
     # --- the parser's callbacks ----------------------------------------------------------------
