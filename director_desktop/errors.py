@@ -61,6 +61,13 @@ class NotAvailable(DirectorError):
     http_status = 409
 
 
+class UndoExpired(DirectorError):
+    """A deleted turn asked back after its undo window (PROTOCOL 8): purged, or about to be."""
+
+    code = "undo_expired"
+    http_status = 410
+
+
 class NotResumable(Conflict):
     """Pause or resume asked of a job that cannot continue where it stopped (PROTOCOL 7)."""
 
@@ -132,6 +139,18 @@ class ModelError(DirectorError):
 
     code = "model_error"
     http_status = 503
+
+
+class BadModelParam(InvalidPayload):
+    """A model setting out of its range or of the wrong type; the message names it."""
+
+    code = "bad_model_param"
+
+
+class UnknownModelParam(InvalidPayload):
+    """A model setting the app does not have."""
+
+    code = "unknown_model_param"
 
 
 class ModelChanged(ModelError):
@@ -255,3 +274,47 @@ class SpeechNotConfigured(DirectorError):
 
     code = "speech_not_configured"
     http_status = 409
+
+
+class HubUnreachable(DirectorError):
+    """The model hub cannot be reached (no network, a timeout) or answered something else."""
+
+    code = "hub_unreachable"
+    http_status = 503
+
+
+class HubUnauthorized(DirectorError):
+    """The hub refused (401/403): a gated or private repository; the message says where to
+    accept the licence and where to put a token. 403, not 401: the launch token is fine."""
+
+    code = "hub_unauthorized"
+    http_status = 403
+
+
+class HubNotFound(DirectorError):
+    """The hub has no such repository, revision or file (404)."""
+
+    code = "hub_not_found"
+    http_status = 404
+
+
+class HashMismatch(DirectorError):
+    """A downloaded file's SHA-256 is not the one the hub publishes; nothing was kept."""
+
+    code = "hash_mismatch"
+    http_status = 502
+
+
+class ImagesNotSupported(DirectorError):
+    """Images are attached to an input, and the chosen model (or the built-in assistant)
+    cannot see them: the reply says so instead of answering without them."""
+
+    code = "images_not_supported"
+    http_status = 400
+
+
+class NotABackup(DirectorError):
+    """A file to restore that is not a backup archive this app wrote (or of an unknown version)."""
+
+    code = "not_a_backup"
+    http_status = 400

@@ -79,6 +79,12 @@ class Settings:
         return logging.DEBUG if self.env.get("DIRECTOR_DEBUG") == "1" else logging.INFO
 
     @property
+    def hf_endpoint(self) -> str:
+        """The model hub's address: `HF_ENDPOINT` (the variable the hub's own client honours,
+        so a mirror, a proxy or a test double can stand in), else the hub itself."""
+        return (self.env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+    @property
     def is_loopback(self) -> bool:
         return self.host in (LOOPBACK, "localhost", "::1")
 

@@ -24,6 +24,8 @@ class Turn:
     output: OutputMessage
     history: list[Message] = field(default_factory=list)
     """Earlier messages of the session, oldest first (latest snapshots), not including this turn."""
+    images: list[str] = field(default_factory=list)
+    """`data:` URLs of the images attached to the input, for a model that sees them (vision.py)."""
 
 
 class Publisher(Protocol):

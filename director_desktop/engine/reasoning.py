@@ -41,9 +41,11 @@ from director_desktop.engine.llm.base import (
     ChatProvider,
     Finish,
     TextDelta,
+    ThinkingDelta,
     ToolCall,
     ToolSpec,
 )
+from director_desktop.engine.llm.params import SESSION_PROMPT_KEY
 from director_desktop.engine.llm.stream import ContextOverflow
 from director_desktop.engine.tool_args import json_object_or_empty, parse_arguments
 from director_desktop.errors import ModelError
@@ -95,11 +97,14 @@ class ReasoningLoop:
         store: Store,
         *,
         limits: Limits | None = None,
+        user_prompt: str = "",
     ) -> None:
         self.provider = provider
         self._agents = agents
         self._store = store
         self.limits = limits or Limits()
+        self.user_prompt = user_prompt
+        """The user's default system prompt (model settings); a chat's own replaces it."""
 
     # --- the turn ------------------------------------------------------------------------------
     async def run(self, turn: Turn) -> None:
@@ -107,9 +112,12 @@ class ReasoningLoop:
         tools = self.tools()
         history = history_messages(turn.history)
         exchange: list[ChatMessage] = [{"role": "user", "content": user_text(turn)}]
+        if turn.images:  # attached images, read by the router for a model that sees them
+            exchange[0]["images"] = turn.images
         focus = await media_focus(self._store, turn.session_id, turn.input)
         described = await describe_focus(self._store, focus) if focus else ""
         system = self.system_prompt(turn, focus=focus, described=described)
+        system += user_instructions(await self._chat_prompt(turn.session_id) or self.user_prompt)
         # A stop cancels this task inside an await below; the handler then settles the output
         # as `not_generated`, keeping the text streamed so far.
         for iteration in range(self.limits.max_iterations):
@@ -173,9 +181,27 @@ class ReasoningLoop:
                         await out.flush()
                     else:
                         await out.push()
+                elif isinstance(event, ThinkingDelta):
+                    # Kept beside the answer, on its item: never in `text`, so never read again
+                    # as history, indexed, or exported as the answer.
+                    index = out.text_index(ANSWER)
+                    thought = str(out.content[index].get("thinking") or "")
+                    out.update_content(index, thinking=thought + event.text)
+                    if first:
+                        first = False
+                        await out.flush()
+                    else:
+                        await out.push()
                 elif isinstance(event, Finish):
                     return event
         return Finish(reason="stop")
+
+    async def _chat_prompt(self, session_id: str) -> str | None:
+        """The chat's own system prompt (`PUT /session/{id}/system_prompt`), kept in the
+        session's engine context (so it travels with an exported chat)."""
+        context = await self._store.get_context(session_id) or {}
+        prompt = context.get(SESSION_PROMPT_KEY)
+        return prompt if isinstance(prompt, str) and prompt.strip() else None
 
     # --- tools ---------------------------------------------------------------------------------
     def tools(self) -> list[ToolSpec]:
@@ -276,6 +302,12 @@ class ReasoningLoop:
 
 
 # --- pure helpers (tested directly) ------------------------------------------------------------
+def user_instructions(prompt: str) -> str:
+    """The user's system prompt, after the app's (which the agents as tools need)."""
+    prompt = prompt.strip()
+    return f"\n\nThe user's instructions for every answer:\n{prompt}" if prompt else ""
+
+
 def user_text(turn: Turn) -> str:
     text = turn.input.text
     if turn.input.agents:

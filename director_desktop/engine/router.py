@@ -6,6 +6,9 @@ The user's choice is the `llm` key of settings.json:
     {"provider": "embedded", "model": "<file in models/>", "context_length": 8192?}
     {"provider": "openai", "base_url": "http://127.0.0.1:11434", "model": "qwen3", ...}
 
+The model settings (system prompt, sampling, reply length, context, threads, GPU layers) are the
+`model_params` key (`llm.params`): sampling changes reach the next request, load settings load the
+model again. A chat's own system prompt lives in its session's engine context.
 An API key is never in that file: it lives in the SecretStore under `openai:<base_url>`.
 A model loads in the background (`start` returns at once) and stays warm until another is chosen.
 `llm_configured` is false only when the chosen model failed to load or to answer, and `status()`
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +33,7 @@ from director_desktop.engine.agents import AgentRegistry
 from director_desktop.engine.assistant import BuiltinAssistant
 from director_desktop.engine.base import Turn
 from director_desktop.engine.llm.base import ChatProvider, Finish, TextDelta
+from director_desktop.engine.llm.gguf_info import GGUFInfo, read_gguf_info
 from director_desktop.engine.llm.library import ModelLibrary
 from director_desktop.engine.llm.llamacpp import LlamaCppProvider
 from director_desktop.engine.llm.openai_http import (
@@ -36,14 +41,38 @@ from director_desktop.engine.llm.openai_http import (
     detect_local_servers,
     normalize_base_url,
 )
+from director_desktop.engine.llm.params import (
+    SESSION_PROMPT_KEY,
+    available_memory,
+    changed_load,
+    check_params,
+    context_max,
+    model_defaults,
+)
 from director_desktop.engine.reasoning import Limits, ReasoningLoop
 from director_desktop.engine.speech import SpeechSettings
-from director_desktop.errors import InvalidPayload, ModelChanged, ModelError
-from director_desktop.protocol import DetectedServer, ModelChoice, ModelStatus, ModelTest
+from director_desktop.engine.vision import ImageReader, cannot_see, image_ids, sees_images
+from director_desktop.errors import (
+    BadModelParam,
+    InvalidPayload,
+    ModelChanged,
+    ModelError,
+    SessionNotFound,
+)
+from director_desktop.protocol import (
+    DetectedServer,
+    ModelChoice,
+    ModelParams,
+    ModelParamsView,
+    ModelStatus,
+    ModelTest,
+    SessionSystemPrompt,
+)
 from director_desktop.secrets_store import SecretStore
 from director_desktop.user_settings import UserSettings
 
 if TYPE_CHECKING:
+    from director_desktop.media.library import MediaLibrary
     from director_desktop.settings import Settings
     from director_desktop.store import Store
 
@@ -51,6 +80,7 @@ log = logging.getLogger(__name__)
 
 PROVIDERS = ("builtin", "embedded", "openai")
 TEST_TIMEOUT = 60.0
+PARAMS_KEY = "model_params"
 
 
 def key_name(base_url: str) -> str:
@@ -106,8 +136,11 @@ class ModelRouter:
         speech: SpeechSettings | None = None,
         limits: Limits | None = None,
         detect_local: bool = True,
+        images: ImageReader | None = None,
     ) -> None:
         self.store = store
+        self.images = images or ImageReader(None)
+        """Reads the images attached to an input, for a model that sees them."""
         self.agents = agents
         self.assistant = assistant
         self.user_settings = user_settings
@@ -118,6 +151,7 @@ class ModelRouter:
         self.limits = limits or Limits()
         self._detect_local = detect_local
         self._config: ModelChoice = {"provider": "builtin"}
+        self._params: ModelParams = {}
         self._provider: ChatProvider | None = None
         self._config_error: str | None = None
         self._detect: asyncio.Task[list[DetectedServer]] | None = None
@@ -135,6 +169,10 @@ class ModelRouter:
             config = check_config(self.user_settings.get("llm") or {"provider": "builtin"})
         except InvalidPayload as exc:
             config, self._config_error = {"provider": "builtin"}, f"settings.json: {exc.message}"
+        try:
+            self._params = check_params(self.user_settings.get(PARAMS_KEY) or {})
+        except InvalidPayload as exc:  # a hand-edited file: the model's defaults, and why
+            self._config_error = f"settings.json {PARAMS_KEY}: {exc.message}"
         await self._use(config)
         if self._detect_local and self._detect is None:
             self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
@@ -183,9 +221,14 @@ class ModelRouter:
 
     async def run(self, turn: Turn) -> None:
         provider = self._provider
+        attached = bool(image_ids(turn.input.content))
+        if attached and not sees_images(provider):
+            raise cannot_see(provider)
         if provider is None:
             await self.assistant.run(turn)
             return
+        if attached:
+            turn.images = await self.images.data_urls(turn.input.content)
         if provider.state.state == "error":
             # Try again from scratch: the server may be back, or the file replaced.
             await self._use(self._config)
@@ -200,7 +243,14 @@ class ModelRouter:
                 turn.output.add_action(f"Loading the model {provider.state.model}...")
                 await turn.output.flush()
             await provider.ready()
-            await ReasoningLoop(provider, self.agents, self.store, limits=self.limits).run(turn)
+            limits = self.limits
+            if "max_tokens" in self._params:
+                limits = replace(limits, answer_tokens=self._params["max_tokens"])
+            prompt = self._params.get("system_prompt", "")
+            loop = ReasoningLoop(
+                provider, self.agents, self.store, limits=limits, user_prompt=prompt
+            )
+            await loop.run(turn)
         except asyncio.CancelledError:
             if task not in self._switched:
                 raise  # a Stop, or the app closing: the handler tells them apart
@@ -298,6 +348,81 @@ class ModelRouter:
             self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
         return list(await asyncio.shield(self._detect))
 
+    # --- model settings ------------------------------------------------------------------------
+    async def params_view(self) -> ModelParamsView:
+        """`GET /config/models/params`: what the user set, the model's defaults, the result."""
+        info = await asyncio.to_thread(self._model_info)
+        memory = await asyncio.to_thread(available_memory)
+        defaults = model_defaults(info, memory)
+        most = context_max(info, memory) if info is not None else None
+        if self._provider is not None and info is None:  # a server: its context, as known
+            defaults["context_length"] = self._provider.context_length
+        effective: ModelParams = {**defaults, **self._params}
+        if most is not None and effective.get("context_length", 0) > most:
+            effective["context_length"] = most
+        return {
+            "params": self._params.copy(),
+            "defaults": defaults,
+            "effective": effective,
+            "context_max": most,
+        }
+
+    async def set_params(self, raw: object) -> ModelParamsView:
+        """Replace the user's model settings (absent or null keys: the model's defaults); saved
+        to settings.json. A changed load setting loads the model again; the rest apply to the
+        next reply. A bad value raises before anything changes."""
+        params = check_params(raw)
+        await asyncio.to_thread(self.user_settings.update, **{PARAMS_KEY: params or None})
+        old, self._params = self._params, params
+        if isinstance(self._provider, LlamaCppProvider | OpenAICompatProvider):
+            self._provider.params = params  # sampling: the next request reads it
+        if changed_load(old, params) and self._provider is not None:
+            await self._use(self._config)
+        return await self.params_view()
+
+    async def reset_params(self) -> ModelParamsView:
+        """ "Reset to the model's defaults": every setting but the system prompt forgotten."""
+        kept: ModelParams = {}
+        if "system_prompt" in self._params:
+            kept["system_prompt"] = self._params["system_prompt"]
+        return await self.set_params(kept)
+
+    def _model_info(self) -> GGUFInfo | None:
+        if self._config.get("provider") != "embedded":
+            return None
+        if isinstance(self._provider, LlamaCppProvider) and self._provider.info is not None:
+            return self._provider.info
+        try:
+            return read_gguf_info(self.library.dir / str(self._config["model"]))
+        except ModelError:
+            return None
+
+    async def session_prompt(self, session_id: str) -> SessionSystemPrompt:
+        if await self.store.get_session(session_id) is None:
+            raise SessionNotFound(f"no session {session_id}")
+        context = await self.store.get_context(session_id) or {}
+        prompt = context.get(SESSION_PROMPT_KEY)
+        return {
+            "session_id": session_id,
+            "system_prompt": prompt if isinstance(prompt, str) else None,
+        }
+
+    async def set_session_prompt(self, session_id: str, raw: object) -> SessionSystemPrompt:
+        """A chat's own system prompt (None or "": the default one again)."""
+        if not isinstance(raw, dict) or set(raw) != {"system_prompt"}:
+            raise BadModelParam('send {"system_prompt": text or null}')
+        value = raw["system_prompt"]
+        prompt = check_params({"system_prompt": value}).get("system_prompt") if value else None
+        if await self.store.get_session(session_id) is None:
+            raise SessionNotFound(f"no session {session_id}")
+        context = dict(await self.store.get_context(session_id) or {})
+        if prompt:
+            context[SESSION_PROMPT_KEY] = prompt
+        else:
+            context.pop(SESSION_PROMPT_KEY, None)
+        await self.store.set_context(session_id, context)
+        return {"session_id": session_id, "system_prompt": prompt or None}
+
     # --- internals -----------------------------------------------------------------------------
     async def _use(self, config: ModelChoice) -> None:
         new = self._build(config)
@@ -320,14 +445,15 @@ class ModelRouter:
 
     def _build(self, config: ModelChoice, *, api_key: str | None = None) -> ChatProvider | None:
         context = config.get("context_length")
+        params = self._params
         if config["provider"] == "embedded":
             path: Path = self.library.dir / str(config["model"])
-            return LlamaCppProvider(path, context_length=context)
+            return LlamaCppProvider(path, context_length=context, params=params)
         if config["provider"] == "openai":
             base_url = str(config["base_url"])
             key = api_key if api_key is not None else self.secrets.get(key_name(base_url))
             return OpenAICompatProvider(
-                base_url, str(config["model"]), api_key=key, context_length=context
+                base_url, str(config["model"]), api_key=key, context_length=context, params=params
             )
         return None
 
@@ -347,6 +473,7 @@ def build_model_router(
     secrets: SecretStore | None = None,
     speech: SpeechSettings | None = None,
     detect_local: bool = True,
+    media: MediaLibrary | None = None,
 ) -> ModelRouter:
     """The composition of the app's engine (called by the composition root and the tests).
     `secrets` and `speech` are the launch's own when given (one key store for the model and the
@@ -361,4 +488,5 @@ def build_model_router(
         secrets=secrets,
         speech=speech or SpeechSettings(user_settings, secrets, settings.models_dir),
         detect_local=detect_local,
+        images=ImageReader(media),
     )

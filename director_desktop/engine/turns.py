@@ -17,13 +17,25 @@ from typing import cast
 
 from director_desktop.engine.base import Engine, Publisher, Turn
 from director_desktop.engine.output import STREAM_INTERVAL, OutputMessage
-from director_desktop.errors import Conflict, DirectorError, DuplicateId
+from director_desktop.engine.revisions import TurnRevisions
+from director_desktop.engine.titles import SessionTitler
+from director_desktop.errors import (
+    Conflict,
+    DirectorError,
+    DuplicateId,
+    NotFound,
+    StoreDiskFull,
+    StoreLocked,
+)
 from director_desktop.metrics import Metrics
 from director_desktop.protocol import (
     ChatAck,
     ChatInput,
+    ContentItem,
     Message,
     MessageMetadata,
+    Session,
+    VersionAck,
     new_id,
     sanitize,
     text_item,
@@ -35,6 +47,8 @@ log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50
 REASONING = "Reasoning the message..."
 SESSION_NAME_CHARS = 60
+FINAL_RETRY_FIRST = 0.25
+FINAL_RETRY_MAX = 2.0  # also how long a close may wait on a final snapshot the store refuses
 
 
 @dataclass
@@ -50,6 +64,7 @@ class Run:
     interrupted: bool = False  # stopped by shutdown, not by the user
     outcome: str = "running"
     started: float = field(default_factory=time.monotonic)
+    first_input: Message | None = None  # set when this turn made its session: it gets a title
 
 
 class TurnRunner:
@@ -71,6 +86,8 @@ class TurnRunner:
         self._secrets = secrets
         self._runs: dict[tuple[str, str], Run] = {}
         self._closing = False
+        self.titles = SessionTitler(store, engine, publisher)
+        self.revisions = TurnRevisions(store, publisher, self.is_running)
 
     # --- queries -------------------------------------------------------------------------------
     def is_running(self, session_id: str, conv_id: str | None = None) -> bool:
@@ -120,6 +137,7 @@ class TurnRunner:
         )
         await self._publisher.message(stored)
         if added.created:
+            run.first_input = stored
             await self._publisher.sessions_changed()
         run.driver = asyncio.create_task(
             self._drive(run, chat, stored, added.pending), name=f"run {key}"
@@ -176,7 +194,7 @@ class TurnRunner:
         # `turn.history` skips it.
         history: asyncio.Task[list[Message]] | None = None
         if self._engine.wants_history:
-            history = asyncio.create_task(self._history(chat.session_id, chat.msg_id))
+            history = asyncio.create_task(self._history(stored_input, pending))
         try:
             # The reply was stored with the input ("Reasoning the message...", no content yet):
             # it is the run's first snapshot, emitted as stored, with no write of its own.
@@ -198,8 +216,14 @@ class TurnRunner:
                 await asyncio.gather(history, return_exceptions=True)
         await self._finish(run, output, error)
 
-    async def _history(self, session_id: str, msg_id: str | None) -> list[Message]:
-        messages, _ = await self._store.conversation(session_id, limit=HISTORY_LIMIT + 1)
+    async def _history(self, stored_input: Message, pending: Message) -> list[Message]:
+        """The shown messages up to the turn's own pending reply, but its input: for a turn run
+        again (regenerate, edit), what came before it on its branch, never the turns after."""
+        before = pending["metadata"].get("first_seq", 0) + 1
+        messages, _ = await self._store.conversation(
+            stored_input["session_id"], limit=HISTORY_LIMIT + 1, before=before
+        )
+        msg_id = stored_input["msg_id"]
         return [m for m in messages if m.get("msg_id") != msg_id][-HISTORY_LIMIT:]
 
     async def _finish(self, run: Run, output: OutputMessage, error: BaseException | None) -> None:
@@ -220,17 +244,39 @@ class TurnRunner:
             run.outcome = "success"
             _settle(output, "success", None)
         try:
-            await output.flush()
-        except Exception as exc:  # the store failed: the next start's sweep ends this message
-            log.error("final snapshot not stored", extra={"error": type(exc).__name__})
+            await self._store_final(output)
         finally:
             seconds = time.monotonic() - run.started
             self._metrics.run_finished(run.outcome, seconds)
             self._runs.pop(run.key, None)
+            if run.outcome == "success" and run.first_input is not None:
+                self.titles.after_first_reply(run.key[0], run.first_input, output.message)
             log.info(
                 "run finished",
                 extra={"session_id": run.key[0], "conv_id": run.key[1], "outcome": run.outcome},
             )
+
+    async def _store_final(self, output: OutputMessage) -> None:
+        """Store (then show) the final snapshot. A store that cannot take it for a reason that
+        passes (a full disk, a file locked by another process) is asked again, backing off, until
+        it does or the app closes: the reply then ends in every window as soon as the user makes
+        room, with no restart and no spinner left turning. Any other failure, or closing, leaves
+        the message to the next start's sweep (PROTOCOL section 4)."""
+        pause = FINAL_RETRY_FIRST
+        while True:
+            try:
+                await output.flush()
+                return
+            except (StoreDiskFull, StoreLocked) as exc:
+                if self._closing:
+                    log.error("final snapshot not stored", extra={"error": exc.code})
+                    return
+                log.warning("final snapshot waits for the store", extra={"error": exc.code})
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, FINAL_RETRY_MAX)
+            except Exception as exc:
+                log.error("final snapshot not stored", extra={"error": type(exc).__name__})
+                return
 
     def _explain_failure(self, output: OutputMessage, error: BaseException) -> None:
         if isinstance(error, DirectorError):
@@ -251,6 +297,41 @@ class TurnRunner:
         self._metrics.message("snapshot")
         await self._publisher.message(stored)
         return stored
+
+    # --- regenerate and edit (PROTOCOL 8) ------------------------------------------------------
+    async def revise(
+        self, session_id: str, conv_id: str, content: list[ContentItem] | None = None
+    ) -> VersionAck:
+        """Regenerate a turn's reply (`content` None) or edit its input and run it again: a new
+        version of the reply (and of the input when edited), every old one kept."""
+        # A switch of versions may hide a later turn that is still being written: one at a time.
+        if self.is_running(session_id):
+            raise Conflict("a reply in this chat is still being written; stop it first")
+        if self._closing:
+            raise DirectorError("the server is shutting down", code="unavailable")
+        key = (session_id, conv_id)
+        run = Run(key=key, output_msg_id="")
+        self._runs[key] = run  # reserved before the first await, as `submit` does
+        try:
+            session = await self._store.get_session(session_id)
+            if session is None:
+                raise NotFound(f"no session {session_id!r}")
+            revised = await self._store.new_version(
+                session_id, conv_id, pending=_pending(session_id, conv_id, ""), content=content
+            )
+        except BaseException:
+            del self._runs[key]
+            raise
+        run.output_msg_id = revised.output["msg_id"]
+        for message in revised.changed:
+            if message["msg_id"] != run.output_msg_id:  # the run publishes its pending reply
+                await self._publisher.message(message)
+        chat = replayed_input(revised.input, session)
+        run.driver = asyncio.create_task(
+            self._drive(run, chat, revised.input, revised.output), name=f"run {key}"
+        )
+        ack = self._ack(revised.input, run.output_msg_id)
+        return {**ack, "version": revised.version}
 
     # --- stop, delete, shutdown ----------------------------------------------------------------
     async def stop(self, session_id: str, conv_id: str) -> bool:
@@ -274,6 +355,7 @@ class TurnRunner:
         """Return once every run started so far has stored its final snapshot."""
         while drivers := [run.driver for run in self._runs.values() if run.driver is not None]:
             await asyncio.wait(drivers)
+        await self.titles.wait_idle()
 
     async def close(self) -> None:
         """Stop every run, storing each one's final snapshot; refuses new turns from now on."""
@@ -286,6 +368,8 @@ class TurnRunner:
             if run.driver is not None:
                 drivers.append(run.driver)
         await asyncio.gather(*drivers, return_exceptions=True)
+        await self.titles.close()
+        await self.revisions.close()
 
 
 def _settle(output: OutputMessage, status: str, item_message: str | None) -> None:
@@ -299,9 +383,13 @@ def _settle(output: OutputMessage, status: str, item_message: str | None) -> Non
 
 def pending_reply(chat: ChatInput, output_msg_id: str) -> Message:
     """A turn's reply as stored with its input: every engine's run starts from this snapshot."""
+    return _pending(chat.session_id, chat.conv_id, output_msg_id)
+
+
+def _pending(session_id: str, conv_id: str, output_msg_id: str) -> Message:
     return {
-        "session_id": chat.session_id,
-        "conv_id": chat.conv_id,
+        "session_id": session_id,
+        "conv_id": conv_id,
         "msg_id": output_msg_id,
         "msg_type": "output",
         "status": "progress",
@@ -316,3 +404,23 @@ def session_name(chat: ChatInput) -> str:
     """A new session's name: the first 60 characters of its first message's text."""
     text = " ".join(chat.text.split())
     return text[:SESSION_NAME_CHARS] or "New chat"
+
+
+# The server's keys of a stored input, which a run again of it must not carry as the client's.
+_SERVER_KEYS = frozenset(MessageMetadata.__optional_keys__)
+
+
+def replayed_input(stored: Message, session: Session) -> ChatInput:
+    """A stored input as the `ChatInput` a run again of its turn starts from (regenerate,
+    edit); the media it is about are the session's."""
+    metadata = {k: v for k, v in stored["metadata"].items() if k not in _SERVER_KEYS}
+    return ChatInput(
+        content=stored["content"],
+        session_id=stored["session_id"],
+        conv_id=stored["conv_id"],
+        msg_id=stored["msg_id"],
+        agents=list(stored["agents"]),
+        collection_id=session.get("collection_id"),
+        video_id=session.get("video_id"),
+        metadata=metadata,
+    )

@@ -17,7 +17,9 @@ from director_desktop.protocol.types import (
     ErrorResponse,
     OkEnvelope,
     ReconnectAck,
+    SelectVersionAck,
     StopAck,
+    VersionAck,
 )
 
 MAX_ERROR_MESSAGE: Final = 500
@@ -41,7 +43,7 @@ def sanitize(text: str, *, secrets: tuple[str, ...] = ()) -> str:
     return clean
 
 
-def ack_ok(data: ChatAck | ReconnectAck | StopAck) -> OkEnvelope:
+def ack_ok(data: ChatAck | ReconnectAck | StopAck | VersionAck | SelectVersionAck) -> OkEnvelope:
     return {"ok": True, "data": data}
 
 

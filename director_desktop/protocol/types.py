@@ -67,6 +67,9 @@ class ContentItem(TypedDict, total=False):
     image: ImageData
     search_results: list[SearchResult]
     download: DownloadData
+    thinking: str
+    """A thinking model's reasoning, on the answer's `text` item (never in `text`); clients that
+    do not know it show the answer alone."""
 
 
 class MessageMetadata(TypedDict, total=False):
@@ -78,6 +81,14 @@ class MessageMetadata(TypedDict, total=False):
     output_msg_id: str
     stopped: bool
     error_type: str
+    version: int
+    """PROTOCOL 8: which version of the message this is (1-based), once it has more than one."""
+    versions: int
+    hidden: bool
+    """The turn is on a branch not shown; clients leave it out."""
+    deleted: bool
+    """The turn was deleted; clients remove it (it may come back within the undo window)."""
+    purged: bool
 
 
 class Message(TypedDict):
@@ -102,6 +113,26 @@ class ChatAck(TypedDict):
     conv_id: str
     msg_id: str
     output_msg_id: str | None
+
+
+class VersionAck(TypedDict):
+    """The ack of `regenerate` and `edit` (PROTOCOL 8): `version` is the new version's number,
+    the reply's for `regenerate`, the input's for `edit`."""
+
+    session_id: str
+    conv_id: str
+    msg_id: str
+    output_msg_id: str | None
+    version: int
+
+
+class SelectVersionAck(TypedDict):
+    """The ack of `select_version`: the message's version shown now, of `versions`."""
+
+    session_id: str
+    msg_id: str
+    version: int
+    versions: int
 
 
 class ReconnectAck(TypedDict):
@@ -133,7 +164,7 @@ class DirectorErrorEnvelope(ErrorEnvelope):
 
 class OkEnvelope(TypedDict):
     ok: Literal[True]
-    data: ChatAck | ReconnectAck | StopAck
+    data: ChatAck | ReconnectAck | StopAck | VersionAck | SelectVersionAck
 
 
 class ErrorMetadata(TypedDict):
@@ -223,6 +254,8 @@ class Session(TypedDict):
     created_at: int
     updated_at: int
     metadata: JSONDict
+    pinned_at: int | None
+    """When the user pinned it (epoch seconds); null: not pinned. Pinned sessions list first."""
 
 
 class PageMore(TypedDict, total=False):
@@ -269,10 +302,18 @@ class ProviderStatus(TypedDict):
     context_length: int | None
 
 
+class DetectedModel(TypedDict):
+    id: str
+    size: int | None
+    """Bytes on disk, when the server says (Ollama's `/api/tags`); None otherwise."""
+
+
 class DetectedServer(TypedDict):
     name: str
     base_url: str
     models: list[str]
+    entries: list[DetectedModel]
+    """`models` again, with what the server says about each (the model picker's rows)."""
 
 
 class ModelChoice(TypedDict, total=False):
@@ -291,6 +332,43 @@ class ModelStatus(ProviderStatus):
     has_api_key: bool
     key_storage: Literal["keyring", "file"]
     detected: list[DetectedServer] | None
+
+
+class ModelParams(TypedDict, total=False):
+    """Model settings (the `model_params` key of settings.json): only what the user set; every
+    absent key is the model's default."""
+
+    system_prompt: str
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    repeat_penalty: float
+    max_tokens: int
+    stop: list[str]
+    context_length: int
+    n_threads: int
+    n_gpu_layers: int
+
+
+class ModelParamsView(TypedDict):
+    """`GET`/`PUT`/`DELETE /config/models/params`."""
+
+    params: ModelParams
+    """What the user set."""
+    defaults: ModelParams
+    """The chosen model's defaults (context from the file's metadata, capped by memory)."""
+    effective: ModelParams
+    """What the next reply is written with."""
+    context_max: int | None
+    """The most context the chosen model takes (trained length, capped by memory)."""
+
+
+class SessionSystemPrompt(TypedDict):
+    """`GET`/`PUT /session/{id}/system_prompt`: a chat's own system prompt (None: the default)."""
+
+    session_id: str
+    system_prompt: str | None
 
 
 class ModelFile(TypedDict, total=False):
@@ -336,6 +414,68 @@ class ModelImport(TypedDict):
     error: WireErrorBody | None
 
 
+class CatalogueEntry(TypedDict):
+    """One model of the shipped catalogue (`engine/llm/catalogue.json`)."""
+
+    id: str
+    kind: str
+    """`chat`, `whisper` or `embedding`."""
+    size_class: str
+    name: str
+    repo: str
+    file: str
+    revision: str
+    quantization: str
+    license: str
+    license_url: str
+    good_for: str
+    memory_gb: float
+    tools: bool
+
+
+class HubFileInfo(TypedDict):
+    """A file of a hub repository, live from the hub (`GET /config/models/hub`)."""
+
+    file: str
+    size: int | None
+    sha256: str | None
+
+
+class HubListing(TypedDict):
+    """`GET /config/models/hub`: a repository's `.gguf` files (and the catalogue's whisper
+    `.bin` files), with the file a pasted link named, if any."""
+
+    repo: str
+    revision: str
+    commit: str | None
+    gated: bool
+    page: str
+    files: list[HubFileInfo]
+    file: str | None
+
+
+class CatalogueItem(CatalogueEntry):
+    """A catalogue entry as `GET /config/models/catalogue` answers it: how it fits this
+    machine, whether it is downloaded, and what the hub says of it now."""
+
+    fit: str
+    """`fits`, `tight`, `too_big` or `unknown`."""
+    recommended: bool
+    installed: bool
+    size: int | None
+    sha256: str | None
+    hub_error: WireErrorBody | None
+
+
+class CatalogueAnswer(TypedDict):
+    version: int
+    memory: int | None
+    """This machine's memory in bytes; None where the system does not say."""
+    endpoint: str
+    has_token: bool
+    entries: list[CatalogueItem]
+
+
 # --- jobs (PROTOCOL section 7) ----------------------------------------------------------------
 JobStatus = Literal["queued", "running", "paused", "done", "error", "cancelled"]
 
@@ -353,10 +493,16 @@ class JobResult(TypedDict, total=False):
     """A transcription: how many segments were heard."""
     scenes: int
     """An index: scenes found."""
+    model: str
+    """A model download: the file's name in the models folder."""
     lines: dict[str, int]
     """An index: lines stored per source (transcript, subtitle, name)."""
     notes: list[str]
     """An index: what was left out and why."""
+    archive: str
+    """A backup: the archive's file name in the archives folder."""
+    restored: dict[str, int]
+    """A restore: what it added and what was already here (chats, settings, media files)."""
     speech: str
     """An index: who transcribed the speech, or why it was not."""
 
@@ -376,6 +522,14 @@ class JobInfo(TypedDict):
     error: WireErrorBody | None
     result: JobResult | None
     """What the job made, e.g. `{asset_id}`; None until it is `done`."""
+
+
+class BackupArchive(TypedDict):
+    """`GET /backup`: one archive in the archives folder (newest first)."""
+
+    name: str
+    size: int
+    created_at: int
 
 
 class JobEvent(TypedDict):

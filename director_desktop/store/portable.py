@@ -21,36 +21,46 @@ from director_desktop.protocol import (
     Session,
     now_iso,
 )
-from director_desktop.store import messages, sessions
+from director_desktop.store import messages, sessions, versions
 from director_desktop.store.codec import dumps, loads
 
 FORMAT: Final = "director-desktop/session"
-VERSION: Final = 1
+VERSION: Final = 2
+READABLE: Final = (1, 2)
+"""Versions `import_session` reads: 1 (no message versions, a linear chat) and 2."""
 
 
 class SessionExport(TypedDict):
-    """A session export, version 1 (docs/export-format.md): the file `import_session` reads."""
+    """A session export, version 2 (docs/export-format.md): the file `import_session` reads."""
 
     format: Literal["director-desktop/session"]
-    version: Literal[1]
+    version: Literal[2]
     exported_at: str
     session: Session
     messages: list[Message]
+    """Every message as shown, the turns of branches not shown included (`metadata.hidden`)."""
+    versions: list[JSONDict]
+    """The versions of messages kept besides the one shown (PROTOCOL 8)."""
+    turns: list[JSONDict]
+    """Per turn, the turn and the reply version it followed: the branches."""
     context: JSONDict | None
     """The engine's reasoning context: its own JSON object."""
 
 
 def export_session(conn: sqlite3.Connection, session_id: str) -> SessionExport:
     session = sessions.require(conn, session_id)
-    conversation, _ = messages.conversation(conn, session_id, None, None)
+    conversation, _ = messages.conversation(conn, session_id, None, None, every_branch=True)
     row = conn.execute("SELECT context FROM contexts WHERE session_id = ?", (session_id,))
     context = row.fetchone()
+    kept, links = versions.export_tree(conn, session_id)
     return {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": now_iso(),
         "session": session,
         "messages": conversation,
+        "versions": kept,
+        "turns": links,
         "context": None if context is None else loads(context[0]),
     }
 
@@ -73,6 +83,8 @@ def import_session(conn: sqlite3.Connection, data: object) -> str:
     numbered = _numbering(doc["messages"])
     for message, (seq, first_seq) in zip(doc["messages"], numbered, strict=True):
         _restore(conn, {**message, "session_id": session_id}, seq, first_seq)
+    if doc["version"] >= 2:
+        versions.import_tree(conn, session_id, doc.get("versions", []), doc.get("turns", []))
     if doc.get("context") is not None:
         _set_context(conn, session_id, _object(doc["context"], "context"))
     return session_id
@@ -82,8 +94,8 @@ def _checked_export(data: object) -> JSONDict:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InvalidPayload(f"not a Director Desktop session export (format {FORMAT!r})")
     version = data.get("version")
-    if version != VERSION:
-        raise InvalidPayload(f"export format version {version!r} is not supported (only 1)")
+    if isinstance(version, bool) or version not in READABLE:
+        raise InvalidPayload(f"export format version {version!r} is not supported (1 or 2)")
     if not isinstance(data.get("session"), dict):
         raise InvalidPayload("the export has no session object")
     items = data.get("messages")

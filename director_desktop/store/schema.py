@@ -238,6 +238,60 @@ CREATE TABLE index_vectors (
 );
 """
 
+# v6: pinned chats (issue 15). `pinned_at` is when the user pinned the session (epoch seconds);
+# NULL: not pinned. Every listing, paged or whole, puts pinned sessions first and orders each
+# group by last activity; this index is that order, so a page is a walk along it from a cursor,
+# never a sort of every session. It replaces `sessions_by_update`, which no query uses any more
+# (one index less to move on every message, since every message moves `updated_at`).
+_V6 = """
+ALTER TABLE sessions ADD COLUMN pinned_at INTEGER;
+DROP INDEX sessions_by_update;
+CREATE INDEX sessions_listing ON sessions (
+    pinned_at IS NULL, updated_at DESC, touched DESC, id DESC
+);
+"""
+
+
+# v7: versions of a message and the branches they make (issue 15, PROTOCOL section 8). The
+# `messages` row stays the version shown; the others are kept in `message_versions` (an output's
+# row says which version of its input it answers). `turns` records, per conv_id, the turn it
+# followed and the version of that turn's reply it followed, and when it was deleted (undo
+# window) or purged. A changed version queues its message for the chat search, whose body then
+# holds the text of every version. Turns stored before v7 get their row when first needed.
+_V7 = """
+CREATE TABLE message_versions (
+    session_id    TEXT NOT NULL REFERENCES sessions (session_id) ON DELETE CASCADE,
+    msg_id        TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    input_version INTEGER,
+    status        TEXT NOT NULL,
+    actions       TEXT NOT NULL,
+    agents        TEXT NOT NULL,
+    content       TEXT NOT NULL,
+    metadata      TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (session_id, msg_id, version)
+) WITHOUT ROWID;
+CREATE TABLE turns (
+    session_id     TEXT NOT NULL REFERENCES sessions (session_id) ON DELETE CASCADE,
+    conv_id        TEXT NOT NULL,
+    parent_conv_id TEXT,
+    parent_version INTEGER,
+    deleted_at     INTEGER,
+    purged         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, conv_id)
+) WITHOUT ROWID;
+CREATE INDEX turns_deleted ON turns (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE TRIGGER message_versions_new AFTER INSERT ON message_versions BEGIN
+    INSERT OR IGNORE INTO fts_pending (id) SELECT id FROM messages
+    WHERE session_id = NEW.session_id AND msg_id = NEW.msg_id;
+END;
+CREATE TRIGGER message_versions_gone AFTER DELETE ON message_versions BEGIN
+    INSERT OR IGNORE INTO fts_pending (id) SELECT id FROM messages
+    WHERE session_id = OLD.session_id AND msg_id = OLD.msg_id;
+END;
+"""
+
 
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -267,6 +321,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V3),
     _script(_V4),
     _script(_V5),
+    _script(_V6),
+    _script(_V7),
 ]
 """MIGRATIONS[i] upgrades version i to version i + 1."""
 

@@ -32,8 +32,15 @@ def fts_query(text: str) -> str | None:
     return " ".join(phrases)
 
 
+# A message's searchable body is the text of every version of it (PROTOCOL 8): the one shown,
+# then those kept in `message_versions`.
+_KEPT_TEXT = (
+    f"(SELECT group_concat({body_of('v.content')}, char(10))"  # noqa: S608 (constant SQL)
+    " FROM message_versions AS v WHERE v.session_id = m.session_id AND v.msg_id = m.msg_id)"
+)
 _PENDING_TEXT = (
     f"SELECT m.id, coalesce({body_of('m.content')}, '')"  # noqa: S608 (constant SQL)
+    f" || coalesce(char(10) || {_KEPT_TEXT}, '')"
     " FROM fts_pending AS p JOIN messages AS m ON m.id = p.id"
 )
 _INDEX_PENDING = "INSERT OR REPLACE INTO message_fts (rowid, body) " + _PENDING_TEXT
@@ -69,7 +76,8 @@ def search(conn: sqlite3.Connection, text: str, limit: int) -> list[SearchHit]:
         " (SELECT rowid, snippet(message_fts, 0, ?, ?, '…', ?) AS snippet FROM message_fts"
         "  WHERE message_fts MATCH ? ORDER BY rowid DESC LIMIT ?) AS hit"
         " JOIN messages AS m ON m.id = hit.rowid"
-        " JOIN sessions AS s ON s.session_id = m.session_id",
+        " JOIN sessions AS s ON s.session_id = m.session_id"
+        " WHERE json_extract(m.metadata, '$.deleted') IS NULL",  # a deleted turn is not found
         (MARK, MARK, _SNIPPET_WORDS, query, limit - len(hits)),
     ).fetchall()
     rows.sort(key=lambda row: -int(row[0]))  # the page, not the matches, is sorted here

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from director_desktop.errors import InvalidPayload, StoreClosed
 from director_desktop.protocol import (
+    ContentItem,
     JSONDict,
     Message,
     Prefs,
@@ -28,6 +29,7 @@ from director_desktop.protocol import (
 )
 from director_desktop.protocol.inputs import About
 from director_desktop.store import (
+    deleted_turns,
     director_import,
     index_rows,
     messages,
@@ -36,6 +38,7 @@ from director_desktop.store import (
     prefs,
     search,
     sessions,
+    versions,
 )
 from director_desktop.store.codec import dumps, loads
 from director_desktop.store.connection import transaction, translate
@@ -112,6 +115,7 @@ class Store:
         try:
             with transaction(opened.conn):
                 swept = messages.sweep_interrupted(opened.conn)
+                deleted_turns.purge_deleted(opened.conn)  # the undo window ends with the process
                 search.index_pending(opened.conn)  # text a crash left unindexed
                 index_rows.sweep(opened.conn)  # index jobs a previous process was running
         except BaseException:
@@ -231,8 +235,19 @@ class Store:
     async def list_sessions(self, limit: int | None = None) -> list[Session]:
         return await self._run(lambda conn: sessions.list_all(conn, limit))
 
+    async def list_sessions_page(self, limit: int, cursor: str | None) -> sessions.SessionsPage:
+        """A page of the listing, pinned first then newest; InvalidPayload for a bad cursor."""
+        return await self._run(lambda conn: sessions.list_page(conn, limit, cursor))
+
+    async def pin_session(self, session_id: str, pinned: bool) -> Session:
+        return await self._write(lambda conn: sessions.set_pinned(conn, session_id, pinned))
+
     async def rename_session(self, session_id: str, name: str) -> Session:
         return await self._write(lambda conn: sessions.rename(conn, session_id, name))
+
+    async def name_session_by_model(self, session_id: str, name: str) -> Session | None:
+        """A model-made title; None when the user named the session (theirs stands)."""
+        return await self._write(lambda conn: sessions.name_by_model(conn, session_id, name))
 
     async def delete_session(self, session_id: str) -> bool:
         def job(conn: sqlite3.Connection) -> bool:
@@ -303,9 +318,19 @@ class Store:
         return await self._run(lambda conn: sessions.last_seq(conn, session_id))
 
     async def conversation(
-        self, session_id: str, *, limit: int | None = None, before: int | None = None
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        before: int | None = None,
+        every_branch: bool = False,
     ) -> tuple[list[Message], bool]:
-        return await self._run(lambda conn: messages.conversation(conn, session_id, limit, before))
+        """The shown path (PROTOCOL 8); `every_branch` adds the turns of branches not shown."""
+        return await self._run(
+            lambda conn: messages.conversation(
+                conn, session_id, limit, before, every_branch=every_branch
+            )
+        )
 
     async def conversation_around(
         self, session_id: str, msg_id: str, limit: int
@@ -314,6 +339,42 @@ class Store:
 
     async def sweep_interrupted(self) -> list[Message]:
         return await self._write(messages.sweep_interrupted)
+
+    # --- versions and deleted turns (PROTOCOL 8; see `versions`) ----------------------------
+
+    async def new_version(
+        self,
+        session_id: str,
+        conv_id: str,
+        *,
+        pending: Message,
+        content: list[ContentItem] | None = None,
+    ) -> versions.Revised:
+        return await self._write(
+            lambda conn: versions.new_version(
+                conn, session_id, conv_id, pending=pending, content=content
+            )
+        )
+
+    async def select_version(
+        self, session_id: str, msg_id: str, version: int
+    ) -> tuple[Message, list[Message]]:
+        return await self._write(
+            lambda conn: versions.select_version(conn, session_id, msg_id, version)
+        )
+
+    async def delete_turn(self, session_id: str, conv_id: str) -> list[Message]:
+        return await self._write(lambda conn: deleted_turns.delete_turn(conn, session_id, conv_id))
+
+    async def restore_turn(self, session_id: str, conv_id: str, *, window: int) -> list[Message]:
+        return await self._write(
+            lambda conn: deleted_turns.restore_turn(conn, session_id, conv_id, window=window)
+        )
+
+    async def purge_deleted(self, *, deleted_before: int | None = None) -> int:
+        return await self._write(
+            lambda conn: deleted_turns.purge_deleted(conn, deleted_before=deleted_before)
+        )
 
     # --- search, export, import -------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -31,29 +30,24 @@ from director_desktop.metrics import Metrics
 from director_desktop.settings import Settings
 from director_desktop.store import Store
 from director_desktop.web import (
+    backup_routes,
     chat,
     http,
     jobs_routes,
     media_routes,
+    model_params,
     model_settings,
     rest,
     speech_settings,
     static,
 )
+from director_desktop.web.early import frontend_dir
 from director_desktop.web.guard import Guard, Signer, app_origins
 from director_desktop.web.publisher import Publisher
 from director_desktop.web.state import AppState
 from director_desktop.web.wire import socket_server
 
 log = logging.getLogger(__name__)
-
-
-def frontend_dir() -> Path:
-    """The built Vue bundle: beside the package from source, in `_MEIPASS` when frozen."""
-    frozen_root = getattr(sys, "_MEIPASS", None)
-    if frozen_root:
-        return Path(frozen_root) / "frontend_dist"
-    return Path(__file__).resolve().parents[2] / "frontend_dist"
 
 
 class DirectorApp:
@@ -119,9 +113,11 @@ def create_app(
         routes=[
             *rest.routes(state),
             *model_settings.routes(state),
+            *model_params.routes(state),
             *speech_settings.routes(state),
             *media_routes.routes(state),
             *jobs_routes.routes(state),
+            *backup_routes.routes(state),
             *static.routes(bundle_dir or frontend_dir()),
         ],
         exception_handlers=http.exception_handlers(state),

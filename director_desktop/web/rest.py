@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 MAX_IMPORT_BODY = 64 * 1024 * 1024
 MAX_DIRECTOR_DB = 512 * 1024 * 1024
 MAX_PAGE = 1000
+SESSIONS_PAGE = 100
+NEXT_CURSOR = "x-next-cursor"  # as the media list's paging names it
 SESSIONS_CHANGED: UpdateEvent = {"event_type": "update_data", "update": "sessions"}
 
 
@@ -46,6 +48,8 @@ def routes(state: AppState) -> list[BaseRoute]:
         Route("/session/{session_id}", api.rename_session, methods=["PATCH"]),
         Route("/session/{session_id}", api.delete_session, methods=["DELETE"]),
         Route("/session/{session_id}/export", api.export_session, methods=["GET"]),
+        Route("/session/{session_id}/turn/{conv_id}", api.delete_turn, methods=["DELETE"]),
+        Route("/session/{session_id}/turn/{conv_id}/restore", api.restore_turn, methods=["POST"]),
     ]
 
 
@@ -80,8 +84,20 @@ class Api:
         return JSONResponse(self.state.agents.describe_all())
 
     # --- sessions ------------------------------------------------------------------------------
-    async def list_sessions(self, _request: Request) -> Response:
-        return JSONResponse(await self.store.list_sessions())
+    async def list_sessions(self, request: Request) -> Response:
+        """Every session; with `limit` or `cursor`, one page of them and the next page's cursor
+        in `x-next-cursor` (docs/protocol.md, Sessions)."""
+        limit = query_int(request, "limit", minimum=1)
+        cursor = request.query_params.get("cursor")
+        if limit is None and cursor is None:
+            return JSONResponse(await self.store.list_sessions())
+        if cursor == "":
+            raise InvalidPayload("cursor is not one this server gave")
+        page = await self.store.list_sessions_page(min(limit or SESSIONS_PAGE, MAX_PAGE), cursor)
+        response = JSONResponse(page.sessions)
+        if page.next_cursor is not None:
+            response.headers[NEXT_CURSOR] = page.next_cursor
+        return response
 
     async def get_session(self, request: Request) -> Response:
         session_id = check_id(request.path_params["session_id"], "session_id")
@@ -104,17 +120,27 @@ class Api:
                 session_id, limit=limit, before=before
             )
         else:
-            messages, _ = await self.store.conversation(session_id)
+            every_branch = request.query_params.get("all") in ("1", "true")
+            messages, _ = await self.store.conversation(session_id, every_branch=every_branch)
         page: SessionPage = {**session, "conversation": messages, **more}
         return JSONResponse(self.state.publisher.sign(page))
 
     async def rename_session(self, request: Request) -> Response:
+        """Rename (`name`), pin or unpin (`pinned`), or both; each key is checked first."""
         session_id = check_id(request.path_params["session_id"], "session_id")
         body = await read_json(request)
-        name = body.get("name") if isinstance(body, dict) else None
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
+        if not isinstance(body, dict) or not {"name", "pinned"} & body.keys():
+            raise InvalidPayload("send name (a string of 1-200 characters), pinned, or both")
+        name = body.get("name")
+        if "name" in body and (not isinstance(name, str) or not 1 <= len(name.strip()) <= 200):
             raise InvalidPayload("name must be a string of 1-200 characters")
-        session = await self.store.rename_session(session_id, name.strip())
+        pinned = body.get("pinned")
+        if "pinned" in body and not isinstance(pinned, bool):
+            raise InvalidPayload("pinned must be true or false")
+        if isinstance(name, str):
+            session = await self.store.rename_session(session_id, name.strip())
+        if isinstance(pinned, bool):
+            session = await self.store.pin_session(session_id, pinned)
         await self.state.publisher.update(SESSIONS_CHANGED)
         return JSONResponse(session)
 
@@ -127,6 +153,26 @@ class Api:
             raise NotFound("no such session")
         await self.state.publisher.update(SESSIONS_CHANGED)
         return JSONResponse({"success": True, "message": "Session deleted"})
+
+    async def delete_turn(self, request: Request) -> Response:
+        """PROTOCOL 8: the turn's messages get `metadata.deleted`; restorable for a while."""
+        session_id = check_id(request.path_params["session_id"], "session_id")
+        conv_id = check_id(request.path_params["conv_id"], "conv_id")
+        revisions = self.state.turns.revisions
+        changed = await revisions.delete_turn(session_id, conv_id)
+        return JSONResponse(
+            {
+                "success": True,
+                "msg_ids": [m["msg_id"] for m in changed],
+                "undo_seconds": revisions.undo_seconds,
+            }
+        )
+
+    async def restore_turn(self, request: Request) -> Response:
+        session_id = check_id(request.path_params["session_id"], "session_id")
+        conv_id = check_id(request.path_params["conv_id"], "conv_id")
+        changed = await self.state.turns.revisions.restore_turn(session_id, conv_id)
+        return JSONResponse({"success": True, "msg_ids": [m["msg_id"] for m in changed]})
 
     async def export_session(self, request: Request) -> Response:
         session_id = check_id(request.path_params["session_id"], "session_id")

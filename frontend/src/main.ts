@@ -6,7 +6,15 @@ import './styles.css'
 declare global {
   interface Window {
     /** Called by the desktop shell's native menu (window.py). */
-    director?: { newSession(): void; openSettings(): void }
+    director?: {
+      newSession(): void
+      openSettings(): void
+      editLast?(): void
+      stopReply?(): void
+      copyLastReply?(): void
+      lastReply?(): string
+      openShortcuts?(): void
+    }
   }
 }
 

@@ -65,6 +65,8 @@ export interface ContentItem {
   image?: ImageData
   search_results?: SearchResult[]
   download?: DownloadData
+  /** A thinking model's reasoning, on the answer's text item (never in `text`). */
+  thinking?: string
   [key: string]: unknown
 }
 
@@ -76,6 +78,14 @@ export interface MessageMetadata {
   output_msg_id?: string
   stopped?: boolean
   error_type?: string
+  /** PROTOCOL 8: which version of the message this is (1-based), once it has more than one. */
+  version?: number
+  versions?: number
+  /** The turn is on a branch not shown; clients leave it out. */
+  hidden?: boolean
+  /** The turn was deleted; clients remove it (it may come back within the undo window). */
+  deleted?: boolean
+  purged?: boolean
   [key: string]: unknown
 }
 
@@ -100,6 +110,23 @@ export interface ChatAck {
   conv_id: string
   msg_id: string
   output_msg_id: string | null
+}
+
+/** The ack of `regenerate` and `edit`: the new version's number (the reply's, or the input's). */
+export interface VersionAck {
+  session_id: string
+  conv_id: string
+  msg_id: string
+  output_msg_id: string | null
+  version: number
+}
+
+/** The ack of `select_version`: the message's version shown now, of `versions`. */
+export interface SelectVersionAck {
+  session_id: string
+  msg_id: string
+  version: number
+  versions: number
 }
 
 export interface ReconnectAck {
@@ -132,7 +159,7 @@ export interface DirectorErrorEnvelope extends ErrorEnvelope {
 
 export interface OkEnvelope {
   ok: true
-  data: ChatAck | ReconnectAck | StopAck
+  data: ChatAck | ReconnectAck | StopAck | VersionAck | SelectVersionAck
 }
 
 export interface ErrorMetadata {
@@ -219,6 +246,8 @@ export interface Session {
   created_at: number
   updated_at: number
   metadata: Record<string, unknown>
+  /** When the user pinned it (epoch seconds); null: not pinned. Pinned sessions list first. */
+  pinned_at: number | null
 }
 
 /** Whether a page of a conversation has more before it, and (around a hit) after it. */
@@ -262,10 +291,17 @@ export interface ProviderStatus {
   context_length: number | null
 }
 
+export interface DetectedModel {
+  id: string
+  /** Bytes on disk, when the server says (Ollama's `/api/tags`). */
+  size: number | null
+}
+
 export interface DetectedServer {
   name: string
   base_url: string
   models: string[]
+  entries: DetectedModel[]
 }
 
 /** The `llm` key of settings.json, as a client sends it and as status shows it. */
@@ -283,6 +319,35 @@ export interface ModelStatus extends ProviderStatus {
   has_api_key: boolean
   key_storage: 'keyring' | 'file'
   detected: DetectedServer[] | null
+}
+
+/** Model settings: only what the user set; an absent key is the model's default. */
+export interface ModelParams {
+  system_prompt?: string
+  temperature?: number
+  top_p?: number
+  top_k?: number
+  min_p?: number
+  repeat_penalty?: number
+  max_tokens?: number
+  stop?: string[]
+  context_length?: number
+  n_threads?: number
+  n_gpu_layers?: number
+}
+
+/** `GET`/`PUT`/`DELETE /config/models/params`. */
+export interface ModelParamsView {
+  params: ModelParams
+  defaults: ModelParams
+  effective: ModelParams
+  context_max: number | null
+}
+
+/** `GET`/`PUT /session/{id}/system_prompt`: a chat's own system prompt (null: the default). */
+export interface SessionSystemPrompt {
+  session_id: string
+  system_prompt: string | null
 }
 
 export interface ModelFile {
@@ -312,6 +377,60 @@ export interface ModelList {
   models_dir: string
   models: ModelFile[]
   status: ModelStatus
+}
+
+/** One model of the shipped catalogue (`engine/llm/catalogue.json`). */
+export interface CatalogueEntry {
+  id: string
+  kind: 'chat' | 'whisper' | 'embedding'
+  size_class: string
+  name: string
+  repo: string
+  file: string
+  revision: string
+  quantization: string
+  license: string
+  license_url: string
+  good_for: string
+  memory_gb: number
+  tools: boolean
+}
+
+/** A catalogue entry as `GET /config/models/catalogue` answers it. */
+export interface CatalogueItem extends CatalogueEntry {
+  fit: 'fits' | 'tight' | 'too_big' | 'unknown'
+  recommended: boolean
+  installed: boolean
+  size: number | null
+  sha256: string | null
+  hub_error: WireErrorBody | null
+}
+
+/** `GET /config/models/catalogue`. */
+export interface CatalogueAnswer {
+  version: number
+  memory: number | null
+  endpoint: string
+  has_token: boolean
+  entries: CatalogueItem[]
+}
+
+/** A file of a hub repository, live from the hub. */
+export interface HubFileInfo {
+  file: string
+  size: number | null
+  sha256: string | null
+}
+
+/** `GET /config/models/hub`: a repository's model files. */
+export interface HubListing {
+  repo: string
+  revision: string
+  commit: string | null
+  gated: boolean
+  page: string
+  files: HubFileInfo[]
+  file: string | null
 }
 
 /** A model import's progress (`/config/models/imports...`). */
@@ -457,6 +576,19 @@ export interface JobResult {
   notes?: string[]
   /** An index: who transcribed the speech, or why it was not. */
   speech?: string
+  /** A model download: the file's name in the models folder. */
+  model?: string
+  /** A backup: the archive's file name in the archives folder. */
+  archive?: string
+  /** A restore: what it added and what was already here (chats, settings, media files). */
+  restored?: Record<string, number>
+}
+
+/** `GET /backup`: one archive in the archives folder. */
+export interface BackupArchive {
+  name: string
+  size: number
+  created_at: number
 }
 
 export interface JobInfo {

@@ -11,11 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import socketio
-
 from tests.chaos.history import History
 from tests.chaos.support import Http, percentile
-from tests.integration.support import NS, WAIT, chat_payload
+from tests.integration.support import NS, WAIT, InOrderClient, chat_payload
 from tests.live_server import HeadlessServer
 
 TURN_DEADLINE = 120.0  # a reply under load on a shared 2-core machine; never a timing assertion
@@ -38,7 +36,7 @@ class LoadClient:
         self.tally = tally
         self.session_id = f"load-{uuid.uuid4()}"
         self.history = History()
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = InOrderClient(reconnection=False)
         self._done = threading.Condition()
         self._finals: set[str] = set()
         self.sio.on("chat", self._on_chat, namespace=NS)

@@ -24,7 +24,7 @@ from tests.chaos.invariants import check_data_dir, check_serving
 from tests.chaos.report import Report, Row
 from tests.chaos.scale import Scale
 from tests.chaos.support import Http, headless
-from tests.integration.support import NS, WAIT, chat_payload, wait_until
+from tests.integration.support import NS, WAIT, InOrderClient, chat_payload, wait_until
 from tests.live_server import HeadlessServer
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ class Dropper:
         self.errors: list[str] = []
 
     def connect(self) -> socketio.Client:
-        sio = socketio.Client(reconnection=False)
+        sio = InOrderClient(reconnection=False)
         sio.on("chat", lambda m: self.history.add(m, replayed=True), namespace=NS)
         sio.connect(
             self.server.base_url,

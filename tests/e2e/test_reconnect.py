@@ -38,7 +38,11 @@ def restart(server: HeadlessServer) -> HeadlessServer:
     return start_headless(
         server.data_dir,
         env=SLOW,
-        extra_args=("--port", str(server.port), "--token", server.token),
+        extra_args=(
+            "--port",
+            str(server.port),
+            f"--token={server.token}",
+        ),  # a token may start with "-"
         log_dir=server.log_dir,
     )
 

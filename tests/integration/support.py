@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import engineio
 import httpx
 import socketio
 
@@ -43,12 +44,31 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = WAIT) -> N
         time.sleep(0.01)
 
 
+class _InOrderEngineIO(engineio.Client):  # type: ignore[misc]  # engineio ships no types
+    """python-engineio's client hands every message to a thread of its own, so under load the
+    handlers run in the order the threads are scheduled, not the order the server sent: a
+    client's record would show the test machine's scheduler, not the app. Here each message is
+    handled on the read loop, as it arrives (handlers must not block: they record and return)."""
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):  # type: ignore[misc]  # python-socketio ships no types
+    """A Socket.IO client whose handlers see messages in the order they arrived."""
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
+
+
 class ChatClient:
     """A python-socketio client on `/chat` that records what the server sends it."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = InOrderClient(reconnection=False)
         self.messages: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.connect_errors: list[Any] = []

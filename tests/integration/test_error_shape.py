@@ -45,16 +45,21 @@ STATUS_OF = {
     "not_director_db": 400,
     "not_gguf": 400,
     "bad_url": 400,
+    "bad_repo": 400,
+    "bad_model_param": 400,
+    "unknown_model_param": 400,
     "model_corrupt": 400,  # an upload that is not a model: refused as a bad request body
     "not_found": 404,
     "method_not_allowed": 405,
     "too_large": 413,
     "store_closed": 503,
     "conflict": 409,
+    "undo_expired": 410,
     "unsupported_source": 400,
     "download_failed": 502,
     "empty_file": 400,
     "unsupported_media": 415,
+    "not_a_backup": 400,
 }
 KNOWN = "known-session"
 """A session the `live` fixture creates, for the failures that need one to exist."""
@@ -135,7 +140,16 @@ ROUTES: dict[tuple[str, str], Expect] = {
     ("GET", "/config/check"): Expect(Call("/config/check"), why="three flags, always"),
     ("GET", "/agent"): Expect(Call("/agent"), why="the registry, in memory"),
     # --- sessions, search, prefs ---
-    ("GET", "/session"): Expect(Call("/session"), why="a list, maybe empty", store=True),
+    ("GET", "/session"): Expect(
+        Call("/session"),
+        (
+            (Call("/session?limit=0"), "invalid_payload"),
+            (Call("/session?limit=many"), "invalid_payload"),
+            (Call("/session?limit=5&cursor=not-a-cursor"), "invalid_payload"),
+            (Call("/session?cursor="), "invalid_payload"),
+        ),
+        store=True,
+    ),
     ("GET", "/session/{session_id}"): Expect(
         Call("/session/unknown"),
         (
@@ -157,6 +171,9 @@ ROUTES: dict[tuple[str, str], Expect] = {
             (Call(f"/session/{KNOWN}", {"name": ""}), "invalid_payload"),
             (Call(f"/session/{KNOWN}", {"name": "x" * 201}), "invalid_payload"),
             (Call(f"/session/{KNOWN}", content=NOT_JSON), "invalid_payload"),
+            (Call(f"/session/{KNOWN}", {}), "invalid_payload"),
+            (Call(f"/session/{KNOWN}", {"pinned": "yes"}), "invalid_payload"),
+            (Call("/session/unknown", {"pinned": True}), "not_found"),
         ),
         store=True,
     ),
@@ -171,6 +188,23 @@ ROUTES: dict[tuple[str, str], Expect] = {
             (Call("/session/unknown/export"), "not_found"),
             (Call(f"/session/{BAD_ID}/export"), "invalid_id"),
             (Call(f"/session/{KNOWN}/export?format=pdf"), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("DELETE", "/session/{session_id}/turn/{conv_id}"): Expect(
+        Call(f"/session/{KNOWN}/turn/unknown"),
+        (
+            (Call(f"/session/{KNOWN}/turn/unknown"), "not_found"),
+            (Call("/session/unknown/turn/unknown"), "not_found"),
+            (Call(f"/session/{KNOWN}/turn/{BAD_ID}"), "invalid_id"),
+        ),
+        store=True,
+    ),
+    ("POST", "/session/{session_id}/turn/{conv_id}/restore"): Expect(
+        Call(f"/session/{KNOWN}/turn/unknown/restore"),
+        (
+            (Call(f"/session/{KNOWN}/turn/unknown/restore"), "not_found"),
+            (Call(f"/session/{BAD_ID}/turn/c/restore"), "invalid_id"),
         ),
         store=True,
     ),
@@ -244,6 +278,41 @@ ROUTES: dict[tuple[str, str], Expect] = {
     ("GET", "/config/models/detected"): Expect(
         Call("/config/models/detected"), why="a list of servers, maybe empty"
     ),
+    ("GET", "/config/models/params"): Expect(
+        Call("/config/models/params"), why="the settings, from settings.json and the model file"
+    ),
+    ("PUT", "/config/models/params"): Expect(
+        Call("/config/models/params", {"temperature": 0.7}),
+        (
+            (Call("/config/models/params", {"temperature": 9}), "bad_model_param"),
+            (Call("/config/models/params", {"top_k": 1.5}), "bad_model_param"),
+            (Call("/config/models/params", {"stop": "x"}), "bad_model_param"),
+            (Call("/config/models/params", {"warmth": 1}), "unknown_model_param"),
+            (Call("/config/models/params", ["x"]), "bad_model_param"),
+            (Call("/config/models/params", content=NOT_JSON), "invalid_payload"),
+        ),
+    ),
+    ("DELETE", "/config/models/params"): Expect(
+        Call("/config/models/params"), why="a reset always succeeds"
+    ),
+    ("GET", "/session/{session_id}/system_prompt"): Expect(
+        Call("/session/unknown/system_prompt"),
+        (
+            (Call("/session/unknown/system_prompt"), "not_found"),
+            (Call(f"/session/{BAD_ID}/system_prompt"), "invalid_id"),
+        ),
+        store=True,
+    ),
+    ("PUT", "/session/{session_id}/system_prompt"): Expect(
+        Call("/session/unknown/system_prompt", {"system_prompt": "Be brief."}),
+        (
+            (Call("/session/unknown/system_prompt", {"system_prompt": "x"}), "not_found"),
+            (Call(f"/session/{BAD_ID}/system_prompt", {"system_prompt": "x"}), "invalid_id"),
+            (Call(f"/session/{KNOWN}/system_prompt", {"system_prompt": 5}), "bad_model_param"),
+            (Call(f"/session/{KNOWN}/system_prompt", {"prompt": "x"}), "bad_model_param"),
+        ),
+        store=True,
+    ),
     ("POST", "/config/models/import"): Expect(
         Call("/config/models/import", {"path": ""}),
         (
@@ -268,6 +337,35 @@ ROUTES: dict[tuple[str, str], Expect] = {
     ("DELETE", "/config/models/imports/{job_id}"): Expect(
         Call("/config/models/imports/unknown"),
         ((Call("/config/models/imports/unknown"), "not_found"),),
+    ),
+    ("GET", "/config/models/catalogue"): Expect(
+        Call("/config/models/catalogue"), why="a hub that fails is said per entry, inside"
+    ),
+    ("GET", "/config/models/hub"): Expect(
+        Call("/config/models/hub?repo=owner/name"),
+        (
+            (Call("/config/models/hub"), "bad_repo"),
+            (Call("/config/models/hub?repo=not%20a%20repo"), "bad_repo"),
+            (Call("/config/models/hub?repo=https://example.com/o/n"), "bad_repo"),
+            (Call("/config/models/hub?repo=o/n&revision=.."), "bad_repo"),
+        ),
+    ),
+    ("PUT", "/config/models/hub/token"): Expect(
+        Call("/config/models/hub/token", {"token": None}),
+        (
+            (Call("/config/models/hub/token", ["hf_x"]), "invalid_payload"),
+            (Call("/config/models/hub/token", {"token": 5}), "invalid_payload"),
+            (Call("/config/models/hub/token", content=NOT_JSON), "invalid_payload"),
+        ),
+    ),
+    ("POST", "/config/models/downloads"): Expect(
+        Call("/config/models/downloads", {"repo": "o/n", "file": "m.gguf"}),
+        (
+            (Call("/config/models/downloads", ["o/n"]), "invalid_payload"),
+            (Call("/config/models/downloads", {"repo": "o/n"}), "invalid_payload"),
+            (Call("/config/models/downloads", {"repo": "o n", "file": "m.gguf"}), "bad_repo"),
+            (Call("/config/models/downloads", {"repo": "o/n", "file": "m.txt"}), "not_gguf"),
+        ),
     ),
     ("DELETE", "/config/models/files/{file}"): Expect(
         Call("/config/models/files/missing.gguf"),
@@ -462,6 +560,34 @@ ROUTES: dict[tuple[str, str], Expect] = {
         ),
         store=True,
     ),
+    # --- backup and restore ---
+    ("GET", "/backup"): Expect(Call("/backup"), why="a list, maybe empty"),
+    ("POST", "/backup"): Expect(
+        Call("/backup", {"media_files": False}),
+        (
+            (Call("/backup", content=NOT_JSON), "invalid_payload"),
+            (Call("/backup", {"media_files": "yes"}), "invalid_payload"),
+        ),
+        store=True,
+    ),
+    ("GET", "/backup/{name}"): Expect(
+        Call("/backup/none.zip"),
+        ((Call("/backup/none.zip"), "not_found"), (Call("/backup/..zip"), "invalid_payload")),
+    ),
+    ("PUT", "/backup/{name}"): Expect(
+        Call("/backup/upload.zip", content=b"not a zip"),
+        (
+            (Call("/backup/upload.zip", content=b"not a zip"), "not_a_backup"),
+            (Call("/backup/bad%20name.zip", content=b"x"), "invalid_payload"),
+        ),
+    ),
+    ("POST", "/backup/{name}/restore"): Expect(
+        Call("/backup/none.zip/restore"),
+        (
+            (Call("/backup/none.zip/restore"), "not_found"),
+            (Call("/backup/bad%20name/restore"), "invalid_payload"),
+        ),
+    ),
 }
 
 # Requests that match no route: answered by the framework, in the same shape.
@@ -475,6 +601,8 @@ UNROUTED: list[tuple[str, Call, str]] = [
 ]
 
 # Every `/chat` event: the payloads (argument tuples) each must refuse, with their codes.
+TEXT = [{"type": "text", "text": "x"}]
+HUGE_TEXT = [{"type": "text", "text": "x" * (300 * 1024)}]
 EVENTS: dict[str, tuple[tuple[tuple[Any, ...], str], ...]] = {
     "chat": (
         (({"content": []},), "invalid_payload"),
@@ -492,6 +620,23 @@ EVENTS: dict[str, tuple[tuple[tuple[Any, ...], str], ...]] = {
     "stop": (
         (({"session_id": "s"},), "invalid_id"),
         (("x",), "invalid_payload"),
+    ),
+    "regenerate": (
+        (({"session_id": KNOWN, "conv_id": "unknown"},), "not_found"),
+        (({"session_id": "unknown", "conv_id": "c"},), "not_found"),
+        (({"session_id": KNOWN},), "invalid_id"),
+        (("x",), "invalid_payload"),
+    ),
+    "edit": (
+        (({"session_id": KNOWN, "conv_id": "unknown", "content": TEXT},), "not_found"),
+        (({"session_id": KNOWN, "conv_id": "c", "content": []},), "invalid_payload"),
+        (({"session_id": KNOWN, "conv_id": "c", "content": HUGE_TEXT},), "too_large"),
+        ((), "invalid_payload"),
+    ),
+    "select_version": (
+        (({"session_id": KNOWN, "msg_id": "unknown", "version": 1},), "not_found"),
+        (({"session_id": KNOWN, "msg_id": "m", "version": 0},), "invalid_payload"),
+        (({"session_id": KNOWN, "msg_id": "a b", "version": 1},), "invalid_id"),
     ),
     "connect": (),  # refused without the token: `connect_error` {"message": "unauthorized"}
     "disconnect": (),  # no answer to give

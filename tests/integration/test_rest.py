@@ -51,6 +51,7 @@ def test_sessions_list_rename_and_delete(live: Live) -> None:
         "created_at",
         "updated_at",
         "metadata",
+        "pinned_at",
     }
 
     count = len(watcher.events)

@@ -96,6 +96,7 @@ async def test_add_input_creates_the_session_and_stores_what_get_message_returns
         "created_at",
         "updated_at",
         "metadata",
+        "pinned_at",
     }
     assert (session["name"], session["video_id"], session["collection_id"]) == (
         "Find the goal",

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-from store_support import new_store
+from store_support import new_store, pending_output
 
 from director_desktop.errors import StoreError
 from director_desktop.store import backups, schema
@@ -333,3 +333,103 @@ def test_one_daily_backup_and_only_the_newest_are_kept(tmp_path: Path) -> None:
     store.open()  # prunes to the newest 3
     store.close()
     assert backups.backups(data / "backups") == [made[3], made[2], made[1]]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_each_fixture_upgrades_with_its_pins_and_listing_order(
+    version: int, tmp_path: Path
+) -> None:
+    path = install(version, tmp_path / "data")
+    has_pins = "pinned_at" in {r[1] for r in rows(path, "PRAGMA table_info(sessions)")}
+    pins = "pinned_at" if has_pins else "NULL"
+    old_pins = dict(rows(path, f"SELECT session_id, {pins} FROM sessions"))
+    store = new_store(tmp_path / "data")
+    assert store.open().ok
+    try:
+        listed = [(s["session_id"], s["pinned_at"]) for s in await store.list_sessions()]
+        paged: list[tuple[str, int | None]] = []
+        cursor = None
+        while True:
+            page = await store.list_sessions_page(limit=1, cursor=cursor)
+            paged += [(s["session_id"], s["pinned_at"]) for s in page.sessions]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    finally:
+        store.close()
+    assert dict(listed) == old_pins  # nothing was pinned before v6; v6's pins are kept
+    # Both listings in the documented order (the sweep at open is activity, so it is read now).
+    in_order = rows(
+        path,
+        "SELECT session_id, pinned_at FROM sessions"
+        " ORDER BY pinned_at IS NULL, updated_at DESC, touched DESC, id DESC",
+    )
+    assert listed == paged == in_order
+    indexes = {r[0] for r in rows(path, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "sessions_listing" in indexes
+    assert "sessions_by_update" not in indexes
+    if version >= 6:  # what the fixture holds: the least recently active session, pinned
+        assert listed[0] == ("s-empty", 1795600600)
+        unpinned = [sid for sid, pinned in listed if pinned is None and sid != "s-branch"]  # v7's
+        assert unpinned == ["s-rockets", "s-cooking"]
+    else:
+        assert all(pinned is None for _, pinned in listed)
+
+
+# --- v7: versions of a message and branches (issue 15) ---------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_each_fixture_upgrades_to_chats_that_take_versions(
+    version: int, tmp_path: Path
+) -> None:
+    """Turns stored before v7 get their branch links when first needed: regenerating a middle
+    turn hides the turns after it, and showing version 1 again brings them back as they were."""
+    install(version, tmp_path / "data")
+    store = new_store(tmp_path / "data")
+    store.open()
+    try:
+        before = await store.get_message("s-rockets", "out-5")
+        assert before is not None
+        revised = await store.new_version(
+            "s-rockets", "conv-5", pending=pending_output("s-rockets", "conv-5", "unused")
+        )
+        assert revised.output["msg_id"] == "out-5"
+        assert (revised.output["metadata"]["version"], revised.version) == (2, 2)
+        hidden = {m["msg_id"] for m in revised.changed if m["metadata"].get("hidden")}
+        assert hidden == {f"{kind}-{n}" for kind in ("in", "out") for n in range(6, 12)}
+        shown, _ = await store.conversation("s-rockets")
+        assert [m["msg_id"] for m in shown][-2:] == ["in-5", "out-5"]
+
+        again, changed = await store.select_version("s-rockets", "out-5", 1)
+        assert again["content"] == before["content"]
+        assert {m["msg_id"] for m in changed} == {"out-5"} | hidden
+        shown, _ = await store.conversation("s-rockets")
+        assert len(shown) == 24
+        assert not any(m["metadata"].get("hidden") for m in shown)
+    finally:
+        store.close()
+
+
+async def test_the_v7_fixture_keeps_its_versions_and_branches(tmp_path: Path) -> None:
+    install(7, tmp_path / "data")
+    store = new_store(tmp_path / "data")
+    store.open()
+    try:
+        shown, _ = await store.conversation("s-branch")
+        assert [m["msg_id"] for m in shown] == ["in-b1", "out-b1", "in-b3", "out-b3"]
+        every, _ = await store.conversation("s-branch", every_branch=True)
+        assert [m["msg_id"] for m in every if m["metadata"].get("hidden")] == ["in-b2", "out-b2"]
+        # every version is found, the one shown and those kept
+        assert [h["msg_id"] for h in await store.search("wombat version")] == ["in-b3"]
+        assert {h["msg_id"] for h in await store.search("zebra answer")} == {"out-b1"}
+
+        first, _ = await store.select_version("s-branch", "out-b1", 1)
+        assert first["content"][0]["text"] == "first zebra answer"
+        shown, _ = await store.conversation("s-branch")
+        assert [m["msg_id"] for m in shown] == ["in-b1", "out-b1", "in-b2", "out-b2"]
+        edited, _ = await store.select_version("s-branch", "in-b3", 1)
+        assert edited["content"][0]["text"] == "wombat on version two"
+        assert edited["metadata"]["hidden"] is True  # b3 is on the branch not shown
+    finally:
+        store.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any, Literal, NotRequired, Protocol, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, Required, TypedDict
 
 from director_desktop.protocol import JSONSchema, ProviderStatus
 
@@ -40,6 +40,9 @@ class ChatMessage(TypedDict):
     tool_calls: NotRequired[list[ChatToolCall]]
     tool_call_id: NotRequired[str]
     name: NotRequired[str]
+    images: NotRequired[list[str]]
+    """`data:` URLs of images the user attached (engine/vision.py); a provider that can see
+    sends them as its API's image parts, and no other provider is given any."""
 
 
 class FunctionSpec(TypedDict):
@@ -56,18 +59,40 @@ class ToolSpec(TypedDict):
     function: FunctionSpec
 
 
-class ChatRequest(TypedDict):
+class SamplingFields(TypedDict, total=False):
+    """The user's sampling settings as request fields (`params.sampling_fields`), llama.cpp's
+    names; an absent one is the server's own default."""
+
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    repeat_penalty: float
+    stop: list[str]
+
+
+class ChatRequest(SamplingFields):
     """A `/v1/chat/completions` request body (llama.cpp's direct API takes the same)."""
 
     model: NotRequired[str]
-    messages: list[ChatMessage]
-    stream: bool
-    max_tokens: int
+    messages: Required[list[ChatMessage]]
+    stream: Required[bool]
+    max_tokens: Required[int]
     tools: NotRequired[list[ToolSpec]]
+    stream_options: NotRequired[dict[str, bool]]
+    """`{"include_usage": true}`: the last chunk says how many tokens were read and written."""
 
 
 @dataclass(frozen=True)
 class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    """Reasoning a thinking model wrote before its answer (`<think>` text or the server's
+    `reasoning_content`): shown apart from the answer and never sent back to the model."""
+
     text: str
 
 
@@ -88,7 +113,7 @@ class Finish:
     """The server's `usage` object as it sent it (unchecked: servers differ in its keys)."""
 
 
-StreamEvent = TextDelta | Finish
+StreamEvent = TextDelta | ThinkingDelta | Finish
 
 
 @dataclass

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,9 +23,10 @@ from director_desktop.engine.llm.base import (
     StreamEvent,
     ToolSpec,
 )
+from director_desktop.engine.llm.params import add_sampling
 from director_desktop.engine.llm.stream import ChunkParser, chunk_error
 from director_desktop.errors import ModelError
-from director_desktop.protocol import DetectedServer
+from director_desktop.protocol import DetectedModel, DetectedServer, ModelParams
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,14 @@ class OpenAICompatProvider:
         *,
         api_key: str | None = None,
         context_length: int | None = None,
+        params: ModelParams | None = None,
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         self.model = model
         self._key = api_key or None
-        self._context = context_length
+        self.params: ModelParams = params or {}
+        """The user's model settings; the sampling ones go into each request body."""
+        self._context = self.params.get("context_length", context_length)
         self._state = ProviderState(provider=self.name, model=model)
         self._client: httpx.AsyncClient | None = None
         self._check: asyncio.Task[None] | None = None
@@ -146,15 +150,35 @@ class OpenAICompatProvider:
             raise ModelError(f"{self.base_url} is not an OpenAI-compatible server") from exc
         return [m for m in data if isinstance(m, dict)]
 
+    async def model_sizes(self) -> dict[str, int]:
+        """Ollama's `/api/tags` sizes (bytes) by model id; empty for a server without it."""
+        parts = urlsplit(self.base_url)
+        try:
+            response = await self._http().get(
+                f"{parts.scheme}://{parts.netloc}/api/tags", timeout=CONNECT_TIMEOUT
+            )
+            models = response.json().get("models") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return {}
+        sizes: dict[str, int] = {}
+        for entry in models if isinstance(models, list) else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("size"), int):
+                continue
+            for key in ("model", "name"):  # Ollama sends both; /v1/models ids are `model`
+                if isinstance(entry.get(key), str):
+                    sizes[entry[key]] = entry["size"]
+        return sizes
+
     async def stream_chat(
         self, messages: list[ChatMessage], tools: list[ToolSpec], *, max_tokens: int
     ) -> AsyncGenerator[StreamEvent, None]:
         request: ChatRequest = {
             "model": self.model,
-            "messages": messages,
+            "messages": with_image_parts(messages),
             "stream": True,
             "max_tokens": max_tokens,
         }
+        add_sampling(request, self.params)
         if tools:
             request["tools"] = tools
         parser = ChunkParser()
@@ -167,12 +191,31 @@ class OpenAICompatProvider:
                 async for data in _sse_data(response):
                     for event in parser.feed(data):
                         yield event
+                for event in parser.flush():
+                    yield event
         except httpx.HTTPError as exc:
             # the server went away: `llm_configured` turns false, with the reason, until it answers
             self._failed(ModelError(f"{self.base_url} stopped answering: {type(exc).__name__}"))
             raise ModelError(self._state.error or "") from exc
         self._state.state, self._state.error, self._failure = "ready", None, None
         yield parser.finish()
+
+
+def with_image_parts(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Messages as the API takes them: one with attached `images` (data URLs) gets the OpenAI
+    vision shape, `content: [{type: text}, {type: image_url, image_url: {url}}...]`."""
+    wire: list[ChatMessage] = []
+    for message in messages:
+        images = message.get("images")
+        if not images:
+            wire.append(message)
+            continue
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message["content"]}]
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+        plain = {k: v for k, v in message.items() if k != "images"}
+        # The API's content is a string or a list of parts; ChatMessage names only the string.
+        wire.append(cast(ChatMessage, {**plain, "content": parts}))
+    return wire
 
 
 async def _sse_data(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
@@ -219,11 +262,17 @@ async def detect_local_servers(
         try:
             models = await asyncio.wait_for(provider.list_models(), probe_seconds)
         except (ModelError, TimeoutError):
+            await provider.close()
             return None
+        try:
+            sizes = await asyncio.wait_for(provider.model_sizes(), probe_seconds)
+        except TimeoutError:
+            sizes = {}  # the server answers; only its sizes are missing
         finally:
             await provider.close()
         ids = [str(m.get("id")) for m in models if m.get("id")]
-        return {"name": label, "base_url": provider.base_url, "models": ids}
+        entries: list[DetectedModel] = [{"id": i, "size": sizes.get(i)} for i in ids]
+        return {"name": label, "base_url": provider.base_url, "models": ids, "entries": entries}
 
     found = await asyncio.gather(*(probe(label, port) for label, port in candidates))
     return [server for server in found if server is not None]

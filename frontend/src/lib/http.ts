@@ -16,6 +16,8 @@ import type {
   MediaStatus,
   ModelImport,
   ModelList,
+  ModelParams,
+  ModelParamsView,
   ModelStatus,
   ModelTest,
   SpeechChoice,
@@ -24,6 +26,7 @@ import type {
   SearchHit,
   Session,
   SessionPage,
+  SessionSystemPrompt,
   UploadAnswer,
   VideoAsset,
   WireErrorBody,
@@ -85,9 +88,17 @@ export interface Page<T> {
  * array, the shape Director's UI reads. */
 export const NEXT_CURSOR_HEADER = 'X-Next-Cursor'
 
+/** A file the server sent as an attachment: its bytes and the name its header gave. */
+export interface FileAnswer {
+  blob: Blob
+  filename: string
+}
+
 export interface HttpClient {
   /** One JSON request; the body, if any, is sent as JSON. */
   call<T>(method: string, path: string, body?: unknown): Promise<T>
+  /** A GET of a file (an export): its bytes as they are, named by its Content-Disposition. */
+  file(path: string, fallbackName: string): Promise<FileAnswer>
   /** A GET of a paged list: the JSON array and the next page's cursor from its header. */
   page<T>(path: string): Promise<Page<T>>
   /** A file POSTed as it is (or a multipart form: the browser sets its boundary), with the
@@ -118,6 +129,18 @@ export function createHttpClient(getToken: () => string, base = ''): HttpClient 
     return (await request<T>(method, path, body)).data
   }
 
+  async function file(path: string, fallbackName: string): Promise<FileAnswer> {
+    let res: Response
+    try {
+      res = await fetch(base + path, { headers: { Authorization: authorization() } })
+    } catch (e) {
+      throw new WireError('network', `the app did not answer (${e instanceof Error ? e.message : String(e)})`)
+    }
+    if (!res.ok) settle(res.status, res.statusText, await res.text().catch(() => ''))
+    const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')
+    return { blob: await res.blob(), filename: named?.[1] ?? fallbackName }
+  }
+
   async function page<T>(path: string): Promise<Page<T>> {
     const { data, headers } = await request<T[]>('GET', path)
     return { items: Array.isArray(data) ? data : [], next: headers.get(NEXT_CURSOR_HEADER) || null }
@@ -145,7 +168,7 @@ export function createHttpClient(getToken: () => string, base = ''): HttpClient 
     return { done, abort: () => xhr.abort() }
   }
 
-  return { call, page, upload }
+  return { call, file, page, upload }
 }
 
 const enc = encodeURIComponent
@@ -158,11 +181,26 @@ function query(params: Record<string, string | number | undefined>): string {
 }
 
 /** The chat window's calls: the sessions list and pages, renaming, search, agents, prefs. */
+/** The answer of `DELETE /session/{id}/turn/{conv_id}`. */
+export interface TurnDeleted {
+  success: boolean
+  msg_ids: string[]
+  undo_seconds: number
+}
+
 export interface ChatApi {
   sessions(): Promise<Session[]>
+  /** A page of the chats list (pinned first, then newest), from `cursor` on. */
+  sessionsPage(query: { limit: number; cursor?: string }): Promise<Page<Session>>
+  pin(id: string, pinned: boolean): Promise<Session>
+  /** The chat as a file: `markdown` or `json` (the export format). */
+  exportSession(id: string, format: 'markdown' | 'json'): Promise<FileAnswer>
   session(id: string, query?: { limit?: number; before?: number; around?: string }): Promise<SessionPage>
   rename(id: string, name: string): Promise<Session>
   remove(id: string): Promise<void>
+  /** Delete a turn with undo (PROTOCOL 8): restorable for `undo_seconds`. */
+  deleteTurn(id: string, convId: string): Promise<TurnDeleted>
+  restoreTurn(id: string, convId: string): Promise<void>
   search(q: string): Promise<SearchHit[]>
   agents(): Promise<AgentInfo[]>
   prefs(): Promise<Prefs>
@@ -170,13 +208,21 @@ export interface ChatApi {
 }
 
 function chatApi(http: HttpClient): ChatApi {
-  const { call } = http
+  const { call, file, page } = http
   return {
     sessions: () => call('GET', '/session'),
+    sessionsPage: (params) => page(`/session${query(params)}`),
+    pin: (id, pinned) => call('PATCH', `/session/${enc(id)}`, { pinned }),
+    exportSession: (id, format) =>
+      file(`/session/${enc(id)}/export${query({ format })}`, `director-chat-${id}.${format === 'json' ? 'json' : 'md'}`),
     session: (id, params = {}) => call('GET', `/session/${enc(id)}${query(params)}`),
     rename: (id, name) => call('PATCH', `/session/${enc(id)}`, { name }),
     remove: async (id) => {
       await call<Deleted>('DELETE', `/session/${enc(id)}`)
+    },
+    deleteTurn: (id, conv) => call('DELETE', `/session/${enc(id)}/turn/${enc(conv)}`),
+    restoreTurn: async (id, conv) => {
+      await call('POST', `/session/${enc(id)}/turn/${enc(conv)}/restore`)
     },
     search: (text) => call('GET', `/search${query({ q: text })}`),
     agents: () => call('GET', '/agent'),
@@ -202,6 +248,13 @@ export interface SettingsApi {
   speech(): Promise<SpeechStatus>
   /** `api_key`: absent keeps the stored key, a string stores it, null forgets it. */
   setSpeech(choice: SpeechChoice & { api_key?: string | null }): Promise<SpeechStatus>
+  /** Model settings (`/config/models/params`): what the user set, the model's defaults. */
+  params(): Promise<ModelParamsView>
+  setParams(params: ModelParams): Promise<ModelParamsView>
+  resetParams(): Promise<ModelParamsView>
+  /** A chat's own system prompt (null: the default one). */
+  sessionPrompt(sessionId: string): Promise<SessionSystemPrompt>
+  setSessionPrompt(sessionId: string, prompt: string | null): Promise<SessionSystemPrompt>
 }
 
 function settingsApi(http: HttpClient): SettingsApi {
@@ -222,6 +275,11 @@ function settingsApi(http: HttpClient): SettingsApi {
     importChat: (file, opts) => upload('/session/import', file, { contentType: 'application/json', ...opts }),
     speech: () => call('GET', '/config/speech'),
     setSpeech: (choice) => call('PUT', '/config/speech', choice),
+    params: () => call('GET', '/config/models/params'),
+    setParams: (params) => call('PUT', '/config/models/params', params),
+    resetParams: () => call('DELETE', '/config/models/params'),
+    sessionPrompt: (sid) => call('GET', `/session/${enc(sid)}/system_prompt`),
+    setSessionPrompt: (sid, prompt) => call('PUT', `/session/${enc(sid)}/system_prompt`, { system_prompt: prompt }),
   }
 }
 

@@ -14,6 +14,7 @@ import typescript from 'highlight.js/lib/languages/typescript'
 import xml from 'highlight.js/lib/languages/xml'
 import yaml from 'highlight.js/lib/languages/yaml'
 import MarkdownIt from 'markdown-it'
+import { fillMath, mathPlugin, type MathEnv } from './math'
 
 const languages = { bash, css, javascript, json, python, sql, typescript, xml, yaml }
 for (const [name, lang] of Object.entries(languages)) hljs.registerLanguage(name, lang)
@@ -43,6 +44,18 @@ const md = new MarkdownIt({
     )
   },
 })
+
+// The highlighter answers a whole block (a header with the copy button, around a <pre>), and
+// markdown-it wraps whatever does not start with <pre> in another <pre><code>, which showed as
+// empty frames above and below the block: a fence is the highlighter's block alone.
+const fence = md.renderer.rules.fence
+md.renderer.rules.fence = (tokens, idx, options, env, self) => {
+  const html = fence ? fence(tokens, idx, options, env, self) : ''
+  const block = /^<pre><code[^>]*>(<div class="code-block">[\s\S]*<\/div>)<\/code><\/pre>\n?$/.exec(html)
+  return block ? block[1] + '\n' : html
+}
+
+md.use(mathPlugin) // KaTeX math (math.ts): typeset, sanitized apart, filled in after `sanitize`
 
 /** Same-origin (or relative) URLs only: the page must not reach any other origin. */
 export function isLocalUrl(url: string | null | undefined, origin = window.location.origin): boolean {
@@ -81,7 +94,8 @@ export function sanitize(html: string): string {
 }
 
 export function renderMarkdown(text: string): string {
-  return sanitize(md.render(text ?? ''))
+  const env: MathEnv = {}
+  return fillMath(sanitize(md.render(text ?? '', env)), env)
 }
 
 /** `#session=<id>[&msg=<id>]`, the in-app link agents answer with (e.g. @search_chats). */

@@ -10,15 +10,28 @@ import { createApi, WireError } from '../lib/http'
 import { keyedDebounce } from '../lib/debounce'
 import { takeToken } from '../lib/token'
 import { useChatSocket, type ChatSocket } from '../composables/useChatSocket'
-import type { AgentInfo, ChatContext, ChatInput, JobInfo, Prefs, SearchHit, Session, UpdateEvent } from '../types'
+import { inListOrder, mergePage, sessionOf } from '../lib/sessionList'
+import { saveFile } from '../lib/saveFile'
+import type { AgentInfo, ChatContext, ChatInput, ContentItem, JobInfo, Prefs, SearchHit, Session, UpdateEvent } from '../types'
+import type { Ack, SelectVersionAck, VersionAck } from '../types'
 
 export const PAGE = 50
+/** Chats read per page of the sidebar's list (the server pages it: docs/protocol.md, Sessions). */
+export const SESSIONS_PAGE = 100
 
 export const useChatStore = defineStore('chat', () => {
   let token = ''
   const api = markRaw(createApi(() => token))
   const link = shallowRef<ChatSocket>()
   const sessions = ref<Session[]>([])
+  /** The cursor of the list's next page; null once the oldest chat is loaded. */
+  const sessionsNext = ref<string | null>(null)
+  const loadingSessions = ref(false)
+  /** A failed pin or export, for the sidebar to show. */
+  const sidebarNotice = ref('')
+  /** The chat on screen when it is not among the loaded pages (opened from a link or a hit). */
+  const opened = ref<Session>()
+  let listGeneration = 0
   const agents = ref<AgentInfo[]>([])
   const prefs = ref<Prefs>({})
   const drafts = ref<Record<string, string>>({})
@@ -32,17 +45,23 @@ export const useChatStore = defineStore('chat', () => {
   const contexts = ref<Record<string, ChatContext>>({})
 
   const log = computed(() => (link.value && currentId.value ? link.value.log(currentId.value) : undefined))
-  const messages = computed(() => log.value?.messages ?? [])
+  /** The thread: the shown path of the chat (PROTOCOL 8): turns on a branch not shown (`hidden`)
+   * and deleted turns are kept in the log, by seq, but not shown. */
+  const messages = computed(() => (log.value?.messages ?? []).filter((m) => !m.metadata?.hidden && !m.metadata?.deleted))
   const running = computed(() => Boolean(link.value && currentId.value && link.value.isRunning(currentId.value)))
   const linkStatus = computed(() => link.value?.state.status ?? 'connecting')
-  const currentSession = computed(() => sessions.value.find((s) => s.session_id === currentId.value))
+  const currentSession = computed(() => findSession(currentId.value))
+
+  function findSession(sid: string): Session | undefined {
+    return sessions.value.find((s) => s.session_id === sid) ?? (opened.value?.session_id === sid ? opened.value : undefined)
+  }
   const context = computed(() => contextOf(currentId.value))
 
   /** What a chat's inputs are about: as set in this page, else as the server keeps it. */
   function contextOf(sid: string): ChatContext | null {
     const set = contexts.value[sid]
     if (set) return set.video_id || set.collection_id ? set : null
-    const s = sessions.value.find((x) => x.session_id === sid)
+    const s = findSession(sid)
     return s && (s.video_id || s.collection_id) ? { video_id: s.video_id, collection_id: s.collection_id } : null
   }
 
@@ -82,11 +101,42 @@ export const useChatStore = defineStore('chat', () => {
     window.addEventListener('pagehide', () => saveDraft.flush())
   }
 
+  /** Re-read the list from the top, as many chats as are loaded (a page at least): new chats,
+   * pins, renames and deletions take their places. The newest read wins over older ones. */
   async function refreshSessions(): Promise<void> {
+    const generation = ++listGeneration
+    const wanted = Math.max(SESSIONS_PAGE, sessions.value.length)
     try {
-      sessions.value = await api.chat.sessions()
+      let items: Session[] = []
+      let next: string | null = null
+      do {
+        const page = await api.chat.sessionsPage({ limit: Math.min(wanted - items.length, 1000), cursor: next ?? undefined })
+        items = mergePage(items, page.items)
+        next = page.next
+      } while (next && items.length < wanted)
+      if (generation !== listGeneration) return
+      sessions.value = items
+      sessionsNext.value = next
     } catch {
       /* the banner shows the link state; the list refreshes on the next update */
+    }
+  }
+
+  /** The list's next page (the sidebar asks as its end scrolls into view). */
+  async function loadMoreSessions(): Promise<void> {
+    const cursor = sessionsNext.value
+    if (!cursor || loadingSessions.value) return
+    const generation = listGeneration
+    loadingSessions.value = true
+    try {
+      const page = await api.chat.sessionsPage({ limit: SESSIONS_PAGE, cursor })
+      if (generation !== listGeneration) return // a refresh re-read the list meanwhile
+      sessions.value = mergePage(sessions.value, page.items)
+      sessionsNext.value = page.next
+    } catch {
+      /* the "Show more" button stays for another try */
+    } finally {
+      loadingSessions.value = false
     }
   }
 
@@ -152,6 +202,7 @@ export const useChatStore = defineStore('chat', () => {
     const l = link.value!.log(sid)
     try {
       const page = await api.chat.session(sid, around ? { around, limit: PAGE } : { limit: PAGE })
+      opened.value = sessionOf(page)
       l.reset(page.conversation, Boolean(page.has_more), Boolean(page.has_newer))
       l.isNew = false
     } catch (e) {
@@ -181,9 +232,10 @@ export const useChatStore = defineStore('chat', () => {
     }
   }
 
-  async function send(text: string, extraAgents: string[] = []): Promise<void> {
+  /** `attached`: content items after the text (images the composer uploaded, issue 15). */
+  async function send(text: string, extraAgents: string[] = [], attached: ContentItem[] = []): Promise<void> {
     const body = text.trim()
-    if (!body || !link.value) return
+    if ((!body && !attached.length) || !link.value) return
     const sid = currentId.value
     if (log.value?.hasNewer) await openSession(sid)
     const mentioned = [...body.matchAll(/(?:^|\s)@([A-Za-z0-9_-]+)/g)].map((m) => m[1])
@@ -194,7 +246,7 @@ export const useChatStore = defineStore('chat', () => {
       msg_id: crypto.randomUUID(),
       msg_type: 'input',
       agents: [...new Set([...mentioned.filter((n) => known.has(n)), ...extraAgents])],
-      content: [{ type: 'text', text: body }],
+      content: [...(body ? [{ type: 'text', text: body }] : []), ...attached],
       metadata: {},
     }
     const about = contexts.value[sid] ?? contextOf(sid)
@@ -207,12 +259,11 @@ export const useChatStore = defineStore('chat', () => {
     bump(sid)
   }
 
-  /** Newest-updated first: the chat just written to moves to the top at once. */
+  /** Newest-updated first: the chat just written to moves to the top of its group at once. */
   function bump(sid: string): void {
-    const at = sessions.value.findIndex((s) => s.session_id === sid)
-    if (at <= 0) return
-    const [session] = sessions.value.splice(at, 1)
-    sessions.value.unshift({ ...session, updated_at: Math.floor(Date.now() / 1000) })
+    const now = Math.floor(Date.now() / 1000)
+    if (!sessions.value.some((s) => s.session_id === sid)) return
+    sessions.value = inListOrder(sessions.value.map((s) => (s.session_id === sid ? { ...s, updated_at: now } : s)))
   }
 
   async function stop(): Promise<void> {
@@ -221,6 +272,62 @@ export const useChatStore = defineStore('chat', () => {
     const run = [...l.messages].reverse().find((m) => m.msg_type === 'output' && m.status === 'progress')
     const conv = run?.conv_id ?? [...l.messages].reverse().find((m) => m.msg_type === 'input')?.conv_id
     if (conv) await link.value.stop(l.sessionId, conv)
+  }
+
+  // --- versions and deleted turns (PROTOCOL 8) ------------------------------------------------
+  /** The turn just deleted in this window, while its undo is offered. */
+  const undo = ref<{ sessionId: string; convId: string } | null>(null)
+  /** Why the last version action was refused (a reply still being written, the link down). */
+  const notice = ref('')
+
+  function refused(ack: Ack<VersionAck | SelectVersionAck>): boolean {
+    notice.value = ack.ok ? '' : ack.error.message
+    return !ack.ok
+  }
+
+  /** Write the turn's reply again: a new version, the old ones kept. */
+  async function regenerate(convId: string): Promise<boolean> {
+    const l = log.value
+    if (!l || !link.value) return false
+    return !refused(await link.value.revise(l.sessionId, convId))
+  }
+
+  /** Replace the turn's text (its attachments stay) and run it again: a new version of both. */
+  async function editInput(convId: string, text: string): Promise<boolean> {
+    const l = log.value
+    const input = l?.messages.find((m) => m.conv_id === convId && m.msg_type === 'input')
+    if (!l || !input || !link.value || !text.trim()) return false
+    const content: ContentItem[] = [{ type: 'text', text: text.trim() }, ...input.content.filter((c) => c.type !== 'text')]
+    return !refused(await link.value.revise(l.sessionId, convId, content))
+  }
+
+  async function selectVersion(msgId: string, version: number): Promise<boolean> {
+    const l = log.value
+    if (!l || !link.value) return false
+    return !refused(await link.value.selectVersion(l.sessionId, msgId, version))
+  }
+
+  /** Delete a turn; every window removes it, and this one offers to undo. */
+  async function deleteTurn(convId: string): Promise<void> {
+    const sid = currentId.value
+    try {
+      await api.chat.deleteTurn(sid, convId)
+      undo.value = { sessionId: sid, convId }
+      notice.value = ''
+    } catch (e) {
+      notice.value = e instanceof Error ? e.message : 'The message could not be deleted.'
+    }
+  }
+
+  async function undoDelete(): Promise<void> {
+    const u = undo.value
+    undo.value = null
+    if (!u) return
+    try {
+      await api.chat.restoreTurn(u.sessionId, u.convId)
+    } catch (e) {
+      notice.value = e instanceof Error ? e.message : 'The message could not be restored.'
+    }
   }
 
   function setDraft(sid: string, text: string): void {
@@ -232,6 +339,27 @@ export const useChatStore = defineStore('chat', () => {
   async function rename(sid: string, name: string): Promise<void> {
     const updated = await api.chat.rename(sid, name)
     sessions.value = sessions.value.map((s) => (s.session_id === sid ? { ...s, ...updated } : s))
+  }
+
+  /** Pin or unpin a chat; every window hears of it (`update_data` `sessions`). A failure shows
+   * in the sidebar's notice. */
+  async function pin(sid: string, pinned: boolean): Promise<void> {
+    try {
+      const updated = await api.chat.pin(sid, pinned)
+      sessions.value = inListOrder(sessions.value.map((s) => (s.session_id === sid ? { ...s, ...updated } : s)))
+    } catch (e) {
+      sidebarNotice.value = `Could not ${pinned ? 'pin' : 'unpin'} the chat: ${WireError.from(e).message}`
+    }
+  }
+
+  /** Download the chat as Markdown or as JSON (the export format, which Import reads back). */
+  async function exportSession(sid: string, format: 'markdown' | 'json'): Promise<void> {
+    try {
+      const file = await api.chat.exportSession(sid, format)
+      saveFile(file.blob, file.filename)
+    } catch (e) {
+      sidebarNotice.value = `Could not export the chat: ${WireError.from(e).message}`
+    }
   }
 
   async function remove(sid: string): Promise<void> {
@@ -261,9 +389,11 @@ export const useChatStore = defineStore('chat', () => {
   }
 
   return {
-    sessions, agents, prefs, drafts, currentId, hits, highlight, loadingOlder, composerFocus, ready,
+    sessions, sessionsNext, loadingSessions, loadMoreSessions, pin, exportSession, sidebarNotice,
+    agents, prefs, drafts, currentId, hits, highlight, loadingOlder, composerFocus, ready,
     log, messages, running, linkStatus, currentSession, link, context,
     start, newSession, openSession, loadOlder, send, stop, setDraft, rename, remove, search, setTheme,
     refreshSessions, onUpdates, onJobs, onConnects, contextOf, clearContext, api,
+    undo, notice, regenerate, editInput, selectVersion, deleteTurn, undoDelete,
   }
 })
