@@ -113,7 +113,9 @@ def test_pages_stay_stable_while_another_client_makes_chats(live: Live) -> None:
     assert [sid for sid in seen if not sid.startswith("new-")] == expected
     assert len(seen) == len(set(seen))
     assert set(seen) - set(expected) <= set(made)
-    assert ids(live.get("/session").json())[: len(made)] == list(reversed(made))
+    # The list is by last activity, and each new chat's reply may end after a later chat began:
+    # the new chats are all above the older ones, in whatever order their replies ended.
+    assert set(ids(live.get("/session").json())[: len(made)]) == set(made)
 
 
 def test_deletes_and_pins_between_pages(live: Live) -> None:
