@@ -25,6 +25,8 @@ from typing import Any, Final
 
 from director_desktop.background import BackgroundTasks
 from director_desktop.engine.llm.gguf_info import read_gguf_info
+from director_desktop.engine.llm.loading import lower_thread_priority, preread
+from director_desktop.engine.llm.params import available_memory
 from director_desktop.errors import InvalidPayload, ModelError, NotFound
 from director_desktop.media.semantic import Vectors
 from director_desktop.user_settings import UserSettings
@@ -136,6 +138,8 @@ class LlamaCppEmbedder:
         params.api_keys = [_random_key()]  # its HTTP port is for no one else
         if pooling is not None:
             params.pooling_type = pooling
+        lower_thread_priority()  # as the chat model's load does (see llamacpp.py)
+        preread(self.path, available_memory())
         try:
             server = xllamacpp.Server(params)
         except (RuntimeError, ValueError) as exc:

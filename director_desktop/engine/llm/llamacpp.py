@@ -1,7 +1,18 @@
 """The embedded llama.cpp provider: a GGUF file run in-process through `xllamacpp`.
 
 The model is loaded once on a worker thread (start-up never waits on it) and kept warm until the
-provider is closed. Chat template and tool-call parsing come from the model file (`use_jinja`).
+provider is closed. Two things keep the rest of the app responsive meanwhile (shown by
+`tests/unit/test_llamacpp_manners.py`):
+- xllamacpp's `Server(...)` holds the GIL for the whole load, so the event loop would stop for
+  as long as reading the file takes (0.5 s for a cold 0.5 GB file here, seconds for a real model).
+  The file is read once beforehand, with the GIL released, so the load finds it in the page cache
+  and holds the GIL only to set up (0.49 -> 0.13 s for that file).
+- llama.cpp's compute threads run at a lower priority (`loading.COMPUTE_NICE`, Linux): they
+  inherit it from the loader thread that creates them. They use every idle core, but the event
+  loop, the window and the user's other programs come first; at full load on two cores they
+  starved the server's clients so badly that chat acks took minutes.
+
+Chat template and tool-call parsing come from the model file (`use_jinja`).
 Generation runs on a worker thread through the direct `handle_chat_completions(request, callback)`
 API; cancelling the consuming task makes the next callback return True, which stops llama.cpp.
 
@@ -9,7 +20,8 @@ xllamacpp's `Server` also listens on a loopback HTTP port (it always does); it g
 key so no other local program can use it. Builds of xllamacpp have raised `RuntimeError` on the
 direct path for output that is not valid UTF-8 (the HTTP path substitutes U+FFFD); the pinned
 build substitutes U+FFFD on both (a test pins that), and should a build raise again, the rest of
-such an answer is fetched over that HTTP port. The one user of `xllamacpp` besides the tests.
+such an answer is fetched over that HTTP port. With `embeddings.py`, the only user of
+`xllamacpp` besides the tests.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from director_desktop.engine.llm.base import (
     ToolSpec,
 )
 from director_desktop.engine.llm.gguf_info import GGUFInfo, read_gguf_info
+from director_desktop.engine.llm.loading import lower_thread_priority, preread
 from director_desktop.engine.llm.openai_http import OpenAICompatProvider
 from director_desktop.engine.llm.params import add_sampling, available_memory, fit_context
 from director_desktop.engine.llm.stream import ChunkParser, ThreadChannel
@@ -97,10 +110,13 @@ class LlamaCppProvider:
         # llama.cpp's shared library (~30 ms of start-up and ~10 MiB of memory).
         import xllamacpp
 
+        lower_thread_priority()  # inherited by every thread llama.cpp creates from here
         try:
             info = read_gguf_info(self.model_path)
-            context = fit_context(info, self._wanted_context, available_memory())
+            memory = available_memory()
+            context = fit_context(info, self._wanted_context, memory)
             self._common = self._params(xllamacpp, context)
+            preread(self.model_path, memory)
             self._server = xllamacpp.Server(self._common)
         except ModelError as exc:
             self._fail(exc.message)
