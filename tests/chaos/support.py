@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -21,10 +21,20 @@ from tests.live_server import HeadlessServer, start_headless
 TINY_MODEL = "tiny-chat.gguf"
 
 
+class Reachable(Protocol):
+    """A running app's address and credentials (`HeadlessServer`, or `load.Target`)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def auth_headers(self) -> dict[str, str]: ...
+
+
 class Http:
     """httpx with the launch token, counting answers by status class (a 5xx is never fine)."""
 
-    def __init__(self, server: HeadlessServer, *, timeout: float = WAIT) -> None:
+    def __init__(self, server: Reachable, *, timeout: float = WAIT) -> None:
         self.base_url = server.base_url
         self.client = httpx.Client(base_url=server.base_url, timeout=timeout)
         self.headers = server.auth_headers

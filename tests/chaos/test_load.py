@@ -8,29 +8,19 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.chaos.invariants import check_data_dir, check_serving
-from tests.chaos.load import TURN_DEADLINE, LoadClient, Readers, Tally, summary
+from tests.chaos.load import ClientGroups, Readers, Target, summary
 from tests.chaos.report import Report, Row
 from tests.chaos.scale import Scale
 from tests.chaos.support import Http, headless, rss_kib, upload_file, use_tiny_model
 from tests.fixtures.media import make_clip
-from tests.integration.support import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def settle(http: Http, session_id: str) -> None:
-    def ended() -> bool:
-        answer = http.get(f"/session/{session_id}")
-        return answer.status_code == 404 or all(
-            m["status"] != "progress" for m in answer.json()["conversation"]
-        )
-
-    wait_until(ended, f"the turns of {session_id} to end", timeout=TURN_DEADLINE)
 
 
 @pytest.mark.parametrize("model", ["builtin", "llama.cpp"])
@@ -43,38 +33,33 @@ def test_load(
             use_tiny_model(server, http)
         clip = upload_file(http, make_clip(tmp_path / "clip.mp4", seconds=2.0))
         assert clip.status_code == 201, clip.text
-        tally = Tally()
-        clients = [LoadClient(server, tally) for _ in range(scale.clients)]
-        for client in clients:
-            client.connect()
-        readers = Readers(http, clients, clip.json()["stream_url"])
-        peak = [rss_kib(server.process.pid)]
-        until = time.monotonic() + scale.load_seconds
-        threads = [threading.Thread(target=c.run, args=(until,)) for c in clients]
-        threads += [threading.Thread(target=readers.run, args=(until,)) for _ in range(4)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        while any(t.is_alive() for t in threads):
-            peak.append(rss_kib(server.process.pid))
-            threads[0].join(0.2)
-            threads = [t for t in threads if t.is_alive()] or threads[:0]
-        seconds = time.monotonic() - started
-        lost = []
-        for client in clients:
-            settle(http, client.session_id)  # a turn a failed client gave up on still ends
-            stored = http.get(f"/session/{client.session_id}")
-            if stored.status_code == 200:
-                lost += client.history.compare(stored.json()["conversation"])
-            client.close()
+        session_ids = [f"load-{uuid.uuid4()}" for _ in range(scale.clients)]
+        groups = ClientGroups(
+            Target(server.base_url, server.token), session_ids, scale.load_seconds
+        )
+        try:
+            groups.start()
+            started = time.monotonic()
+            readers = Readers(http, session_ids, clip.json()["stream_url"])
+            until = started + scale.load_seconds
+            threads = [threading.Thread(target=readers.run, args=(until,)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            peak = [rss_kib(server.process.pid)]
+            while groups.running() or any(t.is_alive() for t in threads):
+                peak.append(rss_kib(server.process.pid))
+                time.sleep(0.2)  # a sampling period, not a wait for an outcome
+            tally = groups.tally()
+        finally:
+            groups.close()
+        seconds = tally.ended_at - started
+        lost = tally.lost
         check_serving(server.base_url, server.token)
         five_xx = list(http.five_xx)
         http.close()
     findings = check_data_dir(server.data_dir, tally.acked)
     figures = summary(tally, seconds)
-    duplicated = sum(c.history.duplicated for c in clients)
-    out_of_order = sum(c.history.out_of_order for c in clients)
-    unnumbered = sum(c.history.unnumbered for c in clients)
+    duplicated, out_of_order, unnumbered = tally.duplicated, tally.out_of_order, tally.unnumbered
     report.add(
         Row(
             f"load-{model}",
