@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from director_desktop import logs, version
-from director_desktop.asgi import ServedApp
+from director_desktop.asgi import Scope, ServedApp
 from director_desktop.composition import Composition
 from director_desktop.instance import InstanceLock, ask_running_instance
 from director_desktop.metrics import loaded_packages
@@ -32,6 +32,7 @@ from director_desktop.server import Server, ServerError
 from director_desktop.settings import APP_NAME
 from director_desktop.smoke import SmokeTest
 from director_desktop.web.early import EarlyApp, frontend_dir
+from director_desktop.web.guard import from_app_window
 from director_desktop.window import (
     ICON,
     AppWindow,
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 PAGE_READY_TIMEOUT = 60.0
 SERVER_START_TIMEOUT = 30.0
-WINDOW_UP_TIMEOUT = 5.0  # the app is built by then even if the window is slow to come up
+BUILD_WAIT_TIMEOUT = 5.0  # the app is built by then even if the window never asks for its page
 
 
 class LogStream(io.TextIOBase):
@@ -161,7 +162,7 @@ class Launch:
         self.user_settings = composition.user_settings
         self._server_ready = threading.Event()
         self._server_error: BaseException | None = None
-        self._window_up = threading.Event()
+        self._build_now = threading.Event()
         self.trace = StartupTrace()
 
     @property
@@ -196,14 +197,16 @@ class Launch:
                 token=settings.token,
                 port=self.server.port,
                 extra_host=None if settings.is_loopback else settings.host,
+                on_request=self._page_requested,
             )
             self.server.start(early, timeout=SERVER_START_TIMEOUT)
             self.trace.mark("page_served")
-            # The app's imports hold the GIL for ~0.5 s; started at once, they slowed pywebview's
-            # and GTK's own Python start-up on the main thread as much as they ran, so the page
-            # was asked for only once the app was built. Built once the window is up, they
-            # overlap WebKit starting and loading the page, in its own processes.
-            self._window_up.wait(WINDOW_UP_TIMEOUT)
+            # The build (~0.3 s of CPU, holding the GIL) waits for the page's first request.
+            # Started at once, it slowed pywebview's and GTK's own start-up on the main thread
+            # as much as it ran; started when the window was shown, it still delayed WebKit's
+            # first navigation by ~0.3 s (its web and network processes start then, on the same
+            # two cores). Once the page is asked for, it overlaps the page's download and parse.
+            self._build_now.wait(BUILD_WAIT_TIMEOUT)
             self.trace.mark("build_started")
             try:
                 app = self.composition.app(self.server.port)
@@ -221,9 +224,16 @@ class Launch:
         finally:
             self._server_ready.set()
 
-    def window_up(self) -> None:
-        """The window is up, or there will be none: build the app now."""
-        self._window_up.set()
+    def _page_requested(self, scope: Scope) -> None:
+        self.trace.mark("page_requested")
+        log.debug(
+            "first request", extra={"path": scope.get("path"), "window": from_app_window(scope)}
+        )
+        self.build_now()
+
+    def build_now(self) -> None:
+        """The page has been asked for, or no window will ask: build the app now."""
+        self._build_now.set()
 
     def wait_server(self) -> BaseException | None:
         self._server_ready.wait()
@@ -265,7 +275,6 @@ class Launch:
     def _on_window(self, window: AppWindow, on_page: Callable[[AppWindow], int] | None) -> None:
         """Runs on pywebview's worker thread once the window is up."""
         self.trace.mark("window_shown")
-        self.window_up()
         error = self.wait_server()
         if error is not None:
             self.exit_code = 1
@@ -343,7 +352,7 @@ class Launch:
 
     def run_in_browser(self) -> int:
         """No window can open here (no display, no WebKitGTK): serve and use the default browser."""
-        self.window_up()
+        self.build_now()
         error = self.wait_server()
         if error is not None:
             print(f"{APP_NAME} could not start: {error}", file=sys.stderr)
@@ -409,13 +418,13 @@ def _run_locked(
             except Exception:
                 # pywebview raises when the backend cannot start after all (a broken GTK install).
                 log.exception("the %s window could not start", backend)
-                launch.window_up()
+                launch.build_now()
         if on_page is not None or settings.smoke_test:  # a smoke test is about the window
             print("smoke test failed: no window could be opened here", file=sys.stderr)
             return 2
         return launch.run_in_browser()
     finally:
-        launch.window_up()  # a window closed before it was up must not hold the build back
+        launch.build_now()  # a window closed before its page loaded must not hold the build back
         launch.wait_server()
         launch.stop_server()
 

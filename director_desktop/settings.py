@@ -15,6 +15,9 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "Director Desktop"
+WINDOW_AGENT = "DirectorDesktop"
+"""The product token the desktop window adds to its User-Agent (`DirectorDesktop/<version>`), so
+the server can leave out a header only a browser needs (see `web/guard.py`)."""
 LOOPBACK = "127.0.0.1"
 
 

@@ -78,6 +78,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DETECT_AFTER = 5.0
+"""Seconds after start-up before looking for local model servers (`detected()` looks at once)."""
+
 PROVIDERS = ("builtin", "embedded", "openai")
 TEST_TIMEOUT = 60.0
 PARAMS_KEY = "model_params"
@@ -155,6 +158,7 @@ class ModelRouter:
         self._provider: ChatProvider | None = None
         self._config_error: str | None = None
         self._detect: asyncio.Task[list[DetectedServer]] | None = None
+        self._detect_later: asyncio.TimerHandle | None = None
         # The server probe and the old models being retired (see `_retire`).
         self._tasks = BackgroundTasks()
         self._key_present = False
@@ -175,9 +179,19 @@ class ModelRouter:
             self._config_error = f"settings.json {PARAMS_KEY}: {exc.message}"
         await self._use(config)
         if self._detect_local and self._detect is None:
+            # Not at once: the probe (HTTP clients and their TLS contexts, a connection to each
+            # port) would compete with the window's first page for the CPU and the GIL.
+            loop = asyncio.get_running_loop()
+            self._detect_later = loop.call_later(DETECT_AFTER, self._start_detect)
+
+    def _start_detect(self) -> asyncio.Task[list[DetectedServer]]:
+        if self._detect is None:
             self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
+        return self._detect
 
     async def close(self) -> None:
+        if self._detect_later is not None:
+            self._detect_later.cancel()
         if self._detect is not None:
             self._detect.cancel()
         provider, self._provider = self._provider, None
@@ -343,10 +357,9 @@ class ModelRouter:
         return "".join(text)
 
     async def detected(self) -> list[DetectedServer]:
-        """Local servers found at start-up (waits for the probe, which is short)."""
-        if self._detect is None:
-            self._detect = self._tasks.spawn(detect_local_servers(), name="detect-llm-servers")
-        return list(await asyncio.shield(self._detect))
+        """Local servers found at start-up (waits for the probe, which is short; starts it if
+        start-up has not yet)."""
+        return list(await asyncio.shield(self._start_detect()))
 
     # --- model settings ------------------------------------------------------------------------
     async def params_view(self) -> ModelParamsView:

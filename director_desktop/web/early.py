@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from director_desktop.asgi import ASGIApp, Message, Receive, Scope, Send, ServedApp
@@ -133,8 +134,16 @@ class EarlyApp:
     `attach()` and `fail()` run on the server's event loop (`Server.call`)."""
 
     def __init__(
-        self, bundle: Path, *, token: str, port: int, extra_host: str | None = None
+        self,
+        bundle: Path,
+        *,
+        token: str,
+        port: int,
+        extra_host: str | None = None,
+        on_request: Callable[[Scope], None] | None = None,
     ) -> None:
+        """`on_request`: called once, with the first request (on the event loop's thread)."""
+        self._on_request = on_request
         self._files = BundleFiles(bundle)
         self._early = Guard(self._files, token=token, port=port, extra_host=extra_host)
         self._app: ServedApp | None = None
@@ -151,6 +160,10 @@ class EarlyApp:
         if scope["type"] == "lifespan":
             await self._own_lifespan(receive, send)
             return
+        on_request = self._on_request
+        if on_request is not None:  # the first request: the page is on its way
+            self._on_request = None
+            on_request(scope)
         app = self._app
         if app is None and not self._failed and self._is_file(scope):
             await self._early(scope, receive, send)

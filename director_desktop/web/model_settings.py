@@ -79,6 +79,7 @@ class ModelsApi:
     async def list_models(self, _request: Request) -> Response:
         router = self.router()
         files = await asyncio.to_thread(router.library.list)
+        await router.detected()  # the settings show them: look now if start-up has not yet
         return JSONResponse(
             {
                 "providers": list(PROVIDERS),

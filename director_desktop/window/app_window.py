@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from director_desktop import version
 from director_desktop.settings import APP_NAME
 from director_desktop.window.desktop import (
     DEFAULT_SIZE,
@@ -95,11 +96,13 @@ class AppWindow:
 
     def start(self, backend: str, on_started: Callable[[AppWindow], None]) -> None:
         """Run the GUI loop on this (main) thread until the window closes."""
+        user_agent = None  # the engine's own elsewhere (no COOP cost measured there)
         if backend == "gtk":
             GtkShell.name_app("director-desktop", APP_NAME)
             self._shell = GtkShell(
                 self._window, self._on_bridge_call, lambda: self.close(force=True)
             )
+            user_agent = GtkShell.user_agent(version())
         self._storage_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._webview.start(
             func=self._started,
@@ -109,6 +112,7 @@ class AppWindow:
             storage_path=str(self._storage_dir),
             menu=self._menu(),
             icon=str(ICON),
+            user_agent=user_agent,
         )
 
     def _started(self, on_started: Callable[[AppWindow], None]) -> None:

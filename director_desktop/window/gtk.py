@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from director_desktop.settings import WINDOW_AGENT
 from director_desktop.window.desktop import Geometry, open_external
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,15 @@ class GtkShell:
         self._window = window  # the pywebview Window; `.native` is the Gtk.ApplicationWindow
         self._on_bridge_call = on_bridge_call
         self._on_quit_signal = on_quit_signal
+
+    @staticmethod
+    def user_agent(version: str) -> str:
+        """WebKit's own User-Agent plus `DirectorDesktop/<version>` (`settings.WINDOW_AGENT`):
+        set before the window's first request, so the server knows its own window."""
+        webkit: Any = importlib.import_module("gi.repository.WebKit2")  # the stubs lack it
+        webkit_settings = webkit.Settings()
+        webkit_settings.set_user_agent_with_application_details(WINDOW_AGENT, version)
+        return str(webkit_settings.get_user_agent())
 
     @staticmethod
     def name_app(prgname: str, title: str) -> None:

@@ -38,9 +38,14 @@ def test_the_page_loads_while_the_app_is_built_and_nothing_heavy_first(
     trace = json.loads(ready["trace"])
     # The early server answered before the app was built and started.
     assert trace["page_served"] <= trace["app_built"] <= trace["server_ready"]
+    # The build waited for the page's first request (it would slow WebKit's start-up otherwise).
+    assert trace["page_requested"] <= trace["build_started"]
     assert trace["window_created"] < trace["page_ready"]
     assert "navigate" not in trace  # the window opened the page's URL itself
     assert trace["page_navigation_start"] <= trace["page_ready"]
+    # The window named itself, so its page came without COOP (no second web process).
+    first = next(r for r in records if r["message"] == "first request")
+    assert (first["path"], first["window"]) == ("/", True)
     modules = next(r["modules"] for r in records if r["message"] == "modules at ready")
     loaded = set(modules.split())
     assert "webview" in loaded

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from director_desktop.settings import WINDOW_AGENT
 from director_desktop.web.guard import Guard, Signer, content_security_policy, sign_media_urls
 
 PORT = 43210
@@ -83,6 +84,23 @@ def test_security_headers_on_every_response() -> None:
         _, got, _ = call("/session", headers)
         assert got["content-security-policy"] == content_security_policy(PORT)
         assert got["x-content-type-options"] == "nosniff"
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15"
+
+
+def test_opener_policy_goes_to_browsers_not_to_the_apps_window() -> None:
+    """COOP isolates the page from other origins' windows; the app's own window holds none, and
+    WebKit pays a second web process for it at each launch (see the guard's docstring)."""
+    _, browser, _ = call("/", {**HOST, "User-Agent": BROWSER})
+    assert browser["cross-origin-opener-policy"] == "same-origin"
+    window_agent = f"{BROWSER} {WINDOW_AGENT}/0.1.0"
+    _, window, _ = call("/", {**HOST, "User-Agent": window_agent})
+    assert "cross-origin-opener-policy" not in window
+    assert window["content-security-policy"] == content_security_policy(PORT)  # the rest stays
+    for spoof in (f"{WINDOW_AGENT}/1", f"{BROWSER} Not{WINDOW_AGENT}/1"):  # the mark, exactly
+        _, got, _ = call("/", {**HOST, "User-Agent": spoof})
+        assert got["cross-origin-opener-policy"] == "same-origin", spoof
 
 
 def test_signed_urls() -> None:
