@@ -22,9 +22,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO
-
-import httpx
+from typing import TYPE_CHECKING, BinaryIO
 
 from director_desktop.engine.llm.gguf_info import read_gguf_info
 from director_desktop.engine.llm.hub import HubClient, HubFile, check_repo, check_revision
@@ -39,11 +37,14 @@ from director_desktop.errors import (
 from director_desktop.jobs import JobContext, Jobs, Work
 from director_desktop.protocol import JobInfo, JobResult, JSONDict
 
+if TYPE_CHECKING:  # imported where used: ~40 ms no launch needs (issue 17)
+    import httpx
+
 KIND = "download"
 CHUNK = 1024 * 1024
 RETRIES = 5
 # Reads may stall on a slow link; a connection that sends nothing for this long is retried.
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+DOWNLOAD_TIMEOUT = (60.0, 15.0)  # seconds: an answer, a connection
 PART = "download.part"
 PROGRESS_EVERY = 0.25  # seconds between progress reports (jobs store ~4 a second anyway)
 
@@ -126,6 +127,8 @@ class _Download:
         self._start_bytes = 0
 
     async def run(self) -> JobResult:
+        import httpx
+
         part = self.ctx.staging(PART)
         self.have = await asyncio.to_thread(_rehash, part, self.hasher)
         self._started, self._start_bytes = time.monotonic(), self.have

@@ -14,14 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from director_desktop.errors import HubNotFound, HubUnauthorized, HubUnreachable, InvalidPayload
 
+if TYPE_CHECKING:  # imported where used: ~40 ms no launch needs (issue 17)
+    import httpx
+
 DEFAULT_ENDPOINT = "https://huggingface.co"
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+TIMEOUT = (20.0, 10.0)
+"""Seconds to wait for an answer, and to connect."""
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}"
 _REPO = re.compile(rf"{_PART}/{_PART}")
 _REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
@@ -104,25 +107,32 @@ class HubClient:
         self._token = token
         self._transport = transport
 
-    def client(self, timeout: httpx.Timeout = TIMEOUT) -> httpx.AsyncClient:
+    def client(self, timeout: tuple[float, float] = TIMEOUT) -> httpx.AsyncClient:
         """A client sending the token (if any) to the hub; httpx drops it on a redirect to
         another host, so the file store never sees it."""
+        import httpx
+
         token = self._token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.AsyncClient(
             headers=headers,
-            timeout=timeout,
+            timeout=httpx.Timeout(timeout[0], connect=timeout[1]),
             follow_redirects=True,
             transport=self._transport,
             trust_env=False,
         )
 
-    def blocking_client(self, timeout: httpx.Timeout = TIMEOUT) -> httpx.Client:
+    def blocking_client(self, timeout: tuple[float, float] = TIMEOUT) -> httpx.Client:
         """The same, blocking: a download's transfer runs in a thread (see `downloads`)."""
+        import httpx
+
         token = self._token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(
-            headers=headers, timeout=timeout, follow_redirects=True, trust_env=False
+            headers=headers,
+            timeout=httpx.Timeout(timeout[0], connect=timeout[1]),
+            follow_redirects=True,
+            trust_env=False,
         )
 
     def page(self, repo: str) -> str:
@@ -134,6 +144,8 @@ class HubClient:
 
     async def repo(self, repo: str, revision: str = "main") -> HubRepo:
         """The repository's files with sizes and LFS sha256, live from the hub."""
+        import httpx
+
         check_repo(repo)
         check_revision(revision)
         url = f"{self.endpoint}/api/models/{repo}/revision/{quote(revision, safe='')}"
@@ -158,6 +170,8 @@ class HubClient:
         )
 
     def unreachable(self, exc: BaseException) -> HubUnreachable:
+        import httpx
+
         what = "timed out" if isinstance(exc, httpx.TimeoutException) else "cannot be reached"
         return HubUnreachable(
             f"the model hub ({self.endpoint}) {what}: check the network connection"

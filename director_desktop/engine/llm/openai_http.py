@@ -11,10 +11,8 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
-
-import httpx
 
 from director_desktop.engine.llm.base import (
     ChatMessage,
@@ -27,6 +25,9 @@ from director_desktop.engine.llm.params import add_sampling
 from director_desktop.engine.llm.stream import ChunkParser, chunk_error
 from director_desktop.errors import ModelError
 from director_desktop.protocol import DetectedModel, DetectedServer, ModelParams
+
+if TYPE_CHECKING:  # imported where used: ~40 ms no launch needs (issue 17)
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class OpenAICompatProvider:
         return self._context or DEFAULT_CONTEXT
 
     def _http(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
             timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
@@ -136,6 +139,8 @@ class OpenAICompatProvider:
     async def list_models(self) -> list[dict[str, Any]]:
         """The server's `/models` entries, raw (each read with `.get`); ModelError when it cannot
         be reached or refuses."""
+        import httpx
+
         try:
             response = await self._http().get(f"{self.base_url}/models", timeout=CONNECT_TIMEOUT)
         except httpx.HTTPError as exc:
@@ -152,6 +157,8 @@ class OpenAICompatProvider:
 
     async def model_sizes(self) -> dict[str, int]:
         """Ollama's `/api/tags` sizes (bytes) by model id; empty for a server without it."""
+        import httpx
+
         parts = urlsplit(self.base_url)
         try:
             response = await self._http().get(
@@ -172,6 +179,8 @@ class OpenAICompatProvider:
     async def stream_chat(
         self, messages: list[ChatMessage], tools: list[ToolSpec], *, max_tokens: int
     ) -> AsyncGenerator[StreamEvent, None]:
+        import httpx
+
         request: ChatRequest = {
             "model": self.model,
             "messages": with_image_parts(messages),

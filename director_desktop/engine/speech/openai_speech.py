@@ -19,9 +19,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from director_desktop.engine.llm.openai_http import normalize_base_url
 from director_desktop.engine.speech.audio import SAMPLE_RATE, open_wav, pieces, read_piece
@@ -35,6 +33,9 @@ from director_desktop.errors import (
     SpeechUnauthorized,
     SpeechUnreachable,
 )
+
+if TYPE_CHECKING:  # imported where used: ~40 ms no launch needs (issue 17)
+    import httpx
 from director_desktop.media.transcript import Segment, Word
 
 DEFAULT_MODEL: Final = "whisper-1"
@@ -73,16 +74,20 @@ class OpenAITranscriber:
         self.model = model or DEFAULT_MODEL
         self._key = api_key or None
         self._piece_seconds = piece_seconds
-        self._timeout = httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT)
+        self._read_timeout = read_timeout
         self.name = f"{self.base_url} ({self.model})"
 
     @property
     def url(self) -> str:
         return f"{self.base_url}/audio/transcriptions"
 
-    def _client(self, timeout: httpx.Timeout | None = None) -> httpx.AsyncClient:
+    def _client(self, read_timeout: float | None = None) -> httpx.AsyncClient:
+        import httpx
+
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        return httpx.AsyncClient(headers=headers, timeout=timeout or self._timeout, trust_env=False)
+        read = self._read_timeout if read_timeout is None else read_timeout
+        timeout = httpx.Timeout(read, connect=CONNECT_TIMEOUT)
+        return httpx.AsyncClient(headers=headers, timeout=timeout, trust_env=False)
 
     async def transcribe(
         self,
@@ -105,6 +110,8 @@ class OpenAITranscriber:
         return tidy(found, wav.duration)
 
     async def _post(self, client: httpx.AsyncClient, wav: bytes, language: str | None) -> Any:
+        import httpx
+
         fields: dict[str, str | list[str]] = {
             "model": self.model,
             "response_format": "verbose_json",
@@ -130,7 +137,9 @@ class OpenAITranscriber:
     async def check(self) -> None:
         """A quick sign of life (no audio sent): the server answers at all, and does not refuse
         the key. Raises what `transcribe` would for an unreachable server or a refused key."""
-        async with self._client(httpx.Timeout(CHECK_TIMEOUT)) as client:
+        import httpx
+
+        async with self._client(CHECK_TIMEOUT) as client:
             try:
                 response = await client.get(f"{self.base_url}/models")
             except httpx.HTTPError as exc:
