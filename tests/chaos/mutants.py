@@ -61,7 +61,7 @@ MUTANTS = [
         "the sidebar renders a session's name as HTML",
         "frontend/src/components/SessionItem.vue",
         "        {{ label }}\n",
-        "        <span v-html=\"label\"></span>\n",
+        '        <span v-html="label"></span>\n',
         ("tests/chaos/test_hostile.py::test_xss_corpus_everywhere_text_is_shown",),
         frontend=True,
     ),
