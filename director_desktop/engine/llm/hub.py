@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from director_desktop.errors import HubNotFound, HubUnauthorized, HubUnreachable, InvalidPayload
@@ -112,28 +112,24 @@ class HubClient:
         another host, so the file store never sees it."""
         import httpx
 
-        token = self._token()
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(timeout[0], connect=timeout[1]),
-            follow_redirects=True,
-            transport=self._transport,
-            trust_env=False,
-        )
+        return httpx.AsyncClient(transport=self._transport, **self._options(timeout))
 
     def blocking_client(self, timeout: tuple[float, float] = TIMEOUT) -> httpx.Client:
         """The same, blocking: a download's transfer runs in a thread (see `downloads`)."""
         import httpx
 
+        return httpx.Client(**self._options(timeout))
+
+    def _options(self, timeout: tuple[float, float]) -> dict[str, Any]:
+        import httpx
+
         token = self._token()
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(timeout[0], connect=timeout[1]),
-            follow_redirects=True,
-            trust_env=False,
-        )
+        return {
+            "headers": {"Authorization": f"Bearer {token}"} if token else {},
+            "timeout": httpx.Timeout(timeout[0], connect=timeout[1]),
+            "follow_redirects": True,
+            "trust_env": False,
+        }
 
     def page(self, repo: str) -> str:
         """Where a user reads a repository's licence and accepts it (gated models)."""
