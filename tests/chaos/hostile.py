@@ -5,20 +5,18 @@ the script that page runs against the app, and the checks of what the app answer
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import http.client
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 
+from tests.integration.media_support import file_server
 from tests.integration.support import WAIT
 from tests.live_server import HeadlessServer
 
@@ -108,26 +106,13 @@ ACTIVE_PARTS = """() => {
 }"""
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @contextmanager
 def attacker_origin(directory: Path) -> Iterator[str]:
     """A second origin on loopback (another port) serving the attacker's page."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "index.html").write_text("<!doctype html><title>elsewhere</title>", "utf-8")
-    handler = functools.partial(_Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="attacker origin", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with file_server(directory) as origin:
+        yield origin
 
 
 def error_counts(server: HeadlessServer) -> dict[str, int]:
