@@ -2,7 +2,7 @@
 
 Every method may be called from the event loop or from a worker thread the work runs a blocking
 part in (a streamed copy, a hash): progress hops to the loop, a check reads one flag.
-Imports `errors`, `protocol` and the room's own `staging`.
+Imports `errors`, `store` and the room's own `staging`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from director_desktop.errors import Cancelled
 from director_desktop.jobs import staging
-from director_desktop.protocol import JSONDict
+from director_desktop.store import JobParams
 
 Cleanup = Callable[[], Awaitable[None] | None]
 MAX_DETAIL = 500
@@ -28,7 +28,7 @@ class JobContext:
     def __init__(
         self,
         job_id: str,
-        params: JSONDict,
+        params: JobParams,
         folder: Path,
         report: Callable[[float | None, str], None],
         stopping: Callable[[], bool],

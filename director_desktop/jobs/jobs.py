@@ -35,13 +35,12 @@ from director_desktop.jobs.live import Live, Notify, Outlet, Work
 from director_desktop.protocol import (
     JobInfo,
     JobResult,
-    JSONDict,
     WireErrorBody,
     new_id,
     now_epoch,
     sanitize,
 )
-from director_desktop.store import JobRecord, Store
+from director_desktop.store import JobParams, JobRecord, Store
 
 PROGRESS_INTERVAL = 0.25
 
@@ -61,7 +60,7 @@ class Jobs:
         self._staging_dir = staging_dir
         self._outlet = Outlet(store, notify, interval)
         self._live: dict[str, Live] = {}
-        self._resumers: dict[str, Callable[[JSONDict], Work]] = {}
+        self._resumers: dict[str, Callable[[JobParams], Work]] = {}
         self._offline = asyncio.Lock()  # orders changes to jobs no task of ours holds
         self._closing = False
 
@@ -100,7 +99,7 @@ class Jobs:
             self._ended(live, live.failure or _interrupted())
         await self._outlet.close()
 
-    def register(self, kind: str, resume: Callable[[JSONDict], Work]) -> None:
+    def register(self, kind: str, resume: Callable[[JobParams], Work]) -> None:
         """How to rebuild the work of a resumable `kind` of job from its stored params, so a
         job paused before a restart can resume (a pause within one launch keeps its work)."""
         self._resumers[kind] = resume
@@ -113,7 +112,7 @@ class Jobs:
         work: Work,
         *,
         resumable: bool = False,
-        params: JSONDict | None = None,
+        params: JobParams | None = None,
     ) -> JobInfo:
         """Store the job as `running`, tell the windows, and start its work; answers once the
         job is stored (the work goes on if the caller is cancelled after that)."""
@@ -130,7 +129,7 @@ class Jobs:
         work: Work,
         *,
         resumable: bool = False,
-        params: JSONDict | None = None,
+        params: JobParams | None = None,
     ) -> JobInfo:
         """`start`, then wait for the job's end: answers it when `done`, raises its error
         otherwise (`Cancelled`, `Interrupted`, or what the work raised). If the caller is
@@ -210,7 +209,7 @@ class Jobs:
 
     # --- the work's task -------------------------------------------------------------------------
     def _begin(
-        self, kind: str, title: str, work: Work, resumable: bool, params: JSONDict | None
+        self, kind: str, title: str, work: Work, resumable: bool, params: JobParams | None
     ) -> Live:
         if self._closing:
             raise _interrupted()
@@ -223,7 +222,7 @@ class Jobs:
             status="running",
             started_at=now_epoch(),
             resumable=resumable,
-            params=dict(params or {}),
+            params=params.copy() if params else {},
         )
         live = self._hold(record, work)
         live.task = self._spawn(live, new=True)

@@ -98,7 +98,7 @@ class Live:
     async def save(self) -> None:
         """Store the job as it is now, then tell the windows."""
         async with self.writing:
-            record = replace(self.record, params=dict(self.record.params))
+            record = replace(self.record, params=self.record.params.copy())
             self.last_write = asyncio.get_running_loop().time()
             try:
                 await self.outlet.store.jobs.update(record)

@@ -20,7 +20,7 @@ from director_desktop.store.index_rows import (
     SceneRecord,
     TimedWord,
 )
-from director_desktop.store.job_records import JobRecord
+from director_desktop.store.job_records import JobParams, JobRecord
 from director_desktop.store.media_rows import (
     DEFAULT_COLLECTION,
     AssetChanges,
@@ -50,6 +50,7 @@ __all__ = [
     "IndexState",
     "IndexStatus",
     "IndexSummary",
+    "JobParams",
     "JobRecord",
     "LineHit",
     "LineSource",

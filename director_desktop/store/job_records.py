@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from director_desktop.errors import DuplicateId, InvalidPayload, NotFound
 from director_desktop.protocol import (
     JobInfo,
     JobResult,
     JobStatus,
-    JSONDict,
     WireErrorBody,
     check_id,
     now_epoch,
@@ -41,6 +40,22 @@ KEEP_FINISHED_SECONDS: Final = 7 * 24 * 3600
 INTERRUPTED_MESSAGE: Final = "Director Desktop stopped before this job finished"
 
 
+class JobParams(TypedDict, total=False):
+    """What a resumable job needs to start again after a restart: the keys its kind fills (as
+    `JobResult` holds each kind's result). Stored with the job, never sent to a window."""
+
+    repo: str
+    """A model download (`engine/llm/downloads.py`): the hub repository and the file in it."""
+    file: str
+    revision: str
+    """A download: the commit the revision asked for resolved to (the branch when unknown)."""
+    name: str
+    """A download: the file's name in the models folder."""
+    size: int | None
+    """A download: the file's size and SHA-256 as the hub gave them, when it did."""
+    sha256: str | None
+
+
 @dataclass(frozen=True)
 class JobRecord:
     id: str
@@ -54,7 +69,7 @@ class JobRecord:
     error: WireErrorBody | None = None
     result: JobResult | None = None
     resumable: bool = False
-    params: JSONDict = field(default_factory=dict)
+    params: JobParams = field(default_factory=lambda: JobParams())
     """What a resumable job needs to start again after a restart."""
 
     @property

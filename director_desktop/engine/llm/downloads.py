@@ -8,7 +8,7 @@ the job's staging folder; a pause (or a restart: the job comes back `paused`) ke
 next run asks only for the rest. A dropped connection is retried from where it stopped. The whole
 file is then checked against the hub's sha256 (and a `.gguf` against its header) before it is
 moved into the models folder in one rename; a mismatch keeps nothing.
-Imports `errors`, `jobs`, `protocol` and this package's `hub`, `library` and `gguf_info`.
+Imports `errors`, `jobs`, `protocol`, `store` and this package's `hub`, `library` and `gguf_info`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from director_desktop.errors import (
 )
 from director_desktop.jobs import JobContext, Jobs, Work
 from director_desktop.protocol import JobInfo, JobResult, JSONDict
+from director_desktop.store import JobParams
 
 if TYPE_CHECKING:  # imported where used: ~40 ms no launch needs (issue 17)
     import httpx
@@ -76,7 +77,7 @@ class ModelDownloads:
         if found is None:
             raise HubNotFound(f"{repo} has no file {file!r} at {revision}")
         await asyncio.to_thread(self._check_space, found)
-        params: JSONDict = {
+        params: JobParams = {
             "repo": repo,
             "file": file,
             "revision": info.commit or revision,
@@ -99,7 +100,7 @@ class ModelDownloads:
                 "free some space and try again"
             )
 
-    def work(self, params: JSONDict) -> Work:
+    def work(self, params: JobParams) -> Work:
         """The job's work, rebuilt from its params (also after a restart)."""
 
         async def run(ctx: JobContext) -> JobResult:
@@ -109,7 +110,7 @@ class ModelDownloads:
 
 
 class _Download:
-    def __init__(self, owner: ModelDownloads, ctx: JobContext, params: JSONDict) -> None:
+    def __init__(self, owner: ModelDownloads, ctx: JobContext, params: JobParams) -> None:
         self.hub = owner.hub
         self.library = owner.library
         self.retry_pause = owner._retry_pause
