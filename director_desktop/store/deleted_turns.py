@@ -13,7 +13,7 @@ import sqlite3
 from director_desktop.errors import NotFound, UndoExpired
 from director_desktop.protocol import Message, now_epoch
 from director_desktop.store import messages, turn_links
-from director_desktop.store.versions import meta_of, turn_messages, with_meta
+from director_desktop.store.versions import turn_messages, with_meta
 
 UNDO_SECONDS = 300
 """How long a deleted turn can be restored; after that (or at the next start) it is purged."""
@@ -23,7 +23,9 @@ def delete_turn(
     conn: sqlite3.Connection, session_id: str, conv_id: str, *, now: int | None = None
 ) -> list[Message]:
     """Mark a turn's messages deleted (a stored snapshot each); restorable for `UNDO_SECONDS`."""
-    found = [m for m in turn_messages(conn, session_id, conv_id) if not meta_of(m).get("deleted")]
+    found = [
+        m for m in turn_messages(conn, session_id, conv_id) if not m["metadata"].get("deleted")
+    ]
     if not found:
         raise NotFound(f"no turn {conv_id!r} in session {session_id!r}")
     turn_links.link_missing(conn, session_id)

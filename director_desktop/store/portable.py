@@ -23,6 +23,7 @@ from director_desktop.protocol import (
 )
 from director_desktop.store import messages, sessions, versions
 from director_desktop.store.codec import dumps, loads
+from director_desktop.store.versions import KeptVersion, TurnLink
 
 FORMAT: Final = "director-desktop/session"
 VERSION: Final = 2
@@ -39,9 +40,9 @@ class SessionExport(TypedDict):
     session: Session
     messages: list[Message]
     """Every message as shown, the turns of branches not shown included (`metadata.hidden`)."""
-    versions: list[JSONDict]
+    versions: list[KeptVersion]
     """The versions of messages kept besides the one shown (PROTOCOL 8)."""
-    turns: list[JSONDict]
+    turns: list[TurnLink]
     """Per turn, the turn and the reply version it followed: the branches."""
     context: JSONDict | None
     """The engine's reasoning context: its own JSON object."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TypedDict, cast
 
 from director_desktop.errors import InvalidPayload, NotFound
 from director_desktop.protocol import ContentItem, Message, MessageMetadata, now_epoch
@@ -25,6 +25,33 @@ from director_desktop.store.codec import dumps, loads
 
 # The server's per-snapshot keys: never copied from one version into another.
 _STAMPS = ("seq", "first_seq", "timestamp")
+
+
+class KeptVersion(TypedDict):
+    """A version of a message besides the one shown, as a session export carries it
+    (docs/export-format.md, `versions`)."""
+
+    msg_id: str
+    version: int
+    input_version: int | None
+    """A reply's: the version of the input it answers; None for an input."""
+    status: str
+    actions: list[str]
+    agents: list[str]
+    content: list[ContentItem]
+    metadata: MessageMetadata
+    """As that version was last stored, without what belongs to the message (its stamps,
+    visibility and version count)."""
+    created_at: int
+
+
+class TurnLink(TypedDict):
+    """The turn a turn followed and the version of that turn's reply it followed (both None
+    for the first turn): a `turns` row, as a session export carries it."""
+
+    conv_id: str
+    parent_conv_id: str | None
+    parent_version: int | None
 
 
 @dataclass(frozen=True)
@@ -42,19 +69,15 @@ class Revised:
     turns whose visibility changed)."""
 
 
-def meta_of(message: Message) -> dict[str, Any]:
-    return cast(dict[str, Any], message["metadata"])
-
-
 def version_of(message: Message) -> tuple[int, int]:
     """`(version, versions)` of a message: (1, 1) until it has a second version."""
-    meta = meta_of(message)
+    meta = message["metadata"]
     return int(meta.get("version") or 1), int(meta.get("versions") or 1)
 
 
 def with_meta(message: Message, **changes: object) -> Message:
     """`message` with metadata keys set (`None` removes one) and the server's stamps dropped."""
-    meta = {k: v for k, v in meta_of(message).items() if k not in _STAMPS}
+    meta = {k: v for k, v in message["metadata"].items() if k not in _STAMPS}
     for key, value in changes.items():
         if value is None:
             meta.pop(key, None)
@@ -76,9 +99,9 @@ def _turn(conn: sqlite3.Connection, session_id: str, conv_id: str) -> tuple[Mess
     """The turn's input and reply; `not_found` when either is missing or the turn is deleted."""
     found = turn_messages(conn, session_id, conv_id)
     inputs = [m for m in found if m["msg_type"] == "input"]
-    if not inputs or meta_of(inputs[0]).get("deleted"):
+    if not inputs or inputs[0]["metadata"].get("deleted"):
         raise NotFound(f"no turn {conv_id!r} in session {session_id!r}")
-    wanted = meta_of(inputs[0]).get("output_msg_id")
+    wanted = inputs[0]["metadata"].get("output_msg_id")
     outputs = [m for m in found if m["msg_type"] == "output"]
     output = next((m for m in outputs if m["msg_id"] == wanted), outputs[0] if outputs else None)
     if output is None:
@@ -117,7 +140,7 @@ def refresh_visibility(conn: sqlite3.Connection, session_id: str) -> list[Messag
     on_path = _on_path(conn, session_id)
     changed: list[Message] = []
     for message in messages.fetch(conn, "WHERE session_id = ? ORDER BY first_seq", (session_id,)):
-        meta = meta_of(message)
+        meta = message["metadata"]
         if meta.get("purged"):
             continue
         hidden = not on_path.get(message["conv_id"], True)
@@ -134,7 +157,7 @@ def _keep(conn: sqlite3.Connection, message: Message, input_version: int | None)
     version, _ = version_of(message)
     # what belongs to the message, not to this version, is not kept with it
     shared = (*_STAMPS, "hidden", "deleted", "version", "versions")
-    meta = {k: v for k, v in meta_of(message).items() if k not in shared}
+    meta = {k: v for k, v in message["metadata"].items() if k not in shared}
     conn.execute(
         "INSERT OR REPLACE INTO message_versions (session_id, msg_id, version, input_version,"
         " status, actions, agents, content, metadata, created_at)"
@@ -169,7 +192,7 @@ def _kept(conn: sqlite3.Connection, shown: Message, version: int) -> Message:
         **loads(row[4]),
         "version": version,
         "versions": versions,
-        "hidden": meta_of(shown).get("hidden"),
+        "hidden": shown["metadata"].get("hidden"),
     }
     return {
         **shown,
@@ -211,7 +234,7 @@ def new_version(
         "actions": list(pending["actions"]),
         "agents": list(pending["agents"]),
         "content": list(pending["content"]),
-        "metadata": cast(MessageMetadata, {"hidden": meta_of(old_output).get("hidden")}),
+        "metadata": cast(MessageMetadata, {"hidden": old_output["metadata"].get("hidden")}),
     }
     output = messages.put(conn, with_meta(reply, version=out_count + 1, versions=out_count + 1))
     changed.append(output)
@@ -226,7 +249,7 @@ def select_version(
     """Show version `version` of a message (and the matching version of the other message of
     its turn); answers the message as shown and every stored change, in `seq` order."""
     message = messages.get(conn, session_id, msg_id)
-    if message is None or meta_of(message).get("deleted"):
+    if message is None or message["metadata"].get("deleted"):
         raise NotFound(f"no message {msg_id!r} in session {session_id!r}")
     current, count = version_of(message)
     if not 1 <= version <= count:
@@ -266,10 +289,12 @@ def select_version(
 # --- export and import ---------------------------------------------------------------------
 
 
-def export_tree(conn: sqlite3.Connection, session_id: str) -> tuple[list[Any], list[Any]]:
+def export_tree(
+    conn: sqlite3.Connection, session_id: str
+) -> tuple[list[KeptVersion], list[TurnLink]]:
     """The versions not shown and the turn links of a session, for a JSON export."""
     turn_links.link_missing(conn, session_id)
-    kept = [
+    kept: list[KeptVersion] = [
         {
             "msg_id": row[0],
             "version": row[1],
@@ -292,7 +317,7 @@ def export_tree(conn: sqlite3.Connection, session_id: str) -> tuple[list[Any], l
             (session_id,),
         )
     ]
-    links = [
+    links: list[TurnLink] = [
         {"conv_id": row[0], "parent_conv_id": row[1], "parent_version": row[2]}
         for row in conn.execute(
             "SELECT conv_id, parent_conv_id, parent_version FROM turns"
