@@ -34,24 +34,65 @@ import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, Final, Literal, TypedDict
 
 from director_desktop import version
 from director_desktop.errors import Conflict, InvalidPayload, NotABackup, NotFound
 from director_desktop.jobs import JobContext
 from director_desktop.json_file import read_object
 from director_desktop.media.library import MediaLibrary
-from director_desktop.protocol import JobInfo, JobResult, JSONDict, now_iso
+from director_desktop.protocol import Collection, JobInfo, JobResult, JSONDict, now_iso
 from director_desktop.protocol.types import BackupArchive
-from director_desktop.store import AssetRecord, Store
+from director_desktop.store import AssetKind, AssetRecord, Store
 from director_desktop.user_settings import UserSettings
 
-FORMAT = "director-desktop/backup"
-VERSION = 1
+FORMAT: Final = "director-desktop/backup"
+VERSION: Final = 1
 ARCHIVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.zip$")
 SECRET_KEY = re.compile(r"key|token|secret|password|passwd|credential", re.IGNORECASE)
 MAX_JSON_ENTRY = 256 * 1024 * 1024  # one chat's export read back; a larger entry is refused
 CHUNK = 1024 * 1024
+
+
+class Counts(TypedDict):
+    chats: int
+    assets: int
+    files: int
+    """Media files in the archive (none unless the user asked for them)."""
+
+
+class Manifest(TypedDict):
+    """`manifest.json`: what the archive is and what is in it."""
+
+    format: Literal["director-desktop/backup"]
+    version: Literal[1]
+    created_at: str
+    app_version: str
+    media_files: bool
+    counts: Counts
+
+
+class AssetEntry(TypedDict):
+    """An asset of `media/index.json`: its row, and its file's member (None: not archived)."""
+
+    id: str
+    collection_id: str
+    kind: AssetKind
+    name: str
+    description: str
+    sha256: str
+    size: int
+    mime: str
+    length: float
+    created_at: int
+    file: str | None
+
+
+class MediaIndex(TypedDict):
+    """`media/index.json`: the library's collections and assets."""
+
+    collections: list[Collection]
+    assets: list[AssetEntry]
 
 
 @dataclass(frozen=True)
@@ -80,7 +121,7 @@ def check_archive_name(name: str) -> str:
     return name
 
 
-def _asset_entry(asset: AssetRecord, file: str | None) -> JSONDict:
+def _asset_entry(asset: AssetRecord, file: str | None) -> AssetEntry:
     return {
         "id": asset.id,
         "collection_id": asset.collection_id,
@@ -148,7 +189,7 @@ class Backups:
             with partial.open("wb") as out:
                 async for chunk in chunks:
                     await asyncio.to_thread(out.write, chunk)
-            await asyncio.to_thread(read_manifest, partial)
+            await asyncio.to_thread(check_backup, partial)
             await asyncio.to_thread(partial.replace, target)
         finally:
             partial.unlink(missing_ok=True)
@@ -190,7 +231,7 @@ class Backups:
                 await asyncio.to_thread(archive.writestr, member, text)
                 done += 1
                 ctx.progress(done / steps, f"Chats: {done} of {len(sessions)}")
-            index: list[JSONDict] = []
+            index: list[AssetEntry] = []
             for asset in assets:
                 stored: str | None = None
                 if asset.id in files:
@@ -204,7 +245,7 @@ class Backups:
                         done / steps, f"Media files: {done - len(sessions)} of {len(files)}"
                     )
                 index.append(_asset_entry(asset, stored))
-            media_index = {
+            media_index: MediaIndex = {
                 "collections": [
                     {"id": c.id, "name": c.name, "description": c.description} for c in collections
                 ],
@@ -212,7 +253,7 @@ class Backups:
             }
             await asyncio.to_thread(archive.writestr, "media/index.json", json.dumps(media_index))
             await asyncio.to_thread(archive.writestr, "settings.json", json.dumps(settings))
-            manifest = {
+            manifest: Manifest = {
                 "format": FORMAT,
                 "version": VERSION,
                 "created_at": now_iso(),
@@ -227,7 +268,7 @@ class Backups:
     # --- restore -------------------------------------------------------------------------------
     async def start_restore(self, name: str) -> JobInfo:
         path = self.path_of(name)
-        await asyncio.to_thread(read_manifest, path)  # not_a_backup before a job starts
+        await asyncio.to_thread(check_backup, path)  # not_a_backup before a job starts
 
         async def work(ctx: JobContext) -> JobResult:
             return {"restored": await self._restore(ctx, path)}
@@ -314,8 +355,9 @@ class Backups:
         return made.id
 
 
-def read_manifest(path: Path) -> JSONDict:
-    """The archive's manifest; `not_a_backup` for a file that is not one of ours."""
+def check_backup(path: Path) -> None:
+    """`not_a_backup` for a file that is not a backup made by this app: not a zip, an unsafe
+    member, no manifest, or one of another format or version."""
     try:
         with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
@@ -327,7 +369,6 @@ def read_manifest(path: Path) -> JSONDict:
         raise NotABackup("the file is not a backup made by this app")
     if manifest.get("version") != VERSION:
         raise NotABackup(f"backup format version {manifest.get('version')!r} is not known here")
-    return manifest
 
 
 def _read_json(archive: zipfile.ZipFile, member: str) -> Any:
