@@ -36,7 +36,10 @@ OPTIONS = Options(quick=False, pinned=True)  # the load generator on CPU 1, as i
 
 def one_round(tree: Path, clients: int, updates: int, work: Path) -> tuple[float, float]:
     """Turn p50 (ms) and server CPU per turn (us) of `tree`'s `ours` server under load."""
-    args = [sys.executable, str(tree / "bench" / "chat_bench.py"), "--serve-ours"]
+    # The venv's editable install points at this checkout: PYTHONPATH makes each tree's server
+    # import its own `director_desktop`. `env` execs python, so the pid pinned below is the server.
+    args = ["env", f"PYTHONPATH={tree}", sys.executable]
+    args += [str(tree / "bench" / "chat_bench.py"), "--serve-ours"]
     args += ["--updates", str(updates), "--data-dir", str(work / "data")]
     server = spawn("ours", args, work, secrets.token_urlsafe(32), URL_LINE)
     try:
