@@ -2,7 +2,8 @@
 (`_internal/imageio_ffmpeg/binaries/`), executable, and does what the media library and the agents
 need (H.264/AAC encoding, burned-in subtitles, drawtext, scene detection); and the app, started
 as a fresh user with a decoy `ffmpeg` first on PATH, finds and runs its own copy, then imports a
-video and serves it in byte ranges as a `<video>` reads it."""
+video, serves it in byte ranges as a `<video>` reads it, and Chromium plays it from the frozen
+app's own page (its `currentTime` advances)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.frozen.support import FreshUser, Headless, bundled_ffmpeg
 
 pytestmark = [pytest.mark.frozen, pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -137,4 +140,31 @@ def test_the_frozen_app_imports_a_video_and_serves_it_in_ranges(
     thumbnail = app.request("GET", video["thumbnail_url"])
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"].startswith("image/")
+
+    # It plays: the frozen app's own page (token from the fragment, its CSP) runs the stream.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.goto(app.url)
+            played = page.evaluate(PLAY, stream)
+        finally:
+            browser.close()
+    assert played > 0.5, played
     assert app.stop() == 0
+
+
+# A muted <video> of the stream on the app's page; resolves with its currentTime once it has
+# advanced past 0.5 s (or the media error, which fails the test with its code).
+PLAY = """(src) => new Promise((resolve, reject) => {
+    const v = document.createElement('video');
+    v.muted = true;
+    setTimeout(() => reject(new Error('still at ' + v.currentTime + ' s after 30 s')), 30000);
+    v.addEventListener('error', () => reject(new Error('media error ' + v.error?.code)));
+    v.addEventListener('timeupdate', () => { if (v.currentTime > 0.5) resolve(v.currentTime); });
+    v.src = src;
+    document.body.append(v);
+    v.play().catch(reject);
+})"""
