@@ -104,13 +104,21 @@ class ToolCall:
     """The JSON text the model wrote; the reasoning loop parses and validates it."""
 
 
+class Usage(TypedDict, total=False):
+    """The server's `usage` object as it sent it: OpenAI's keys, each optional (servers differ
+    in which they send, and some send more); not checked, so a reader checks a value's type."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
 @dataclass(frozen=True)
 class Finish:
     reason: str
     """`stop`, `tool_calls`, `length`, or what the backend said."""
     tool_calls: list[ToolCall] = field(default_factory=list)
-    usage: dict[str, Any] = field(default_factory=dict)
-    """The server's `usage` object as it sent it (unchecked: servers differ in its keys)."""
+    usage: Usage = field(default_factory=lambda: Usage())
 
 
 StreamEvent = TextDelta | ThinkingDelta | Finish

@@ -21,6 +21,7 @@ from director_desktop.engine.llm.base import (
     TextDelta,
     ThinkingDelta,
     ToolCallAccumulator,
+    Usage,
 )
 from director_desktop.engine.llm.thinking import ThinkSplitter
 from director_desktop.errors import ModelError
@@ -86,7 +87,7 @@ class ChunkParser:
         self.think = ThinkSplitter()
         self.tool_calls = ToolCallAccumulator()
         self.finish_reason: str | None = None
-        self.usage: dict[str, Any] = {}
+        self.usage: Usage = {}
 
     def feed(self, chunk: dict[str, Any]) -> list[StreamEvent]:
         """One raw chunk as the server sent it (unchecked: every key is read defensively)."""
