@@ -16,12 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.media_items import video_data
 from director_desktop.engine.agents.params import (
-    arguments,
     find_asset,
     ids_in,
     optional_number,
@@ -128,6 +127,15 @@ def word_list(value: object) -> list[str]:
     return found
 
 
+class CensorArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    words: list[str]
+    mode: Mode
+    padding: float
+    video_id: str
+
+
 class CensorAgent:
     name = "censor"
     description = (
@@ -166,20 +174,25 @@ class CensorAgent:
         self.indexer = indexer
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> CensorArguments:
         """`beep`/`mute` first sets the mode; the rest are the words (commas between phrases,
         else each word); an id is the video."""
         ids = ids_in(text)
         rest = words_without(text, times=False)
-        mode = None
+        found: CensorArguments = {}
         first, _, after = rest.partition(" ")
         if first.casefold() in MODES:
-            mode, rest = first.casefold(), after
+            found["mode"] = "beep" if first.casefold() == "beep" else "mute"
+            rest = after
         if "," in rest:
             words = [" ".join(p.split()) for p in rest.split(",") if tokens(p)]
         else:
             words = [w for w in rest.split() if tokens(w)]
-        return arguments(words=words or None, mode=mode, video_id=ids[0] if ids else None)
+        if words:
+            found["words"] = words
+        if ids:
+            found["video_id"] = ids[0]
+        return found
 
     async def run(self, ctx: AgentContext, **given: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "video", "Finding the words")

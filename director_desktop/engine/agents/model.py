@@ -9,7 +9,7 @@ and usage. `pieces` packs a list of texts (transcript lines) into chunks that ea
 budget (`context_budget`'s estimate); `within_context` runs a chunked task and, when the server
 says a prompt did not fit after all (a tokenizer denser than the estimate), packs again to the
 smaller budget the server's figures give, as the reasoning loop does. Imports the llm seam,
-`context_budget` and `errors`.
+`context_budget`, `errors` and `protocol`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import Final, NotRequired, TypedDict, TypeVar
 
 from director_desktop.engine.context_budget import after_overflow, answer_budget, count_tokens
 from director_desktop.engine.llm.base import (
@@ -26,11 +26,14 @@ from director_desktop.engine.llm.base import (
     ChatProvider,
     Finish,
     TextDelta,
+    ToolCall,
     ToolSpec,
+    Usage,
     estimate_tokens,
 )
 from director_desktop.engine.llm.stream import ContextOverflow
 from director_desktop.errors import ModelError
+from director_desktop.protocol import JSONSchema
 
 T = TypeVar("T")
 
@@ -40,15 +43,41 @@ RETRIES: Final = 3
 LINE_CUT: Final = "…"
 
 
+class ToolAnswer(TypedDict, total=False):
+    """A forced tool's arguments as the model wrote them. The agents' tools (`choose_lines`,
+    `subtitle_lines`) answer `lines`, a list; it is not checked here, each agent reads what
+    it can of it."""
+
+    lines: object
+
+
 @dataclass
 class Reply:
     text: str
-    calls: list[dict[str, Any]]
-    """The tool calls' arguments, parsed (a call whose arguments are not a JSON object: {})."""
+    calls: list[ToolAnswer]
+    """The tool calls' answers, parsed (a call whose arguments are not a JSON object: {})."""
     prompt_tokens: int
     """The prompt's estimated size (`context_budget.count_tokens`)."""
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: Usage = field(default_factory=lambda: Usage())
     """The server's own count, when it sent one."""
+
+
+class CallCost(TypedDict):
+    """One call: its prompt's estimated size, the answer's limit, and the server's count."""
+
+    prompt_tokens: int
+    max_tokens: int
+    served_prompt_tokens: NotRequired[int]
+
+
+class CallsReport(TypedDict):
+    """`Calls` in an agent's result: the context, the last prompt budget, each call's cost
+    and the prompts packed again."""
+
+    context: int
+    budget: int
+    calls: list[CallCost]
+    overflows: int
 
 
 @dataclass
@@ -57,18 +86,18 @@ class Calls:
 
     context: int
     budget: int = 0
-    made: list[dict[str, int]] = field(default_factory=list)
+    made: list[CallCost] = field(default_factory=list)
     overflows: int = 0
     """Prompts the server found too long (the estimate was low): packed again smaller."""
 
     def record(self, reply: Reply, max_tokens: int) -> None:
-        entry = {"prompt_tokens": reply.prompt_tokens, "max_tokens": max_tokens}
+        entry: CallCost = {"prompt_tokens": reply.prompt_tokens, "max_tokens": max_tokens}
         served = reply.usage.get("prompt_tokens")
         if isinstance(served, int):
             entry["served_prompt_tokens"] = served
         self.made.append(entry)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> CallsReport:
         return {
             "context": self.context,
             "budget": self.budget,
@@ -125,22 +154,26 @@ async def ask(
                 text.append(event.text)
             elif isinstance(event, Finish):
                 finish = event
-    parsed: list[dict[str, Any]] = []
-    for call in finish.tool_calls if finish else []:
-        try:
-            arguments = json.loads(call.arguments or "{}")
-        except json.JSONDecodeError:
-            arguments = {}
-        parsed.append(arguments if isinstance(arguments, dict) else {})
     reply = Reply(
         "".join(text).strip(),
-        parsed,
+        [_answer(call) for call in finish.tool_calls] if finish else [],
         count_tokens(messages, list(tools)),
-        dict(finish.usage) if finish else {},
+        finish.usage.copy() if finish else {},
     )
     if calls is not None:
         calls.record(reply, max_tokens)
     return reply
+
+
+def _answer(call: ToolCall) -> ToolAnswer:
+    """The call's arguments parsed; {} when they are not a JSON object (or lack `lines`)."""
+    try:
+        arguments = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(arguments, dict) or "lines" not in arguments:
+        return {}
+    return {"lines": arguments["lines"]}
 
 
 def pieces(texts: Sequence[str], budget: int, *, each: int = 1) -> list[list[str]]:
@@ -187,7 +220,7 @@ async def within_context(
     )
 
 
-def forced_tool(name: str, description: str, properties: dict[str, Any]) -> ToolSpec:
+def forced_tool(name: str, description: str, properties: dict[str, JSONSchema]) -> ToolSpec:
     """A tool whose arguments are the agent's structured answer (llama.cpp's tool-call grammar
     then keeps them to the schema; a server model is told to call it)."""
     return {

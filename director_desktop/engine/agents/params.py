@@ -133,8 +133,3 @@ def words_without(text: str, *, ids: bool = True, times: bool = True) -> str:
     if times:
         text = TIME.sub(" ", text)
     return " ".join(text.split())
-
-
-def arguments(**values: object) -> dict[str, object]:
-    """The keyword arguments that were found (None left out)."""
-    return {key: value for key, value in values.items() if value is not None}

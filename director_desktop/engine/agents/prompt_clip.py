@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.media_items import video_data
@@ -32,7 +32,6 @@ from director_desktop.engine.agents.model import (
     within_context,
 )
 from director_desktop.engine.agents.params import (
-    arguments,
     collection_of,
     find_asset,
     ids_in,
@@ -99,7 +98,7 @@ async def _choose(
             {
                 "lines": {
                     "type": "array",
-                    "items": {"type": "integer", "enum": offered},
+                    "items": {"type": "integer", "enum": list(offered)},
                     "maxItems": min(limit, len(offered)),
                 }
             },
@@ -131,6 +130,15 @@ def parts_of(source: Source, lines: list[tuple[float, float]], padding: float) -
         except InvalidPayload:  # a line past the end, or shorter than a frame
             continue
     return spans
+
+
+class PromptClipArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    prompt: str
+    max_parts: int
+    padding: float
+    video_id: str
 
 
 class PromptClipAgent:
@@ -173,11 +181,15 @@ class PromptClipAgent:
         self.model = model or AgentModel()
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> PromptClipArguments:
         """The words are the prompt; an id is the video."""
         ids = ids_in(text)
-        prompt = words_without(text, times=False) or None
-        return arguments(prompt=prompt, video_id=ids[0] if ids else None)
+        found: PromptClipArguments = {}
+        if prompt := words_without(text, times=False):
+            found["prompt"] = prompt
+        if ids:
+            found["video_id"] = ids[0]
+        return found
 
     async def run(self, ctx: AgentContext, **given: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "video", "Finding the parts")

@@ -20,7 +20,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, Literal, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.censor import transcript_of
@@ -34,7 +34,7 @@ from director_desktop.engine.agents.model import (
     pieces,
     within_context,
 )
-from director_desktop.engine.agents.params import arguments, find_asset, ids_in, source_of
+from director_desktop.engine.agents.params import find_asset, ids_in, source_of
 from director_desktop.engine.agents.work import AgentItem, Report, keep_made, made_asset, run_job
 from director_desktop.engine.llm.base import ChatMessage, ChatProvider, estimate_tokens
 from director_desktop.engine.speech.formats import to_srt
@@ -56,6 +56,16 @@ TRANSLATOR: Final = (
     "meaning and tone, and call subtitle_lines with the translations in the same order, one "
     "string per line."
 )
+
+
+class SubtitleArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    mode: Literal["soft", "burn"]
+    font_size: float
+    language: str
+    translate_to: str
+    video_id: str
 
 
 class SubtitleAgent:
@@ -102,16 +112,18 @@ class SubtitleAgent:
         self.model = model or AgentModel()
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> SubtitleArguments:
         """`burn` (or burned, burn in, hard) → mode burn; `soft` → soft; an id → video_id."""
         words = {w.strip(".,!").casefold() for w in text.split()}
-        mode = None
+        found: SubtitleArguments = {}
         if words & {"burn", "burned", "burnt", "hard", "open"}:
-            mode = "burn"
+            found["mode"] = "burn"
         elif words & {"soft", "track"}:
-            mode = "soft"
+            found["mode"] = "soft"
         ids = ids_in(text)
-        return arguments(mode=mode, video_id=ids[0] if ids else None)
+        if ids:
+            found["video_id"] = ids[0]
+        return found
 
     async def run(self, ctx: AgentContext, **given: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "video", "Reading the transcript")
@@ -275,7 +287,8 @@ async def _translated(
             {"role": "user", "content": "\n".join(chunk)},
         ]
         reply = await ask(provider, messages, tools=[tool], calls=calls)
-        lines = next((c["lines"] for c in reply.calls if isinstance(c.get("lines"), list)), None)
+        answers = (c.get("lines") for c in reply.calls)
+        lines = next((a for a in answers if isinstance(a, list)), None)
         originals = segments[at : at + len(chunk)]
         good = lines is not None and len(lines) == len(chunk)
         for n, segment in enumerate(originals):

@@ -14,11 +14,11 @@ no summary was made). Imports the agents' helpers, the llm seam, `errors` and `m
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from director_desktop.engine.agents.base import AgentContext, AgentResult
 from director_desktop.engine.agents.model import AgentModel, Calls, ask, pieces, within_context
-from director_desktop.engine.agents.params import arguments, find_asset, ids_in
+from director_desktop.engine.agents.params import find_asset, ids_in
 from director_desktop.engine.agents.work import AgentItem
 from director_desktop.engine.llm.base import ChatMessage, ChatProvider, estimate_tokens
 from director_desktop.errors import DirectorError, ModelError, NotAvailable
@@ -49,6 +49,12 @@ JOIN_SYSTEM: Final = (
 MAX_SCENES: Final = 60  # scene times listed in the details (a long film has thousands)
 
 
+class SummarizeArguments(TypedDict, total=False):
+    """`run`'s keyword arguments (see `parameters`)."""
+
+    video_id: str
+
+
 class SummarizeVideoAgent:
     name = "summarize_video"
     description = (
@@ -74,9 +80,9 @@ class SummarizeVideoAgent:
         self.model = model or AgentModel()
 
     @staticmethod
-    def from_text(text: str) -> dict[str, Any]:
+    def from_text(text: str) -> SummarizeArguments:
         ids = ids_in(text)
-        return arguments(video_id=ids[0] if ids else None)
+        return {"video_id": ids[0]} if ids else {}
 
     async def run(self, ctx: AgentContext, **given: Any) -> AgentResult:
         item = AgentItem(ctx, self.name, "text", "Looking at the video")
