@@ -45,7 +45,6 @@ from director_desktop.engine.llm.base import (
     ToolCall,
     ToolSpec,
 )
-from director_desktop.engine.llm.params import SESSION_PROMPT_KEY
 from director_desktop.engine.llm.stream import ContextOverflow
 from director_desktop.engine.tool_args import json_object_or_empty, parse_arguments
 from director_desktop.errors import ModelError
@@ -200,7 +199,7 @@ class ReasoningLoop:
         """The chat's own system prompt (`PUT /session/{id}/system_prompt`), kept in the
         session's engine context (so it travels with an exported chat)."""
         context = await self._store.get_context(session_id) or {}
-        prompt = context.get(SESSION_PROMPT_KEY)
+        prompt = context.get("system_prompt")
         return prompt if isinstance(prompt, str) and prompt.strip() else None
 
     # --- tools ---------------------------------------------------------------------------------

@@ -42,7 +42,6 @@ from director_desktop.engine.llm.openai_http import (
     normalize_base_url,
 )
 from director_desktop.engine.llm.params import (
-    SESSION_PROMPT_KEY,
     available_memory,
     changed_load,
     check_params,
@@ -414,7 +413,7 @@ class ModelRouter:
         if await self.store.get_session(session_id) is None:
             raise SessionNotFound(f"no session {session_id}")
         context = await self.store.get_context(session_id) or {}
-        prompt = context.get(SESSION_PROMPT_KEY)
+        prompt = context.get("system_prompt")
         return {
             "session_id": session_id,
             "system_prompt": prompt if isinstance(prompt, str) else None,
@@ -428,11 +427,11 @@ class ModelRouter:
         prompt = check_params({"system_prompt": value}).get("system_prompt") if value else None
         if await self.store.get_session(session_id) is None:
             raise SessionNotFound(f"no session {session_id}")
-        context = dict(await self.store.get_context(session_id) or {})
+        context = await self.store.get_context(session_id) or {}
         if prompt:
-            context[SESSION_PROMPT_KEY] = prompt
+            context["system_prompt"] = prompt
         else:
-            context.pop(SESSION_PROMPT_KEY, None)
+            context.pop("system_prompt", None)
         await self.store.set_context(session_id, context)
         return {"session_id": session_id, "system_prompt": prompt or None}
 

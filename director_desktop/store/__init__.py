@@ -35,6 +35,7 @@ from director_desktop.store.media_rows import (
 )
 from director_desktop.store.messages import AddedTurn
 from director_desktop.store.portable import SessionExport
+from director_desktop.store.sessions import FocusIds, SessionContext
 from director_desktop.store.store import Store, StoreHealth
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "AssetPage",
     "AssetRecord",
     "CollectionRecord",
+    "FocusIds",
     "IndexContent",
     "IndexLine",
     "IndexState",
@@ -57,6 +59,7 @@ __all__ = [
     "MediaTotals",
     "ProbeData",
     "SceneRecord",
+    "SessionContext",
     "SessionExport",
     "Store",
     "StoreHealth",

@@ -23,6 +23,7 @@ from director_desktop.protocol import (
 )
 from director_desktop.store import messages, sessions, versions
 from director_desktop.store.codec import dumps, loads
+from director_desktop.store.sessions import SessionContext
 from director_desktop.store.versions import KeptVersion, TurnLink
 
 FORMAT: Final = "director-desktop/session"
@@ -44,8 +45,8 @@ class SessionExport(TypedDict):
     """The versions of messages kept besides the one shown (PROTOCOL 8)."""
     turns: list[TurnLink]
     """Per turn, the turn and the reply version it followed: the branches."""
-    context: JSONDict | None
-    """The engine's reasoning context: its own JSON object."""
+    context: SessionContext | None
+    """The engine's context of the session (`Store.get_context`)."""
 
 
 def export_session(conn: sqlite3.Connection, session_id: str) -> SessionExport:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from director_desktop.errors import InvalidPayload, SessionNotFound
 from director_desktop.protocol import JSONDict, Session, check_id, now_epoch
@@ -26,6 +26,22 @@ MAX_NAME = 200
 # so the order is total and a cursor names one place in it. The `sessions_listing` index.
 _ACTIVITY: Final = "updated_at DESC, touched DESC, id DESC"
 _CURSOR: Final = re.compile(r"([01])\.([0-9]{1,18})\.([0-9]{1,18})\.([0-9]{1,18})")
+
+
+class FocusIds(TypedDict):
+    collection_id: str | None
+    video_id: str | None
+
+
+class SessionContext(TypedDict, total=False):
+    """A session's engine context (its `contexts` row): what the engine keeps between turns,
+    exported with the chat. One imported from elsewhere may hold other keys (a director.db's
+    `messages`) and values of any type, so a reader checks a value's type."""
+
+    media: FocusIds
+    """The collection and video a turn last named (`engine/agents/focus.py`)."""
+    system_prompt: str
+    """The chat's own system prompt (`PUT /session/{id}/system_prompt`); absent: the default."""
 
 
 @dataclass(frozen=True)

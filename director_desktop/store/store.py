@@ -19,7 +19,6 @@ from typing import TypeVar
 from director_desktop.errors import InvalidPayload, StoreClosed
 from director_desktop.protocol import (
     ContentItem,
-    JSONDict,
     Message,
     Prefs,
     SearchHit,
@@ -47,6 +46,7 @@ from director_desktop.store.job_records import JobRecords
 from director_desktop.store.media_records import MediaRecords
 from director_desktop.store.messages import AddedTurn
 from director_desktop.store.portable import SessionExport
+from director_desktop.store.sessions import SessionContext
 from director_desktop.store.worker import Outcome, Worker, WorkerStopped
 
 T = TypeVar("T")
@@ -400,16 +400,16 @@ class Store:
 
     # --- the engine's context ---------------------------------------------------------------
 
-    async def get_context(self, session_id: str) -> JSONDict | None:
-        def job(conn: sqlite3.Connection) -> JSONDict | None:
+    async def get_context(self, session_id: str) -> SessionContext | None:
+        def job(conn: sqlite3.Connection) -> SessionContext | None:
             row = conn.execute(
                 "SELECT context FROM contexts WHERE session_id = ?", (session_id,)
             ).fetchone()
-            return None if row is None else dict(loads(row[0]))
+            return None if row is None else loads(row[0])
 
         return await self._run(job)
 
-    async def set_context(self, session_id: str, context: JSONDict) -> None:
+    async def set_context(self, session_id: str, context: SessionContext) -> None:
         if not isinstance(context, dict):
             raise InvalidPayload("a context must be a JSON object")
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from director_desktop.errors import DirectorError
 from director_desktop.media.editing import clock
 from director_desktop.protocol import ChatInput
-from director_desktop.store import Store
+from director_desktop.store import FocusIds, Store
 
 log = logging.getLogger(__name__)
 
-CONTEXT_KEY = "media"
 MAX_NAME = 80
 MAX_DESCRIPTION = 600
 
@@ -43,7 +42,7 @@ async def media_focus(store: Store, session_id: str, chat: ChatInput) -> MediaFo
             await _remember(store, session_id, given)
             return given
         context = await store.get_context(session_id) or {}
-        remembered = context.get(CONTEXT_KEY)
+        remembered = context.get("media")
         if isinstance(remembered, dict):
             focus = MediaFocus(
                 _id(remembered.get("collection_id")), _id(remembered.get("video_id"))
@@ -61,9 +60,9 @@ async def media_focus(store: Store, session_id: str, chat: ChatInput) -> MediaFo
 
 async def _remember(store: Store, session_id: str, focus: MediaFocus) -> None:
     context = await store.get_context(session_id) or {}
-    wanted = {"collection_id": focus.collection_id, "video_id": focus.video_id}
-    if context.get(CONTEXT_KEY) != wanted:
-        await store.set_context(session_id, {**context, CONTEXT_KEY: wanted})
+    wanted: FocusIds = {"collection_id": focus.collection_id, "video_id": focus.video_id}
+    if context.get("media") != wanted:
+        await store.set_context(session_id, {**context, "media": wanted})
 
 
 def _id(value: object) -> str | None:

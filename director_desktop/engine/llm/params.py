@@ -33,8 +33,6 @@ DEFAULT_MAX_TOKENS = 2048
 KV_MEMORY_SHARE = 0.5
 """At most this share of the memory left after the weights goes to the default context's cache."""
 LOAD_KEYS = ("context_length", "n_threads", "n_gpu_layers")
-SESSION_PROMPT_KEY = "system_prompt"
-"""A chat's own system prompt: this key of the session's engine context (`store.set_context`)."""
 
 # llama.cpp's own sampling defaults (common_params_sampling), the model's defaults here.
 LLAMA_SAMPLING: ModelParams = {
