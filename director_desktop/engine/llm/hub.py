@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import quote, urlsplit
 
 from director_desktop.errors import HubNotFound, HubUnauthorized, HubUnreachable, InvalidPayload
@@ -95,6 +95,16 @@ def parse_repo(text: str, endpoint: str = DEFAULT_ENDPOINT) -> RepoRef:
     return RepoRef(repo)
 
 
+class _ClientOptions(TypedDict):
+    """What the async and the blocking client share: the token, timeouts, redirects, no proxy
+    settings from the environment."""
+
+    headers: dict[str, str]
+    timeout: httpx.Timeout
+    follow_redirects: bool
+    trust_env: bool
+
+
 class HubClient:
     def __init__(
         self,
@@ -120,7 +130,7 @@ class HubClient:
 
         return httpx.Client(**self._options(timeout))
 
-    def _options(self, timeout: tuple[float, float]) -> dict[str, Any]:
+    def _options(self, timeout: tuple[float, float]) -> _ClientOptions:
         import httpx
 
         token = self._token()

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 from urllib.parse import urlsplit
 
 from director_desktop.engine.llm.base import (
@@ -210,6 +210,20 @@ class OpenAICompatProvider:
         yield parser.finish()
 
 
+class TextPart(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(TypedDict):
+    url: str
+
+
+class ImagePart(TypedDict):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
 def with_image_parts(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Messages as the API takes them: one with attached `images` (data URLs) gets the OpenAI
     vision shape, `content: [{type: text}, {type: image_url, image_url: {url}}...]`."""
@@ -219,7 +233,7 @@ def with_image_parts(messages: list[ChatMessage]) -> list[ChatMessage]:
         if not images:
             wire.append(message)
             continue
-        parts: list[dict[str, Any]] = [{"type": "text", "text": message["content"]}]
+        parts: list[TextPart | ImagePart] = [{"type": "text", "text": message["content"]}]
         parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
         plain = {k: v for k, v in message.items() if k != "images"}
         # The API's content is a string or a list of parts; ChatMessage names only the string.
