@@ -8,8 +8,10 @@ Runs under its own Xvfb (no window manager needed). Each launch starts a new pro
 data dir (a new database, migrated on open) and ends when the page reports ready
 (`document.documentElement.dataset.ready = "1"`, which the Vue app sets once its socket is
 connected and the first view rendered); the app logs that moment ("page ready after", with the
-start-up trace) and the harness sees the line. The time is the harness's own clock, from
-`Popen` to the line.
+start-up trace). The time is from just before `Popen` to the moment the page set its flag, on
+the clock every process shares (`time.time()` here, `performance.timeOrigin + now()` in the
+page, which the app logs as `ready_epoch`): the pollers that notice the flag (the app's every
+50 ms, the floors' every 5 ms) add nothing to any contender's figure.
 
 Baseline, measured the same way in the same run: the floor any pywebview app pays here, a bare
 `webview.create_window` + `webview.start(gui="gtk")` process showing a page that sets the same
@@ -65,15 +67,65 @@ FLOOR_APP = """
 import sys, time, webview
 page = (
     "<!doctype html><title>floor</title>"
-    "<script>document.documentElement.dataset.ready='1'</script>"
+    "<script>const d = document.documentElement.dataset;"
+    "d.readyAt = performance.timeOrigin + performance.now(); d.ready = '1'</script>"
 )
 window = webview.create_window("floor", html=page)
 def watch():
     while window.evaluate_js("document.documentElement.dataset.ready") != "1":
         time.sleep(0.005)
-    print("ready", flush=True)
+    print("ready", window.evaluate_js("document.documentElement.dataset.readyAt"), flush=True)
 webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
 """
+
+# The floor of this architecture, with no app in it: the same pywebview window, but its page
+# comes over HTTP from uvicorn + python-socketio (the app's server stack, started on a thread
+# while the window opens, as the app's is) and sets the flag once a Socket.IO socket to `/chat`
+# has connected over a websocket, as the app's page does. No store, no engine, no Vue bundle.
+STACK_APP = r"""
+import socket, sys, threading, time
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
+port = sock.getsockname()[1]
+PAGE = (
+    "<!doctype html><title>stack floor</title><script src='/io.js'></script>"
+    "<script>io('/chat', {transports: ['websocket']}).on('connect', () => {"
+    "const d = document.documentElement.dataset;"
+    "d.readyAt = performance.timeOrigin + performance.now(); d.ready = '1' })</script>"
+)
+def serve():
+    import socketio, uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse, HTMLResponse
+    from starlette.routing import Route
+    sio = socketio.AsyncServer(async_mode="asgi")
+    sio.on("connect", lambda sid, environ, auth=None: True, namespace="/chat")
+    async def page(request):
+        return HTMLResponse(PAGE)
+    async def client(request):
+        return FileResponse(sys.argv[2], media_type="text/javascript")
+    web = Starlette(routes=[Route("/", page), Route("/io.js", client)])
+    config = uvicorn.Config(
+        socketio.ASGIApp(sio, web), log_config=None, access_log=False, lifespan="off",
+        ws_per_message_deflate=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+threading.Thread(target=serve, daemon=True).start()
+import webview
+window = webview.create_window("stack floor", f"http://127.0.0.1:{port}/")
+def watch():
+    while window.evaluate_js("document.documentElement.dataset.ready") != "1":
+        time.sleep(0.005)
+    print("ready", window.evaluate_js("document.documentElement.dataset.readyAt"), flush=True)
+webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
+"""
+# socket.io's browser client, as the Node baseline's package ships it (`npm ci` in
+# bench/baselines/node, which `scripts/bench startup` runs), else the frontend's own copy.
+IO_CLIENTS = [
+    ROOT / "bench/baselines/node/node_modules/socket.io/client-dist/socket.io.min.js",
+    ROOT / "frontend/node_modules/socket.io-client/dist/socket.io.min.js",
+]
 
 
 @dataclass
@@ -125,17 +177,17 @@ def launch_app(contender: Contender, env: dict[str, str], work: Path) -> None:
     data = work / "data"
     log = data / "logs" / "director-desktop.log"
     run_env = {**env, "DIRECTOR_LOG_DIR": str(log.parent)}
-    started = time.monotonic()
+    launched = time.time()
     proc = subprocess.Popen(
         [*contender.command, "--data-dir", str(data), f"--token={secrets.token_urlsafe(32)}"],
         env=run_env, cwd=contender.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     try:
-        ready_at = wait_for(contender.name, lambda: ready_record(log) is not None, proc)
-        contender.times.append(ready_at - started)
+        wait_for(contender.name, lambda: ready_record(log) is not None, proc)
         contender.window_rss.append(rss_mib(proc.pid))
         record = ready_record(log) or {}
+        contender.times.append(float(str(record["ready_epoch"])) - launched)
         if "trace" in record:
             contender.traces.append(json.loads(str(record["trace"])))
     finally:
@@ -143,9 +195,11 @@ def launch_app(contender: Contender, env: dict[str, str], work: Path) -> None:
 
 
 def launch_floor(contender: Contender, env: dict[str, str], work: Path) -> None:
-    started = time.monotonic()
+    """A floor: `contender.command` is the script's extra arguments after the storage dir."""
+    script = STACK_APP if contender.command else FLOOR_APP
+    launched = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-c", FLOOR_APP, str(work / "webview")],
+        [sys.executable, "-c", script, str(work / "webview"), *contender.command],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
@@ -157,10 +211,12 @@ def launch_floor(contender: Contender, env: dict[str, str], work: Path) -> None:
         nonlocal seen
         chunk = proc.stdout.read() if proc.stdout else None
         seen += chunk or b""
-        return b"ready" in seen
+        return b"ready" in seen and seen.endswith(b"\n")
 
     try:
-        contender.times.append(wait_for("bare pywebview", ready, proc) - started)
+        wait_for(contender.name, ready, proc)
+        ready_epoch = float(seen.split(b"ready", 1)[1].split()[0]) / 1000
+        contender.times.append(ready_epoch - launched)
         contender.window_rss.append(rss_mib(proc.pid))
     finally:
         stop(proc)
@@ -201,8 +257,13 @@ def median_trace(traces: list[dict[str, float]]) -> dict[str, float]:
 
 
 def contenders(args: argparse.Namespace) -> list[Contender]:
-    found = [
-        Contender("bare pywebview window (floor)", [], ROOT),
+    found = [Contender("bare pywebview window (floor)", [], ROOT)]
+    client = next((path for path in IO_CLIENTS if path.is_file()), None)
+    if client is None:
+        print("no socket.io client to serve (run `scripts/bench startup`): no stack floor")
+    else:
+        found.append(Contender("bare server + socket (stack floor)", [str(client)], ROOT))
+    found += [
         Contender("director-desktop, source", [sys.executable, "-m", "director_desktop"], ROOT),
     ]
     frozen = args.frozen or (ROOT / "dist" / "director-desktop")
@@ -241,13 +302,14 @@ def main() -> None:
         for run in range(args.runs):
             for contender in kinds:
                 with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
-                    if contender is floor:
+                    if contender.name.startswith("bare "):
                         launch_floor(contender, env, Path(tmp))
                     else:
                         launch_app(contender, env, Path(tmp))
             print(f"run {run + 1}: " + ", ".join(f"{c.name} {c.times[-1]:.3f} s" for c in kinds))
     idle: dict[str, float] = {}
-    for contender in kinds[1:]:
+    apps = [c for c in kinds if not c.name.startswith("bare ")]
+    for contender in apps:
         with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
             idle[contender.name] = headless_idle_rss(contender, Path(tmp))
     floor_median = statistics.median(floor.times)
@@ -265,11 +327,19 @@ def main() -> None:
             f"  window process RSS {statistics.median(contender.window_rss):.0f} MiB"
         )
     print("  target: the app adds <= 0.3 s over the bare window")
+    stack = next((c for c in kinds if c.name.endswith("(stack floor)")), None)
+    if stack is not None:
+        stack_median = statistics.median(stack.times)
+        print(f"  the stack floor adds {stack_median - floor_median:+.3f} s to the bare window;")
+        for contender in kinds:
+            if not contender.name.startswith("bare "):
+                added = statistics.median(contender.times) - stack_median
+                print(f"    {contender.name} adds {added:+.3f} s to the stack floor")
     print()
     print("idle RSS, --headless, no client (MiB)")
     for name, rss in idle.items():
         print(f"  {name:<34}{rss:.1f}")
-    for contender in kinds[1:]:
+    for contender in apps:
         if contender.traces:
             print()
             print(f"where the time goes, {contender.name} (median s since the launch began):")

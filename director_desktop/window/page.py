@@ -26,7 +26,8 @@ LAST_REPLY_JS = (
     "(window.director && window.director.lastReply && window.director.lastReply()) || ''"
 )
 # Where the page's own time went, for the start-up trace: ms since the page's time origin
-# (`origin`, ms since the epoch) for the response, the first paint, the DOM and each request.
+# (`origin`, ms since the epoch) for the response, the first paint, the DOM, each request and
+# the page's own marks (`director:*`: its data in, its socket open and connected, ready).
 TIMING_JS = r"""
 (() => {
   const nav = performance.getEntriesByType('navigation')[0] || {};
@@ -40,6 +41,7 @@ TIMING_JS = r"""
   return {
     origin: performance.timeOrigin, response: Math.round(nav.responseEnd || 0),
     dom: Math.round(nav.domContentLoadedEventEnd || 0), paint, requests,
+    marks: performance.getEntriesByType('mark').map((e) => [e.name, Math.round(e.startTime)]),
     now: Math.round(performance.now()),
   };
 })()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ WINDOW_MAY_LOAD = {"keyring", "gi", "secretstorage", "httpx"}
 def test_the_page_loads_while_the_app_is_built_and_nothing_heavy_first(
     display: Display, tmp_path: Path
 ) -> None:
+    launched = time.time()
     app = launch(display, tmp_path / "data", env={"DIRECTOR_DEBUG": "1"})
     try:
         ready = app.wait_log("page ready after")
@@ -45,6 +47,11 @@ def test_the_page_loads_while_the_app_is_built_and_nothing_heavy_first(
     assert trace["window_created"] < trace["page_ready"]
     assert "navigate" not in trace  # the window opened the page's URL itself
     assert trace["page_navigation_start"] <= trace["page_ready"]
+    # The page's own marks: data in and socket connected before it set its flag, which the
+    # launcher's poll saw afterwards; `ready_epoch` is that flag's moment on the shared clock.
+    assert trace["page_data"] <= trace["page_ready_flag"] <= trace["page_ready"] + 0.002
+    assert trace["page_socket_open"] <= trace["page_connected"] <= trace["page_ready_flag"]
+    assert launched <= float(ready["ready_epoch"]) <= time.time()
     # The window named itself, so its page came without COOP (no second web process).
     first = next(r for r in records if r["message"] == "first request")
     assert (first["path"], first["window"]) == ("/", True)

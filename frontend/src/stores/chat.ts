@@ -87,11 +87,16 @@ export const useChatStore = defineStore('chat', () => {
         for (const listener of connectListeners) listener()
       },
     })
+    // Start-up marks for the desktop shell's trace (bench/README.md): the engine.io link open,
+    // the socket connected, the first lists in.
+    link.value.socket.io.on('open', () => markOnce('director:socket_open'))
+    link.value.socket.on('connect', () => markOnce('director:connected'))
     const [p] = await Promise.all([
       api.chat.prefs().catch(() => ({}) as Prefs),
       refreshSessions(),
       api.chat.agents().then((a) => (agents.value = a), () => {}),
     ])
+    markOnce('director:data')
     prefs.value = p
     drafts.value = { ...(p.drafts ?? {}) }
     const sid = p.current_session
@@ -397,3 +402,8 @@ export const useChatStore = defineStore('chat', () => {
     undo, notice, regenerate, editInput, selectVersion, deleteTurn, undoDelete,
   }
 })
+
+/** A start-up mark for the desktop shell's trace, the first time only (reconnects do not move it). */
+function markOnce(name: string): void {
+  if (performance.getEntriesByName(name, 'mark').length === 0) performance.mark(name)
+}
