@@ -1,11 +1,17 @@
 import { mount } from '@vue/test-utils'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import corpus from '../../tests/e2e/xss_corpus.json'
 import ContentItem from '../src/components/ContentItem.vue'
 import MessageItem from '../src/components/MessageItem.vue'
 import { OPEN_SESSION } from '../src/lib/keys'
 import { renderMarkdown } from '../src/lib/markdown'
 import type { Message } from '../src/types'
+import { loadRenderer } from '../src/lib/renderer'
+
+// Text items render markdown once the renderer's chunk is in (lib/renderer.ts): in first.
+beforeAll(async () => {
+  await loadRenderer()
+})
 
 /** What would make rendered HTML active: script elements, handlers, script URLs, remote loads. */
 function activeParts(root: Element): string[] {

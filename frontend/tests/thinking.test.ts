@@ -1,7 +1,13 @@
 import { mount } from '@vue/test-utils'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import ContentItem from '../src/components/ContentItem.vue'
 import type { ContentItem as Item } from '../src/types'
+import { loadRenderer } from '../src/lib/renderer'
+
+// Text items render markdown once the renderer's chunk is in (lib/renderer.ts): in first.
+beforeAll(async () => {
+  await loadRenderer()
+})
 
 function answer(fields: Partial<Item>): Item {
   return { type: 'text', agent_name: 'assistant', status: 'success', text: '', ...fields }

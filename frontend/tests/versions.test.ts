@@ -1,12 +1,18 @@
 // The versions of a message in the page (PROTOCOL 8): the ‹ 2/3 › switcher, the message tools
 // that use it, and the socket events they send.
 import { mount } from '@vue/test-utils'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import MessageItem from '../src/components/MessageItem.vue'
 import VersionSwitcher from '../src/components/VersionSwitcher.vue'
 import { useChatSocket } from '../src/composables/useChatSocket'
 import type { Message } from '../src/types'
 import { FakeSocket } from './fakeSocket'
+import { loadRenderer } from '../src/lib/renderer'
+
+// Text items render markdown once the renderer's chunk is in (lib/renderer.ts): in first.
+beforeAll(async () => {
+  await loadRenderer()
+})
 
 function reply(metadata: Message['metadata'], status = 'success'): Message {
   return {

@@ -2,7 +2,7 @@
 // in ../types): one item shape for the three kinds, and "All" as one newest-first list merged
 // from the three paged lists (`?limit=&cursor=`), fetched a page at a time per kind.
 import type { AssetKind, AudioAsset, ImageAsset, VideoAsset } from '../types'
-import { isLocalUrl } from './markdown'
+import { isLocalUrl } from './links'
 
 export const KINDS: AssetKind[] = ['video', 'audio', 'image']
 

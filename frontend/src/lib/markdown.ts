@@ -2,6 +2,8 @@
 // highlight.js core with a handful of languages (the full build is ~1 MB), then DOMPurify as the
 // last word: whatever the first two let through, no script, handler, remote resource or
 // javascript: URL reaches the DOM. Code blocks get a copy button, wired by delegation in TextItem.
+// With KaTeX, this is most of the bundle's weight: the page loads it as a chunk of its own once
+// it is ready or a message needs it (lib/renderer.ts), never before its first view.
 import DOMPurify from 'dompurify'
 import hljs from 'highlight.js/lib/core'
 import bash from 'highlight.js/lib/languages/bash'
@@ -14,6 +16,7 @@ import typescript from 'highlight.js/lib/languages/typescript'
 import xml from 'highlight.js/lib/languages/xml'
 import yaml from 'highlight.js/lib/languages/yaml'
 import MarkdownIt from 'markdown-it'
+import { isLocalUrl } from './links'
 import { fillMath, mathPlugin, type MathEnv } from './math'
 
 const languages = { bash, css, javascript, json, python, sql, typescript, xml, yaml }
@@ -57,17 +60,6 @@ md.renderer.rules.fence = (tokens, idx, options, env, self) => {
 
 md.use(mathPlugin) // KaTeX math (math.ts): typeset, sanitized apart, filled in after `sanitize`
 
-/** Same-origin (or relative) URLs only: the page must not reach any other origin. */
-export function isLocalUrl(url: string | null | undefined, origin = window.location.origin): boolean {
-  if (!url) return false
-  try {
-    const u = new URL(url, origin + '/')
-    return u.origin === origin && (u.protocol === 'http:' || u.protocol === 'https:')
-  } catch {
-    return false
-  }
-}
-
 const purifier = DOMPurify(window)
 purifier.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
@@ -96,11 +88,4 @@ export function sanitize(html: string): string {
 export function renderMarkdown(text: string): string {
   const env: MathEnv = {}
   return fillMath(sanitize(md.render(text ?? '', env)), env)
-}
-
-/** `#session=<id>[&msg=<id>]`, the in-app link agents answer with (e.g. @search_chats). */
-export function parseSessionLink(href: string | null): { sessionId: string; msgId?: string } | null {
-  const m = /^#session=([^&]+)(?:&msg=([^&]+))?$/.exec(href ?? '')
-  if (!m) return null
-  return { sessionId: decodeURIComponent(m[1]), msgId: m[2] ? decodeURIComponent(m[2]) : undefined }
 }
