@@ -31,6 +31,8 @@ NOT_AT_START = {
     "pysubs2": "the subtitle parser, when a video's subtitles are indexed",
     "numpy": "vectors and audio samples, when lines are embedded or speech transcribed (~12 MiB)",
     "aiohttp": "never: engine.io's async client, which the app does not use",
+    "requests": "never: engine.io's client, which the app does not use (~60 ms from source)",
+    "urllib3": "never: requests' transport",
     "httpx": "the HTTP client, when a model server, the hub or a speech server is asked (~40 ms)",
 }
 
