@@ -63,14 +63,13 @@ from tests.xvfb import display_env, xvfb  # noqa: E402
 
 DEADLINE = 60.0
 
-FLOOR_APP = """
-import sys, time, webview
-page = (
-    "<!doctype html><title>floor</title>"
-    "<script>const d = document.documentElement.dataset;"
-    "d.readyAt = performance.timeOrigin + performance.now(); d.ready = '1'</script>"
+# What both floors' pages run to set the ready flag, with the moment on the shared clock.
+SET_READY = (
+    "const d = document.documentElement.dataset;"
+    "d.readyAt = performance.timeOrigin + performance.now(); d.ready = '1'"
 )
-window = webview.create_window("floor", html=page)
+# Both floors' last lines: poll the flag every 5 ms, print the page's own moment, on the GTK loop.
+WATCH = """
 def watch():
     while window.evaluate_js("document.documentElement.dataset.ready") != "1":
         time.sleep(0.005)
@@ -78,11 +77,21 @@ def watch():
 webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
 """
 
+FLOOR_APP = (
+    f"""
+import sys, time, webview
+page = "<!doctype html><title>floor</title><script>{SET_READY}</script>"
+window = webview.create_window("floor", html=page)
+"""
+    + WATCH
+)
+
 # The floor of this architecture, with no app in it: the same pywebview window, but its page
 # comes over HTTP from uvicorn + python-socketio (the app's server stack, started on a thread
 # while the window opens, as the app's is) and sets the flag once a Socket.IO socket to `/chat`
 # has connected over a websocket, as the app's page does. No store, no engine, no Vue bundle.
-STACK_APP = r"""
+STACK_APP = (
+    rf"""
 import socket, sys, threading, time
 sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
@@ -90,9 +99,8 @@ sock.listen(128)
 port = sock.getsockname()[1]
 PAGE = (
     "<!doctype html><title>stack floor</title><script src='/io.js'></script>"
-    "<script>io('/chat', {transports: ['websocket']}).on('connect', () => {"
-    "const d = document.documentElement.dataset;"
-    "d.readyAt = performance.timeOrigin + performance.now(); d.ready = '1' })</script>"
+    "<script>io('/chat', {{transports: ['websocket']}}).on('connect', () => {{ {SET_READY} }})"
+    "</script>"
 )
 def serve():
     import socketio, uvicorn
@@ -113,13 +121,10 @@ def serve():
     uvicorn.Server(config).run(sockets=[sock])
 threading.Thread(target=serve, daemon=True).start()
 import webview
-window = webview.create_window("stack floor", f"http://127.0.0.1:{port}/")
-def watch():
-    while window.evaluate_js("document.documentElement.dataset.ready") != "1":
-        time.sleep(0.005)
-    print("ready", window.evaluate_js("document.documentElement.dataset.readyAt"), flush=True)
-webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
+window = webview.create_window("stack floor", f"http://127.0.0.1:{{port}}/")
 """
+    + WATCH
+)
 # socket.io's browser client, as the Node baseline's package ships it (`npm ci` in
 # bench/baselines/node, which `scripts/bench startup` runs), else the frontend's own copy.
 IO_CLIENTS = [
@@ -136,6 +141,11 @@ class Contender:
     times: list[float] = field(default_factory=list)
     window_rss: list[float] = field(default_factory=list)
     traces: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def is_floor(self) -> bool:
+        """One of the two baselines (named "bare ..."), launched by `launch_floor`."""
+        return self.name.startswith("bare ")
 
 
 def wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes]) -> float:
@@ -302,13 +312,13 @@ def main() -> None:
         for run in range(args.runs):
             for contender in kinds:
                 with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
-                    if contender.name.startswith("bare "):
+                    if contender.is_floor:
                         launch_floor(contender, env, Path(tmp))
                     else:
                         launch_app(contender, env, Path(tmp))
             print(f"run {run + 1}: " + ", ".join(f"{c.name} {c.times[-1]:.3f} s" for c in kinds))
     idle: dict[str, float] = {}
-    apps = [c for c in kinds if not c.name.startswith("bare ")]
+    apps = [c for c in kinds if not c.is_floor]
     for contender in apps:
         with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
             idle[contender.name] = headless_idle_rss(contender, Path(tmp))
@@ -331,10 +341,9 @@ def main() -> None:
     if stack is not None:
         stack_median = statistics.median(stack.times)
         print(f"  the stack floor adds {stack_median - floor_median:+.3f} s to the bare window;")
-        for contender in kinds:
-            if not contender.name.startswith("bare "):
-                added = statistics.median(contender.times) - stack_median
-                print(f"    {contender.name} adds {added:+.3f} s to the stack floor")
+        for contender in apps:
+            added = statistics.median(contender.times) - stack_median
+            print(f"    {contender.name} adds {added:+.3f} s to the stack floor")
     print()
     print("idle RSS, --headless, no client (MiB)")
     for name, rss in idle.items():
