@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+from playwright.sync_api import Page
 
 from tests.live_server import HeadlessServer
 
@@ -62,3 +63,25 @@ def import_session(server: HeadlessServer, name: str, messages: list[dict[str, A
         "context": None,
     }
     return str(api(server, "POST", "/session/import", json=doc)["session_id"])
+
+
+# Scrolls the thread to its top, again on every poll until more messages are shown: the thread
+# loads the previous page when scrolled near its top, one load at a time, so a scroll made while
+# a load is in flight is ignored and the next poll makes it again.
+_SCROLL_UNTIL_MORE = """n => {
+  if (document.querySelectorAll('article.message').length > n) return true
+  const el = document.querySelector('.thread')
+  el.scrollTop = 0
+  el.dispatchEvent(new Event('scroll'))
+  return false
+}"""
+
+
+def load_all_older(page: Page, first_text: str) -> None:
+    """Load older pages until the message containing `first_text` is shown, as a reader does:
+    by scrolling up. (Clicking "Load older messages" races the load that scrolling the button
+    into view starts: the button is gone once the last page is in, and the click waits forever.)"""
+    first = page.locator("article.message", has_text=first_text)
+    while not first.count():
+        shown = page.locator("article.message").count()
+        page.wait_for_function(_SCROLL_UNTIL_MORE, arg=shown)

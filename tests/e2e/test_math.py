@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import App
-from tests.e2e.helpers import api, import_session, turn
+from tests.e2e.helpers import api, import_session, load_all_older, turn
 from tests.e2e.test_xss import CORPUS
 
 pytestmark = pytest.mark.e2e
@@ -77,12 +77,7 @@ def test_xss_corpus_inside_math_executes_nothing(app: App, artifacts_dir: Path) 
     app.open()
     page = app.page
     page.locator("article.message", has_text=f"end {len(CORPUS) - 1}").wait_for()
-    older = page.get_by_role("button", name="Load older messages")
-    while older.count():
-        older.click()
-        page.locator("article.message", has_text="math 0").or_(older).first.wait_for()
-        if page.locator("article.message", has_text="math 0").count():
-            break
+    load_all_older(page, "math 0")
     assert page.locator("article.message.assistant").count() == len(CORPUS)
     assert page.locator(".thread math").count() > len(CORPUS)
     page.screenshot(path=str(artifacts_dir / "e2e-math-xss.png"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import App
-from tests.e2e.helpers import api, import_session, turn
+from tests.e2e.helpers import api, import_session, load_all_older, turn
 
 pytestmark = pytest.mark.e2e
 
@@ -52,12 +52,7 @@ def test_xss_corpus_in_model_output_executes_nothing(app: App, artifacts_dir: Pa
     page = app.page
     page.locator("article.message", has_text=f"end {len(CORPUS) - 1}").wait_for()
     # Load every older page, so all payloads are rendered, then scroll through them.
-    older = page.get_by_role("button", name="Load older messages")
-    while older.count():
-        older.click()
-        page.locator("article.message", has_text="payload 0:").or_(older).first.wait_for()
-        if page.locator("article.message", has_text="payload 0:").count():
-            break
+    load_all_older(page, "payload 0:")
     assert page.locator("article.message.assistant").count() == len(CORPUS)
     for n in range(len(CORPUS)):
         page.locator("article.message.assistant").nth(n).scroll_into_view_if_needed()
