@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from director_desktop.background import BackgroundTasks
 from director_desktop.engine.llm.gguf_info import read_gguf_info
-from director_desktop.engine.llm.loading import lower_thread_priority, preread
+from director_desktop.engine.llm.loading import lower_thread_priority, preread, start_server
 from director_desktop.engine.llm.params import available_memory
 from director_desktop.errors import InvalidPayload, ModelError, NotFound
 from director_desktop.media.semantic import Vectors
@@ -141,7 +141,7 @@ class LlamaCppEmbedder:
         lower_thread_priority()  # as the chat model's load does (see llamacpp.py)
         preread(self.path, available_memory())
         try:
-            server = xllamacpp.Server(params)
+            server = start_server(xllamacpp, params)
         except (RuntimeError, ValueError) as exc:
             log.warning("llama.cpp could not load %s for embeddings: %s", self.name, exc)
             raise ModelError(

@@ -44,7 +44,7 @@ from director_desktop.engine.llm.base import (
     ToolSpec,
 )
 from director_desktop.engine.llm.gguf_info import GGUFInfo, read_gguf_info
-from director_desktop.engine.llm.loading import lower_thread_priority, preread
+from director_desktop.engine.llm.loading import lower_thread_priority, preread, start_server
 from director_desktop.engine.llm.openai_http import OpenAICompatProvider
 from director_desktop.engine.llm.params import add_sampling, available_memory, fit_context
 from director_desktop.engine.llm.stream import ChunkParser, ThreadChannel
@@ -117,7 +117,7 @@ class LlamaCppProvider:
             context = fit_context(info, self._wanted_context, memory)
             self._common = self._params(xllamacpp, context)
             preread(self.model_path, memory)
-            self._server = xllamacpp.Server(self._common)
+            self._server = start_server(xllamacpp, self._common)
         except ModelError as exc:
             self._fail(exc.message)
             return

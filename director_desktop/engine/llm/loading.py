@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +43,20 @@ def preread(path: Path, memory: int | None) -> None:
                 pass
     except OSError:
         return  # the load itself reports a missing or unreadable file
+
+
+def start_server(xllamacpp: Any, params: Any) -> Any:
+    """`xllamacpp.Server(params)`, returned only once its task loop runs, so that dropping it
+    (xllamacpp has no `stop()`) always shuts it down.
+
+    Dropping a server whose loop has not started yet hangs for good: llama.cpp's shut-down
+    clears the loop's `running` flag and joins its thread, and the loop, starting afterwards,
+    sets the flag again and never ends (seen when a model was reloaded twice in a row, and on
+    every create-then-drop with no pause). A metrics request is a task that loop answers, so
+    once it is answered the loop is running."""
+    params.endpoint_metrics = True  # the HTTP side is behind the server's random API key
+    server = xllamacpp.Server(params)
+    answer = str(server.handle_metrics())
+    if not answer.startswith("#"):  # Prometheus text when answered; a JSON error otherwise
+        raise RuntimeError(f"llama.cpp's server did not answer its first task: {answer[:200]}")
+    return server
