@@ -31,6 +31,10 @@ Servers (each its own subprocess on a free loopback port, with a fresh data dir)
   validation, guard, logs, metrics or pending reply). ``python-bare / node`` is the floor that
   python-socketio and uvicorn set on this machine; ``ours / python-bare`` is what the app's
   guarantees cost on top of it.
+- ``python-bare-thread``: the same bare server with its SQLite on one worker thread, each call
+  awaited (``--store-thread``), as the app keeps its store off the event loop so that a slow,
+  locked or full disk never stalls every client. ``python-bare-thread / python-bare`` is what
+  that one guarantee costs any python-socketio server: two thread hand-offs per stored message.
 
 The work per message (one "turn"), identical for ``ours``, ``director`` and ``node``: store the
 input, emit it to the session's room, ack, then U output snapshots, each stored (taking the
@@ -315,10 +319,13 @@ def start_server(name: str, updates: int, workdir: Path) -> ServerProcess:
         args = [sys.executable, str(script), "--db", str(workdir / "director.db")]
         args += ["--updates", str(updates), *(["--nodelay"] if name == "director-nodelay" else [])]
         return spawn(name, args, workdir, token, READY_LINE)
-    if name == "python-bare":
+    if name in ("python-bare", "python-bare-thread"):
         script = BASELINES / "socketio_bare.py"
-        args = [sys.executable, str(script), "--db", str(workdir / "bare.db")]
-        return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
+        args = [sys.executable, str(script), "--db", str(workdir / f"{name}.db")]
+        args += ["--updates", str(updates)]
+        if name == "python-bare-thread":
+            args.append("--store-thread")
+        return spawn(name, args, workdir, token, READY_LINE)
     if name == "node":
         args = ["node", str(NODE_DIR / "server.js"), "--db", str(workdir / "node.db")]
         return spawn(name, [*args, "--updates", str(updates)], workdir, token, READY_LINE)
@@ -579,20 +586,29 @@ def say(text: str = "") -> None:
 
 def run(options: Options, workdir: Path, only: str | None = None) -> dict[str, Any]:
     """Every phase; `only="idle"` just the idle connections, `only="latency"` just the reply
-    variant's 1-client round trip of ours, python-bare and node (a short run for one figure)."""
+    variant's 1-client round trip of ours, python-bare, python-bare-thread and node (a short run
+    for one figure)."""
     report: dict[str, Any] = {"options": dataclasses.asdict(options), "variants": {}}
     plans: tuple[tuple[str, int, tuple[str, ...]], ...] = (
         (
             "reply",
             2,
-            ("ours", "ours-assistant", "director", "director-nodelay", "python-bare", "node"),
+            (
+                "ours",
+                "ours-assistant",
+                "director",
+                "director-nodelay",
+                "python-bare",
+                "python-bare-thread",
+                "node",
+            ),
         ),
         ("stream", 22, ("ours", "director", "python-bare", "node")),
     )
     if only == "idle":
         plans = ()
     elif only == "latency":
-        plans = (("reply", 2, ("ours", "python-bare", "node")),)
+        plans = (("reply", 2, ("ours", "python-bare", "python-bare-thread", "node")),)
     for variant, updates, names in plans:
         data: dict[str, Any] = {"updates": updates, "latency": {}, "load": {}}
         report["variants"][variant] = data
@@ -737,6 +753,7 @@ def print_ratios(report: dict[str, Any]) -> None:
             "round trip p50, ours / python-bare (the app's cost)",
             ratio(ours["turn_p50"], bare["turn_p50"]),
         )
+        print_thread_floor(reply["latency"])
     line("round trip p99, ours / node (reply)", ratio(ours["turn_p99"], node["turn_p99"]))
     line("round trip p99, director / ours (reply)", ratio(director["turn_p99"], ours["turn_p99"]))
     for variant, data in (("stream", stream), ("reply", reply)):
@@ -774,6 +791,7 @@ def print_ratios(report: dict[str, Any]) -> None:
             "director",
             "director-nodelay",
             "python-bare",
+            "python-bare-thread",
             "node",
         )
     }
@@ -800,6 +818,7 @@ def print_partial_ratios(report: dict[str, Any]) -> None:
             ratio(bare["turn_p50"], node["turn_p50"]),
         )
         line("round trip p50, ours / node", ratio(ours["turn_p50"], node["turn_p50"]))
+        print_thread_floor(reply["latency"])
     idle = report["idle"]
     if idle:
         count = idle["ours"]["connected"]
@@ -811,6 +830,22 @@ def print_partial_ratios(report: dict[str, Any]) -> None:
                     idle["ours"]["rss_connected_mib"], idle[other]["rss_connected_mib"]
                 )
                 line(f"RSS with {count} idle connections, ours / {other}", other_rss)
+
+
+def print_thread_floor(latency: dict[str, dict[str, Any]]) -> None:
+    """What keeping SQLite off the event loop costs a bare server (the floor under the app's
+    round trip, which keeps it off too), and what the app costs beyond that."""
+    if "python-bare-thread" not in latency:
+        return
+    ours, bare, threaded = (latency[n] for n in ("ours", "python-bare", "python-bare-thread"))
+    line(
+        "round trip p50, python-bare-thread / python-bare",
+        ratio(threaded["turn_p50"], bare["turn_p50"]),
+    )
+    line(
+        "round trip p50, ours / python-bare-thread",
+        ratio(ours["turn_p50"], threaded["turn_p50"]),
+    )
 
 
 def runs(data: dict[str, Any], name: str) -> list[dict[str, Any]]:

@@ -12,7 +12,12 @@ no guard, no logs, no metrics, no pending reply, no emit retries. The gap betwee
 and Node is the floor python-socketio and uvicorn set; the gap between the app and this server
 is what the app's guarantees cost.
 
-    python bench/baselines/socketio_bare.py --db PATH --updates N [--port 0]
+With `--store-thread` the same server keeps SQLite off the event loop, as the app does (so a
+slow or locked disk never stalls every client): each store call runs on one worker thread and
+is awaited. Nothing else changes. The gap between it and the plain server is what that one
+guarantee costs any python-socketio server: the floor under the app's own round trip.
+
+    python bench/baselines/socketio_bare.py --db PATH --updates N [--port 0] [--store-thread]
 
 Prints "READY <port>" once listening; exits on SIGTERM/SIGINT.
 """
@@ -23,7 +28,9 @@ import argparse
 import asyncio
 import socket
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import socketio
 import uvicorn
@@ -36,15 +43,25 @@ from turn_work import (
     store_change,
 )
 
+T = TypeVar("T")
+
 
 class Store:
-    """One WAL connection used on the event loop's thread, as better-sqlite3 is used in Node."""
+    """One WAL connection, used on the event loop's thread as better-sqlite3 is used in Node,
+    or (`threaded`) on one worker thread of its own, as the app's store is."""
 
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
+    def __init__(self, path: str, *, threaded: bool = False) -> None:
+        self._worker = ThreadPoolExecutor(max_workers=1) if threaded else None
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.executescript(SCHEMA)
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)`: here, or on the store's thread when it has one."""
+        if self._worker is None:
+            return work(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, *args)
 
     def create_session(self, session_id: str, name: str) -> None:
         create_session(self.conn, session_id, name)
@@ -77,8 +94,10 @@ def create_app(db: Store, updates: int, token: str) -> socketio.ASGIApp:
         session_id, conv_id, msg_id = payload["session_id"], payload["conv_id"], payload["msg_id"]
         room = f"session:{session_id}"
         text = " ".join(str(c.get("text", "")) for c in payload["content"])
-        db.create_session(session_id, text[:60])
-        stored = db.store(input_message(session_id, conv_id, msg_id, payload["content"]))
+        await db.run(db.create_session, session_id, text[:60])
+        stored = await db.run(
+            db.store, input_message(session_id, conv_id, msg_id, payload["content"])
+        )
         await sio.enter_room(sid, room, namespace="/chat")
         await sio.emit("chat", stored, to=room, namespace="/chat")
         out_id = f"{msg_id}.out"
@@ -90,7 +109,7 @@ def create_app(db: Store, updates: int, token: str) -> socketio.ASGIApp:
         for n, snapshot in enumerate(reply_snapshots(session_id, conv_id, out_id, updates)):
             if n:
                 await asyncio.sleep(0)  # a stream yields between pieces, as server.js does
-            await sio.emit("chat", db.store(snapshot), to=room, namespace="/chat")
+            await sio.emit("chat", await db.run(db.store, snapshot), to=room, namespace="/chat")
 
     return socketio.ASGIApp(sio)
 
@@ -109,8 +128,10 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--updates", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--store-thread", action="store_true", help="SQLite on a worker thread")
     args = parser.parse_args()
-    app = create_app(Store(args.db), args.updates, os.environ.get("BENCH_TOKEN", ""))
+    store = Store(args.db, threaded=args.store_thread)
+    app = create_app(store, args.updates, os.environ.get("BENCH_TOKEN", ""))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
