@@ -16,7 +16,18 @@ page, which the app logs as `ready_epoch`): the pollers that notice the flag (th
 Baseline, measured the same way in the same run: the floor any pywebview app pays here, a bare
 `webview.create_window` + `webview.start(gui="gtk")` process showing a page that sets the same
 flag at once. The difference says what the app adds on top of the toolkit (imports, the server
-and store, the Vue bundle, the socket handshake). Contenders:
+and store, the Vue bundle, the socket handshake). Two more floors split that difference:
+
+- the **stack floor**: the same window showing a page that uvicorn + python-socketio serve from
+  a thread started as the window opens, ready once its Socket.IO socket to `/chat` connects:
+  what any app of this architecture pays, with no app in it;
+- the **UI floor**: the same stack serving the app's own built page (`frontend_dist/`) and
+  answering its requests with the app's own answers for a fresh profile, recorded from the
+  headless app at the start of the run; ready when the page sets its flag. No store, engine or
+  routes: what this UI costs WebKit to load, mount and draw when the server costs nothing. The
+  app's figure minus this one is what its server side still adds to the launch.
+
+Contenders:
 
 - `source`: `python -m director_desktop` from this checkout;
 - `frozen`: the PyInstaller onedir build (`--frozen DIR`, default `dist/director-desktop` when it
@@ -46,6 +57,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -68,17 +80,25 @@ SET_READY = (
     "const d = document.documentElement.dataset;"
     "d.readyAt = performance.timeOrigin + performance.now(); d.ready = '1'"
 )
-# Both floors' last lines: poll the flag every 5 ms, print the page's own moment, on the GTK loop.
+# The floors' last lines: poll the flag every 5 ms, print the page's own moment, on the GTK loop.
+# READY_AT: that moment, on the clock every process shares.
 WATCH = """
 def watch():
     while window.evaluate_js("document.documentElement.dataset.ready") != "1":
         time.sleep(0.005)
-    print("ready", window.evaluate_js("document.documentElement.dataset.readyAt"), flush=True)
+    print("ready", window.evaluate_js(READY_AT), flush=True)
 webview.start(watch, gui="gtk", private_mode=False, storage_path=sys.argv[1])
 """
+FLAG_AT = 'READY_AT = "document.documentElement.dataset.readyAt"\n'
+# The app's page marks the moment it sets its flag (`director:ready_flag`, as the app logs it).
+PAGE_FLAG_AT = (
+    'READY_AT = "performance.timeOrigin + '
+    "performance.getEntriesByName('director:ready_flag')[0].startTime\"\n"
+)
 
 FLOOR_APP = (
-    f"""
+    FLAG_AT
+    + f"""
 import sys, time, webview
 page = "<!doctype html><title>floor</title><script>{SET_READY}</script>"
 window = webview.create_window("floor", html=page)
@@ -91,7 +111,8 @@ window = webview.create_window("floor", html=page)
 # while the window opens, as the app's is) and sets the flag once a Socket.IO socket to `/chat`
 # has connected over a websocket, as the app's page does. No store, no engine, no Vue bundle.
 STACK_APP = (
-    rf"""
+    FLAG_AT
+    + rf"""
 import socket, sys, threading, time
 sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
@@ -125,6 +146,65 @@ window = webview.create_window("stack floor", f"http://127.0.0.1:{{port}}/")
 """
     + WATCH
 )
+# The UI floor: the stack floor's server, serving the app's built page and, for every other GET,
+# the app's own answer for a fresh profile (argv: storage dir, answers JSON, the built page's
+# folder), 404 for anything else. The socket to `/chat` connects with any auth. The app's
+# page runs as it does in the app, token in the URL's fragment included.
+UI_APP = (
+    PAGE_FLAG_AT
+    + r"""
+import json, socket, sys, threading, time
+from pathlib import Path
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
+port = sock.getsockname()[1]
+ANSWERS = json.loads(Path(sys.argv[2]).read_text())
+DIST = Path(sys.argv[3])
+def serve():
+    import socketio, uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+    sio = socketio.AsyncServer(async_mode="asgi")
+    sio.on("connect", lambda sid, environ, auth=None: True, namespace="/chat")
+    async def page(request):
+        return FileResponse(DIST / "index.html")
+    async def answer(request):
+        body = ANSWERS.get(request.url.path)
+        if body is None:
+            return JSONResponse({"error": {"code": "not_found", "message": "no"}}, 404)
+        return Response(body, media_type="application/json")
+    web = Starlette(routes=[
+        Route("/", page),
+        Mount("/assets", StaticFiles(directory=DIST / "assets")),
+        Route("/{path:path}", answer),
+    ])
+    config = uvicorn.Config(
+        socketio.ASGIApp(sio, web), log_config=None, access_log=False, lifespan="off",
+        ws_per_message_deflate=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+threading.Thread(target=serve, daemon=True).start()
+import webview
+window = webview.create_window("ui floor", f"http://127.0.0.1:{port}/#token=ui-floor-0123456789")
+"""
+    + WATCH
+)
+# What the app's page asks for before it is ready (and soon after), answered for the UI floor.
+PAGE_GETS = (
+    "/prefs",
+    "/session",
+    "/agent",
+    "/videodb/collection",
+    "/videodb/collection/default/video",
+    "/jobs",
+    "/config/check",
+    "/config/media",
+    "/config/models/status",
+)
+
 # socket.io's browser client, as the Node baseline's package ships it (`npm ci` in
 # bench/baselines/node, which `scripts/bench startup` runs), else the frontend's own copy.
 IO_CLIENTS = [
@@ -138,14 +218,16 @@ class Contender:
     name: str
     command: list[str]
     cwd: Path
+    floor_script: str | None = None
+    """A floor's script (run with `-c`, `command` as its arguments after the storage dir);
+    None for the app itself."""
     times: list[float] = field(default_factory=list)
     window_rss: list[float] = field(default_factory=list)
     traces: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def is_floor(self) -> bool:
-        """One of the two baselines (named "bare ..."), launched by `launch_floor`."""
-        return self.name.startswith("bare ")
+        return self.floor_script is not None
 
 
 def wait_for(what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes]) -> float:
@@ -205,11 +287,11 @@ def launch_app(contender: Contender, env: dict[str, str], work: Path) -> None:
 
 
 def launch_floor(contender: Contender, env: dict[str, str], work: Path) -> None:
-    """A floor: `contender.command` is the script's extra arguments after the storage dir."""
-    script = STACK_APP if contender.command else FLOOR_APP
+    """A floor: `contender.command` is its script's arguments after the storage dir."""
+    assert contender.floor_script is not None
     launched = time.time()
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(work / "webview"), *contender.command],
+        [sys.executable, "-c", contender.floor_script, str(work / "webview"), *contender.command],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
@@ -258,6 +340,42 @@ def headless_idle_rss(contender: Contender, work: Path) -> float:
         proc.stdout.close()
 
 
+def record_answers(work: Path) -> Path:
+    """The headless app's answers to `PAGE_GETS` on a fresh profile, as a JSON file for the UI
+    floor (`{path: body}`; a path the app refuses is left out, and the floor answers 404)."""
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "director_desktop", "--headless", "--data-dir", str(work / "data"),
+         "--log-dir", str(work / "logs")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    answers: dict[str, str] = {}
+    try:
+        line = proc.stdout.readline().decode()
+        if not line.startswith("Director Desktop at"):
+            raise SystemExit(f"--headless: no URL line ({line!r})")
+        url = line.split()[-1]
+        base, token = url.split("/#token=")
+        for path in PAGE_GETS:
+            request = urllib.request.Request(
+                base + path, headers={"Authorization": f"Bearer {token}"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answers[path] = response.read().decode()
+            except urllib.error.HTTPError:
+                continue
+    finally:
+        stop(proc)
+        proc.stdout.close()
+    file = work / "answers.json"
+    file.write_text(json.dumps(answers))
+    return file
+
+
 def median_trace(traces: list[dict[str, float]]) -> dict[str, float]:
     steps = {
         step for trace in traces for step in trace if not step.startswith(("request ", "response "))
@@ -266,13 +384,20 @@ def median_trace(traces: list[dict[str, float]]) -> dict[str, float]:
     return dict(sorted(medians.items(), key=lambda item: item[1]))
 
 
-def contenders(args: argparse.Namespace) -> list[Contender]:
-    found = [Contender("bare pywebview window (floor)", [], ROOT)]
+def contenders(args: argparse.Namespace, work: Path) -> list[Contender]:
+    found = [Contender("bare pywebview window (floor)", [], ROOT, FLOOR_APP)]
     client = next((path for path in IO_CLIENTS if path.is_file()), None)
     if client is None:
         print("no socket.io client to serve (run `scripts/bench startup`): no stack floor")
     else:
-        found.append(Contender("bare server + socket (stack floor)", [str(client)], ROOT))
+        found.append(
+            Contender("bare server + socket (stack floor)", [str(client)], ROOT, STACK_APP)
+        )
+    dist = ROOT / "frontend_dist"
+    answers = record_answers(work)
+    found.append(
+        Contender("bare server + app page (UI floor)", [str(answers), str(dist)], ROOT, UI_APP)
+    )
     found += [
         Contender("director-desktop, source", [sys.executable, "-m", "director_desktop"], ROOT),
     ]
@@ -300,7 +425,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another source tree to compare with")
     parser.add_argument("--before-frozen", type=Path, help="another onedir build to compare with")
     args = parser.parse_args()
-    kinds = contenders(args)
+    work = Path(tempfile.mkdtemp(prefix="startup-bench-answers-"))
+    kinds = contenders(args, work)
     for tree in {c.cwd for c in kinds if c.command[:1] == [sys.executable]}:
         subprocess.run(
             [sys.executable, "-m", "compileall", "-q", str(tree / "director_desktop")], check=True
@@ -337,13 +463,15 @@ def main() -> None:
             f"  window process RSS {statistics.median(contender.window_rss):.0f} MiB"
         )
     print("  target: the app adds <= 0.3 s over the bare window")
-    stack = next((c for c in kinds if c.name.endswith("(stack floor)")), None)
-    if stack is not None:
-        stack_median = statistics.median(stack.times)
-        print(f"  the stack floor adds {stack_median - floor_median:+.3f} s to the bare window;")
+    for label in ("stack floor", "UI floor"):
+        other = next((c for c in kinds if c.name.endswith(f"({label})")), None)
+        if other is None:
+            continue
+        other_median = statistics.median(other.times)
+        print(f"  the {label} adds {other_median - floor_median:+.3f} s to the bare window;")
         for contender in apps:
-            added = statistics.median(contender.times) - stack_median
-            print(f"    {contender.name} adds {added:+.3f} s to the stack floor")
+            added = statistics.median(contender.times) - other_median
+            print(f"    {contender.name} adds {added:+.3f} s to the {label}")
     print()
     print("idle RSS, --headless, no client (MiB)")
     for name, rss in idle.items():
@@ -354,6 +482,7 @@ def main() -> None:
             print(f"where the time goes, {contender.name} (median s since the launch began):")
             for step, at in median_trace(contender.traces).items():
                 print(f"  {at:7.3f}  {step}")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
