@@ -585,25 +585,25 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+SERVERS = (
+    "ours",
+    "ours-assistant",
+    "director",
+    "director-nodelay",
+    "python-bare",
+    "python-bare-thread",
+    "node",
+)
+"""Every server the full run measures (the reply variant's round trip has them all)."""
+
+
 def run(options: Options, workdir: Path, only: str | None = None) -> dict[str, Any]:
     """Every phase; `only="idle"` just the idle connections, `only="latency"` just the reply
     variant's 1-client round trip of ours, python-bare, python-bare-thread and node (a short run
     for one figure)."""
     report: dict[str, Any] = {"options": dataclasses.asdict(options), "variants": {}}
     plans: tuple[tuple[str, int, tuple[str, ...]], ...] = (
-        (
-            "reply",
-            2,
-            (
-                "ours",
-                "ours-assistant",
-                "director",
-                "director-nodelay",
-                "python-bare",
-                "python-bare-thread",
-                "node",
-            ),
-        ),
+        ("reply", 2, SERVERS),
         ("stream", 22, ("ours", "director", "python-bare", "node")),
     )
     if only == "idle":
@@ -789,15 +789,7 @@ def print_ratios(report: dict[str, Any]) -> None:
         line(f"stream, 100 clients: turns/s, ours / {other}", turns)
     lost = {
         name: sum(col["lost"] for data in report["variants"].values() for col in runs(data, name))
-        for name in (
-            "ours",
-            "ours-assistant",
-            "director",
-            "director-nodelay",
-            "python-bare",
-            "python-bare-thread",
-            "node",
-        )
+        for name in SERVERS
     }
     mark = "met" if lost["ours"] + lost["ours-assistant"] == 0 else "MISSED"
     say(f"  lost messages, all runs: {lost}  (target 0 for ours: {mark})")

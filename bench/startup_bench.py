@@ -106,35 +106,25 @@ window = webview.create_window("floor", html=page)
     + WATCH
 )
 
-# The floor of this architecture, with no app in it: the same pywebview window, but its page
-# comes over HTTP from uvicorn + python-socketio (the app's server stack, started on a thread
-# while the window opens, as the app's is) and sets the flag once a Socket.IO socket to `/chat`
-# has connected over a websocket, as the app's page does. No store, no engine, no Vue bundle.
-STACK_APP = (
-    FLAG_AT
-    + rf"""
+# The served floors' common parts: the socket bound at once (the window gets its URL), then
+# uvicorn + python-socketio started on a thread while the window opens, as the app's server is.
+# `serve()` is completed by each floor's lines defining `web`, the Starlette app beside the
+# socket; a socket to `/chat` connects with any auth.
+SERVED_HEAD = """
 import socket, sys, threading, time
 sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
 sock.listen(128)
 port = sock.getsockname()[1]
-PAGE = (
-    "<!doctype html><title>stack floor</title><script src='/io.js'></script>"
-    "<script>io('/chat', {{transports: ['websocket']}}).on('connect', () => {{ {SET_READY} }})"
-    "</script>"
-)
+"""
+SERVE_HEAD = """
 def serve():
     import socketio, uvicorn
     from starlette.applications import Starlette
-    from starlette.responses import FileResponse, HTMLResponse
-    from starlette.routing import Route
     sio = socketio.AsyncServer(async_mode="asgi")
     sio.on("connect", lambda sid, environ, auth=None: True, namespace="/chat")
-    async def page(request):
-        return HTMLResponse(PAGE)
-    async def client(request):
-        return FileResponse(sys.argv[2], media_type="text/javascript")
-    web = Starlette(routes=[Route("/", page), Route("/io.js", client)])
+"""
+SERVE_TAIL = """
     config = uvicorn.Config(
         socketio.ASGIApp(sio, web), log_config=None, access_log=False, lifespan="off",
         ws_per_message_deflate=False,
@@ -142,33 +132,51 @@ def serve():
     uvicorn.Server(config).run(sockets=[sock])
 threading.Thread(target=serve, daemon=True).start()
 import webview
-window = webview.create_window("stack floor", f"http://127.0.0.1:{{port}}/")
 """
-    + WATCH
+
+
+def served_floor(ready_at: str, setup: str, routes: str, title: str, path: str) -> str:
+    """A floor script whose window shows `path` from its own server: `setup` runs first (module
+    level), `routes` inside `serve()` (indented, defining `web`)."""
+    window = f'window = webview.create_window("{title}", f"http://127.0.0.1:{{port}}{path}")\n'
+    return ready_at + SERVED_HEAD + setup + SERVE_HEAD + routes + SERVE_TAIL + window + WATCH
+
+
+# The floor of this architecture, with no app in it: the page comes over HTTP and sets the flag
+# once a Socket.IO socket to `/chat` has connected over a websocket, as the app's page does. No
+# store, no engine, no Vue bundle. argv: storage dir, socket.io's browser client.
+STACK_APP = served_floor(
+    FLAG_AT,
+    f"""PAGE = (
+    "<!doctype html><title>stack floor</title><script src='/io.js'></script>"
+    "<script>io('/chat', {{transports: ['websocket']}}).on('connect', () => {{ {SET_READY} }})"
+    "</script>"
 )
-# The UI floor: the stack floor's server, serving the app's built page and, for every other GET,
-# the app's own answer for a fresh profile (argv: storage dir, answers JSON, the built page's
-# folder), 404 for anything else. The socket to `/chat` connects with any auth. The app's
-# page runs as it does in the app, token in the URL's fragment included.
-UI_APP = (
-    PAGE_FLAG_AT
-    + r"""
-import json, socket, sys, threading, time
+""",
+    """    from starlette.responses import FileResponse, HTMLResponse
+    from starlette.routing import Route
+    async def page(request):
+        return HTMLResponse(PAGE)
+    async def client(request):
+        return FileResponse(sys.argv[2], media_type="text/javascript")
+    web = Starlette(routes=[Route("/", page), Route("/io.js", client)])
+""",
+    "stack floor",
+    "/",
+)
+# The UI floor: the app's built page and, for every other GET, the app's own answer for a fresh
+# profile, 404 for anything else. The page runs as it does in the app, token in the URL's
+# fragment included. argv: storage dir, answers JSON, the built page's folder.
+UI_APP = served_floor(
+    PAGE_FLAG_AT,
+    """import json
 from pathlib import Path
-sock = socket.socket()
-sock.bind(("127.0.0.1", 0))
-sock.listen(128)
-port = sock.getsockname()[1]
 ANSWERS = json.loads(Path(sys.argv[2]).read_text())
 DIST = Path(sys.argv[3])
-def serve():
-    import socketio, uvicorn
-    from starlette.applications import Starlette
-    from starlette.responses import FileResponse, JSONResponse, Response
+""",
+    """    from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
-    sio = socketio.AsyncServer(async_mode="asgi")
-    sio.on("connect", lambda sid, environ, auth=None: True, namespace="/chat")
     async def page(request):
         return FileResponse(DIST / "index.html")
     async def answer(request):
@@ -181,16 +189,9 @@ def serve():
         Mount("/assets", StaticFiles(directory=DIST / "assets")),
         Route("/{path:path}", answer),
     ])
-    config = uvicorn.Config(
-        socketio.ASGIApp(sio, web), log_config=None, access_log=False, lifespan="off",
-        ws_per_message_deflate=False,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-threading.Thread(target=serve, daemon=True).start()
-import webview
-window = webview.create_window("ui floor", f"http://127.0.0.1:{port}/#token=ui-floor-0123456789")
-"""
-    + WATCH
+""",
+    "ui floor",
+    "/#token=ui-floor-0123456789",
 )
 # What the app's page asks for before it is ready (and soon after), answered for the UI floor.
 PAGE_GETS = (
@@ -458,7 +459,7 @@ def main() -> None:
         median = statistics.median(contender.times)
         added = "" if contender is floor else f"  added {median - floor_median:+.3f} s"
         print(
-            f"  {contender.name:<34}{median:.3f} s  (min {min(contender.times):.3f})"
+            f"  {contender.name:<36}{median:.3f} s  (min {min(contender.times):.3f})"
             f"  x{median / floor_median:.2f}{added}"
             f"  window process RSS {statistics.median(contender.window_rss):.0f} MiB"
         )
@@ -475,7 +476,7 @@ def main() -> None:
     print()
     print("idle RSS, --headless, no client (MiB)")
     for name, rss in idle.items():
-        print(f"  {name:<34}{rss:.1f}")
+        print(f"  {name:<36}{rss:.1f}")
     for contender in apps:
         if contender.traces:
             print()
