@@ -6,6 +6,8 @@ response) translates these to the wire in exactly one place.
 
 from __future__ import annotations
 
+import errno
+
 
 class DirectorError(Exception):
     """A failure with a stable machine-readable code and a message safe to show a user."""
@@ -218,6 +220,11 @@ class DiskFull(DirectorError):
     # Refusals of an upload are 4xx (PROTOCOL 6); RFC 9110's 413 is content larger than the
     # server is willing *or able* to process.
     http_status = 413
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """A write refused for want of space or quota: the caller's `DiskFull`, not a bug."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class UnsupportedSource(DirectorError):

@@ -24,10 +24,12 @@ from typing import Literal
 from director_desktop.errors import (
     Cancelled,
     DirectorError,
+    DiskFull,
     Interrupted,
     InvalidPayload,
     NotFound,
     NotResumable,
+    is_disk_full,
 )
 from director_desktop.jobs import staging
 from director_desktop.jobs.context import JobContext
@@ -406,5 +408,7 @@ def _interrupted() -> Interrupted:
 def _as_director_error(live: Live, error: BaseException) -> DirectorError:
     if isinstance(error, DirectorError):
         return error
+    if is_disk_full(error):  # any job's write that a work function did not translate itself
+        return DiskFull("the disk filled up; nothing the job made was kept")
     log.error("job %s (%s) failed", live.record.id, live.record.kind, exc_info=error)
     return DirectorError("the job failed unexpectedly; the log has the details")

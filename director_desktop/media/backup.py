@@ -37,7 +37,14 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final, Literal, TypedDict
 
 from director_desktop import version
-from director_desktop.errors import Conflict, InvalidPayload, NotABackup, NotFound
+from director_desktop.errors import (
+    Conflict,
+    DiskFull,
+    InvalidPayload,
+    NotABackup,
+    NotFound,
+    is_disk_full,
+)
 from director_desktop.jobs import JobContext
 from director_desktop.json_file import read_object
 from director_desktop.media.library import MediaLibrary
@@ -186,9 +193,14 @@ class Backups:
         await asyncio.to_thread(self._dir.mkdir, parents=True, exist_ok=True)
         partial = self._dir / f".{name}.partial"
         try:
-            with partial.open("wb") as out:
-                async for chunk in chunks:
-                    await asyncio.to_thread(out.write, chunk)
+            try:  # around the `with`: a full disk may first show when the file is flushed
+                with partial.open("wb") as out:
+                    async for chunk in chunks:
+                        await asyncio.to_thread(out.write, chunk)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise DiskFull("the disk is full: the archive was not kept") from exc
+                raise
             await asyncio.to_thread(check_backup, partial)
             await asyncio.to_thread(partial.replace, target)
         finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hashlib
 import os
 import shutil
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from director_desktop.errors import DiskFull, TooLarge
+from director_desktop.errors import DiskFull, TooLarge, is_disk_full
 from director_desktop.jobs import JobContext
 from director_desktop.media.ffmpeg import Ffmpeg
 from director_desktop.media.files import durable_replace
@@ -115,9 +114,9 @@ class Sink:
             self._pending = None
 
     def _write(self, data: bytes) -> None:
-        if self._file is None:
-            self._file = self.path.open("wb")
-        try:
+        try:  # creating the file can meet a full disk too
+            if self._file is None:
+                self._file = self.path.open("wb")
             self._file.write(data)
         except OSError as exc:
             raise _translated(exc) from exc
@@ -154,7 +153,7 @@ class Sink:
 
 
 def _translated(exc: OSError) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(exc):
         return DiskFull("the disk filled up while copying: nothing was kept")
     return exc
 

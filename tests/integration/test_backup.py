@@ -23,6 +23,7 @@ from tests.fixtures.media import (
 )
 from tests.integration.media_support import all_assets, uploaded, wait_job
 from tests.integration.support import Live, wait_until
+from tests.unit.mounts import tmpfs
 
 API_KEY = "sk-backup-test-0123456789"
 HUB_TOKEN = "hf_backuptesttoken987"
@@ -189,6 +190,19 @@ def test_a_file_that_is_not_a_backup_is_refused_and_not_kept(live: Live) -> None
     assert refused.json()["error"]["code"] == "not_a_backup"
     assert live.get("/backup").json() == []
     assert not [p for p in (live.data_dir / "archives").iterdir()]
+
+
+def test_an_archive_sent_to_a_full_disk_is_disk_full_and_not_kept(
+    live_factory: Callable[..., Live], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    with tmpfs(data / "archives", "64k") as archives:
+        live = live_factory(data_dir=data)
+        sent = live.http.put("/backup/big.zip", content=bytes(512 * 1024), headers=live.headers)
+        assert sent.status_code == 413, sent.text
+        assert sent.json()["error"]["code"] == "disk_full"
+        assert list(archives.iterdir()) == []
+        assert live.get("/backup").json() == []
 
 
 @pytest.mark.parametrize("size", [2 * 1024**3])

@@ -355,6 +355,39 @@ def test_a_full_disk_is_refused_first_and_a_disk_filling_up_keeps_nothing(
         app.stop()
 
 
+def test_a_disk_that_fills_before_the_last_bytes_are_flushed_is_disk_full_too(
+    apps: Callable[..., App], hub: HubDouble, tmp_path: Path
+) -> None:
+    """A file whose tail (16 bytes) is smaller than the write buffer: the full disk first shows
+    when the file is closed and its buffer flushed, not in a write (a CI run once saw `internal`
+    here). Only the staging folder is on the small disk, so the store still has room to record
+    how the job ended. The tail lands in the buffer unless that buffer was within 16 bytes of
+    full; either way the job must end `disk_full`."""
+    page = 4096
+    hold = 50 * page  # a page boundary: the tail needs a fresh page of the disk
+    hub.add(REPO, "tail.gguf", bytes(hold + 16))
+    data = tmp_path / "data"
+    with tmpfs(data / "staging", "1M") as staging:
+        app = apps(hub.endpoint, data)
+        hub.hold(hold)
+        job_id = download(app, file="tail.gguf")["id"]
+        assert hub.wait_held()
+
+        def written() -> int:  # what reached the disk; at most one buffer (8 KiB) is held back
+            return sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+
+        wait_until(lambda: written() > hold - 2 * page, "the client to write what it was sent")
+        fill(staging, "filler", 0)
+        hub.release()
+        job = app.wait_job(job_id, "done", "error")
+        assert job["status"] == "error"
+        assert job["error"] is not None
+        assert job["error"]["code"] == "disk_full", job
+        assert [p.name for p in app.staging()] == ["filler"]  # the part file is gone
+        assert app.models() == []
+        app.stop()
+
+
 # --- model imports are jobs too -------------------------------------------------------------------
 def test_a_model_import_and_upload_are_import_jobs_their_imports_views_of_them(
     app: App, model_bytes: bytes, tmp_path: Path

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mounts import tmpfs
 from store_support import new_store
 
 from director_desktop.errors import (
@@ -206,6 +207,32 @@ async def test_an_unexpected_failure_is_internal_and_logged(
     assert job["error"]["code"] == "internal"
     assert "secret detail" not in job["error"]["message"]
     assert "secret detail" in caplog.text
+
+
+async def test_a_full_disk_the_work_did_not_translate_is_disk_full(tmp_path: Path) -> None:
+    """Work that writes its staging file on a full disk (a real tmpfs) and lets the raw `OSError`
+    out: the job ends `disk_full`, not `internal`, and its staging folder is gone."""
+    data = tmp_path / "data"
+    with tmpfs(data / "staging", "64k") as staging:
+        world = await open_world(data)
+        try:
+
+            async def work(ctx: JobContext) -> JSONDict:
+                with ctx.staging("part").open("wb", buffering=0) as part:
+                    while True:
+                        part.write(bytes(16 * 1024))
+
+            with pytest.raises(DirectorError) as info:
+                await world.jobs.run("render", "Rendering", work)
+            assert info.value.code == "disk_full"
+            job = world.windows.seen[-1]
+            assert job["status"] == "error"
+            assert job["error"] is not None
+            assert job["error"]["code"] == "disk_full"
+            assert list(staging.iterdir()) == []
+        finally:
+            await world.jobs.close()
+            world.store.close()
 
 
 async def test_a_result_that_is_not_a_json_object_fails_the_job(world: World) -> None:

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import hashlib
 import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from director_desktop.engine.llm.gguf_info import read_gguf_info
 from director_desktop.engine.llm.hub import HubClient, HubFile, check_repo, check_revision
@@ -33,6 +33,7 @@ from director_desktop.errors import (
     HubNotFound,
     HubUnreachable,
     InvalidPayload,
+    is_disk_full,
 )
 from director_desktop.jobs import JobContext, Jobs, Work
 from director_desktop.protocol import JobInfo, JobResult, JSONDict
@@ -198,9 +199,12 @@ class _Download:
                 _truncate(part)
                 self.hasher, self.have = hashlib.sha256(), 0
                 self._start_bytes = 0
-            with part.open("ab") as sink:
+            # The guard is outside the file's `with`: a full disk may first show when the
+            # buffered file is flushed on close, not in a write.
+            with _disk_full_kept_nothing(), part.open("ab") as sink:
                 for chunk in response.iter_bytes():
-                    _write(sink, self.hasher, chunk)
+                    sink.write(chunk)
+                    self.hasher.update(chunk)
                     self.have += len(chunk)
                     if transfer.stopped:
                         return
@@ -274,14 +278,16 @@ class _Transfer:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-def _write(sink: BinaryIO, hasher: hashlib._Hash, chunk: bytes) -> None:
+@contextlib.contextmanager
+def _disk_full_kept_nothing() -> Iterator[None]:
+    """Opening, writing or closing the part file on a full disk is `disk_full` (the job's
+    staging folder, and so the part, is removed when it ends in an error)."""
     try:
-        sink.write(chunk)
+        yield
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if is_disk_full(exc):
             raise DiskFull("the disk filled up during the download; nothing was kept") from exc
         raise
-    hasher.update(chunk)
 
 
 def _rehash(part: Path, hasher: hashlib._Hash) -> int:

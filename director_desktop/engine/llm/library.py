@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import errno
 import os
 import re
 import shutil
@@ -32,6 +31,7 @@ from director_desktop.errors import (
     ModelError,
     NotAvailable,
     NotFound,
+    is_disk_full,
 )
 from director_desktop.jobs import JobContext, Jobs
 from director_desktop.protocol import JobInfo, JobResult, ModelFile, ModelImport, WireErrorBody
@@ -308,6 +308,6 @@ def _mb(n: int) -> str:
 
 
 def _write_error(exc: OSError) -> DirectorError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(exc):
         return DiskFull("the disk filled up while copying the model: nothing was kept")
     return DirectorError(f"could not write the model file: {exc.strerror}", code="import_failed")
