@@ -5,7 +5,7 @@ the event loop) under a timeout: a file that makes FFmpeg hang is killed with `f
 that makes it crash is `ffmpeg_failed`, and a cancelled caller gets its `CancelledError` only
 after the process is killed and reaped. Progress comes from `-progress pipe:1` (`out_time_us`
 against a known duration); stderr is kept, bounded, for the probe's parsing and for errors, whose
-messages never carry a path.
+messages never carry a path. A run that fails for want of disk space is `disk_full`.
 
 The binary is the one `imageio_ffmpeg` carries (inside the bundle when frozen), unless
 `DIRECTOR_FFMPEG` (from the settings' copy of the environment) names another. Imports `errors`.
@@ -29,7 +29,13 @@ from pathlib import Path
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
 
-from director_desktop.errors import FfmpegError, FfmpegFailed, FfmpegMissing, FfmpegTimeout
+from director_desktop.errors import (
+    DiskFull,
+    FfmpegError,
+    FfmpegFailed,
+    FfmpegMissing,
+    FfmpegTimeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +151,8 @@ class Ffmpeg:
         result = FfmpegResult(
             returncode, stderr.text(), stdout.text(), progress.out_time, time.monotonic() - started
         )
+        if check and returncode != 0 and not _crashed(returncode) and _out_of_space(result.stderr):
+            raise DiskFull("the disk filled up while FFmpeg wrote its output")
         if _crashed(returncode) or (check and returncode != 0):
             raise FfmpegFailed(failure_message(result, args))
         if returncode == 0:
@@ -305,6 +313,11 @@ class _Progress:
         if self._callback and self._duration and fraction > self._reported:
             self._reported = fraction
             self._callback(fraction)
+
+
+def _out_of_space(stderr: str) -> bool:
+    """FFmpeg's own words for ENOSPC and EDQUOT (its strerror; the static build's are English)."""
+    return "No space left on device" in stderr or "Disk quota exceeded" in stderr
 
 
 def failure_message(result: FfmpegResult, args: Sequence[str]) -> str:

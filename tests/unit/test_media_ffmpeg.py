@@ -15,7 +15,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from director_desktop.errors import FfmpegFailed, FfmpegMissing, FfmpegTimeout
+from director_desktop.errors import DiskFull, FfmpegFailed, FfmpegMissing, FfmpegTimeout
 from director_desktop.media.ffmpeg import ENV_OVERRIDE, Ffmpeg, bundled_binary, sanitize
 from director_desktop.media.report import parse_report
 from tests.fixtures.media import (
@@ -23,6 +23,7 @@ from tests.fixtures.media import (
     ffmpeg_pids,
     media_files_fixture,  # noqa: F401 (the fixture)
 )
+from tests.unit.mounts import tmpfs
 
 pytestmark = pytest.mark.anyio
 
@@ -206,6 +207,17 @@ async def test_a_failed_run_says_why_without_the_path(runner: Ffmpeg, tmp_path: 
     assert "holiday.mp4" in message
     assert str(tmp_path) not in message
     assert "some folder" not in message
+
+
+async def test_a_run_that_fills_the_disk_is_disk_full(runner: Ffmpeg, tmp_path: Path) -> None:
+    """An encode onto a real full disk (a 64 KiB tmpfs): the user is told the disk is full,
+    not that FFmpeg failed."""
+    with tmpfs(tmp_path / "small", "64k") as small:
+        source = "testsrc2=size=640x480:rate=25:duration=10"  # ~1 MB of H.264
+        args = ["-f", "lavfi", "-i", source, "-c:v", "libx264", "-y", f"file:{small / 'out.mp4'}"]
+        with pytest.raises(DiskFull) as caught:
+            await runner.run(args, timeout=60)
+    assert caught.value.code == "disk_full"
 
 
 async def test_check_false_answers_a_nonzero_exit(runner: Ffmpeg, media_files: MediaFiles) -> None:
