@@ -5,7 +5,8 @@ It builds the parts that deliver through the web (the Socket.IO server, Publishe
 the TurnRunner) around what the composition root hands in, and attaches the jobs and the media
 library to the Publisher. The store is opened and the engine started in the Starlette
 lifespan and both are closed there, so the headless server, the window and the tests share one
-path. The Host guard wraps the outermost app, so it covers `/socket.io/` too.
+path. The Host guard wraps the whole app, so it covers `/socket.io/` too; only `http.Contained`
+is outside it, so that no request's error reaches uvicorn.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 class DirectorApp:
-    """The ASGI app (guard outermost) plus what its owner may ask of it."""
+    """The ASGI app (errors contained, then the guard) plus what its owner may ask of it."""
 
     def __init__(
         self,
@@ -131,8 +132,9 @@ def create_app(
         extra_host=None if settings.is_loopback else settings.host,
         on_refused=metrics.error,
     )
+    contained = http.Contained(guard, lambda path: http.unexpected_response(state, path))
     routes = [(r.path, set(r.methods or ())) for r in starlette.routes if isinstance(r, Route)]
-    return DirectorApp(guard, state, sio, routes, events)
+    return DirectorApp(contained, state, sio, routes, events)
 
 
 def _lifespan(state: AppState) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

@@ -2,7 +2,9 @@
 translation of errors to the wire.
 
 Every failure becomes the envelope `{"ok": false, "error": {code, message}}` with the error's HTTP
-status, here and nowhere else; messages are sanitized (no path, traceback or token).
+status, here and nowhere else; messages are sanitized (no path, traceback or token). `Contained`,
+the outermost layer of every HTTP request, sees that an unexpected error is answered and logged
+once and never reaches uvicorn.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from director_desktop.asgi import ASGIApp, Message, Receive, Scope, Send
 from director_desktop.errors import DirectorError, InvalidPayload, TooLarge
 from director_desktop.protocol import http_error_body
 from director_desktop.web.state import AppState
@@ -39,11 +42,62 @@ def exception_handlers(state: AppState) -> dict[Any, Callable[..., Awaitable[Res
         return error_response(state, error, request.url.path)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("request failed", exc_info=exc)
-        error = DirectorError("the server could not answer this request")
-        return error_response(state, error, request.url.path)
+        # Starlette re-raises it after this answer; `Contained` logs it, once.
+        return unexpected_response(state, request.url.path)
 
     return {DirectorError: director_error, HTTPException: http_error, Exception: unexpected}
+
+
+def unexpected_response(state: AppState, path: str) -> JSONResponse:
+    """A bug's answer: `internal`, saying nothing of what went wrong (the log has it)."""
+    return error_response(state, DirectorError("the server could not answer this request"), path)
+
+
+class Contained:
+    """Wraps the whole app: an exception in an HTTP request is logged once and never reaches
+    uvicorn, unless an answer is half sent.
+
+    Starlette answers an unexpected error (`unexpected` above) and then re-raises it. uvicorn then
+    logs it a second time and closes the connection at once, so a client still sending its body
+    (an upload, an archive to restore) sees the connection reset instead of the 500 it was sent.
+    Here, instead:
+    - no answer started (an error outside Starlette's routes): the `internal` envelope is sent;
+    - the answer is complete: nothing more. uvicorn reads and drops the rest of the body, and the
+      connection stays open for the next request;
+    - half an answer is sent (a stream failed midway): the error goes on, and uvicorn closes the
+      connection, so the client sees a truncated answer end instead of waiting for the rest.
+    WebSocket and lifespan scopes pass through untouched: their servers handle their own ends.
+    """
+
+    def __init__(self, app: ASGIApp, answer: Callable[[str], Response]) -> None:
+        self._app = app
+        self._answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = complete = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started, complete
+            kind = message["type"]
+            if kind == "http.response.start":
+                started = True
+            elif kind == "http.response.pathsend" or (
+                kind == "http.response.body" and not message.get("more_body", False)
+            ):
+                complete = True
+            await send(message)
+
+        try:
+            await self._app(scope, receive, tracked)
+        except Exception as exc:
+            if started and not complete:
+                raise
+            log.error("request failed: %s %s", scope["method"], scope["path"], exc_info=exc)
+            if not started:
+                await self._answer(scope["path"])(scope, receive, send)
 
 
 def error_response(state: AppState, error: DirectorError, path: str) -> JSONResponse:
