@@ -30,6 +30,7 @@ URL_LINE = re.compile(
 )
 START_DEADLINE = 30.0
 STOP_DEADLINE = 10.0
+STACKS_DEADLINE = 5.0  # for faulthandler to print a stuck server's threads after SIGABRT
 
 
 class HeadlessStartError(RuntimeError):
@@ -61,13 +62,30 @@ class HeadlessServer:
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"server did not exit within {timeout} s of SIGTERM") from None
+            stacks = self._stacks()
+            raise AssertionError(
+                f"server did not exit within {timeout} s of SIGTERM; where its threads were:\n"
+                f"{stacks}"
+            ) from None
         finally:
             _close_pipes(self.process)
         assert code == 0, f"server exited with {code} after SIGTERM"
         return code
+
+    def _stacks(self) -> str:
+        """A stuck server's threads, as faulthandler prints them on SIGABRT (`start_headless`
+        turns it on), then the process is gone: what a hang in CI leaves to read."""
+        stderr = self.log_dir / "headless-stderr.txt"
+        before = stderr.stat().st_size if stderr.exists() else 0
+        self.process.send_signal(signal.SIGABRT)
+        try:
+            self.process.wait(timeout=STACKS_DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        with stderr.open("rb") as text:
+            text.seek(before)
+            return text.read().decode(errors="replace")[-20_000:]
 
     def kill(self) -> None:
         """SIGKILL: the process dies mid-whatever, as in a crash or power loss."""
@@ -120,7 +138,8 @@ def start_headless(
     if "--port" not in extra_args:
         args += ["--port", "0"]
     args += list(extra_args)
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    # faulthandler: a server that hangs on SIGTERM is sent SIGABRT and prints its threads.
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1", **(env or {})}
     log_dir.mkdir(parents=True, exist_ok=True)
     # stderr goes to a file, not a pipe: nobody reads a pipe after start-up, and a full pipe would
     # block the server.

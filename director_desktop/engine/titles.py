@@ -41,8 +41,9 @@ INSTRUCTION = (
 )
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
-# Markup and quotes, curly ones by code point (U+2018/19/1C/1D, U+00AB/BB).
-_MARKUP = re.compile('[`*_#>\\[\\]{}|~"\u2018\u2019\u201c\u201d\u00ab\u00bb]')
+# Markup and quotes, curly ones by code point (U+2018/19/1C/1D, U+00AB/BB). Angle brackets
+# too: `_TAG` removes whole tags, but a model can leave a lone `<` with no `>` after it.
+_MARKUP = re.compile('[`*_#<>\\[\\]{}|~"\u2018\u2019\u201c\u201d\u00ab\u00bb]')
 _LABEL = re.compile(r"^(title|name|chat name|chat title)\s*:\s*", re.IGNORECASE)
 _TRAILING = re.compile(r"[\s.,;:!?'-]+$")
 

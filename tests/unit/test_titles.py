@@ -199,6 +199,9 @@ def test_a_title_from_the_xss_corpus_is_cleaned_and_bounded(raw: str) -> None:
         ("x" * 500, "x" * TITLE_CHARS),
         ("   \n  \n", ""),
         ("Chat title: Trip to Rome!!!", "Trip to Rome"),
+        # Noise an embedded model with random weights once answered: a `<` never closed.
+        ("D2 tGm!-7g S ^Q=W2tq^xUW<", "D2 tGm!-7g S ^Q=W2tq^xUW"),
+        ("Is 3 < 4 true", "Is 3 4 true"),
     ],
 )
 def test_clean_title_examples(raw: str, title: str) -> None:
