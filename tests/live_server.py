@@ -31,6 +31,7 @@ URL_LINE = re.compile(
 START_DEADLINE = 30.0
 STOP_DEADLINE = 10.0
 STACKS_DEADLINE = 5.0  # for faulthandler to print a stuck server's threads after SIGABRT
+STDERR_FILE = "headless-stderr.txt"  # in the server's log dir
 
 
 class HeadlessStartError(RuntimeError):
@@ -75,14 +76,13 @@ class HeadlessServer:
     def _stacks(self) -> str:
         """A stuck server's threads, as faulthandler prints them on SIGABRT (`start_headless`
         turns it on), then the process is gone: what a hang in CI leaves to read."""
-        stderr = self.log_dir / "headless-stderr.txt"
+        stderr = self.log_dir / STDERR_FILE
         before = stderr.stat().st_size if stderr.exists() else 0
         self.process.send_signal(signal.SIGABRT)
         try:
             self.process.wait(timeout=STACKS_DEADLINE)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.kill()
         with stderr.open("rb") as text:
             text.seek(before)
             return text.read().decode(errors="replace")[-20_000:]
@@ -143,7 +143,7 @@ def start_headless(
     log_dir.mkdir(parents=True, exist_ok=True)
     # stderr goes to a file, not a pipe: nobody reads a pipe after start-up, and a full pipe would
     # block the server.
-    stderr_path = log_dir / "headless-stderr.txt"
+    stderr_path = log_dir / STDERR_FILE
     with stderr_path.open("ab") as stderr:
         process = subprocess.Popen(
             args,
